@@ -1,0 +1,196 @@
+"""Predicted 3D poses and per-video bone lengths in BLAPose's file formats.
+
+Upstream formats (hs1ang-hsu/BLAPose bone_adjust.py and length_model_inference.py):
+- ``action_dict.pkl``: {action class: [(subject, action), ...]}.
+- ``prediction.pkl``: list of (T, 17, 3) arrays, meters, camera frame, root-relative; for each
+  action class in ``action_dict`` order, each (subject, action) pair, cameras 0..3.
+- ``lengths_dict.npz``: key 'lengths' -> {subject: {action: [4 x (16,)]}} in meters, or
+  4 x (T, 16) for lengths predicted causally (one set per frame).
+- ``lengths_list.npz``: key 'lengths' -> the same arrays as one list, in inference order.
+blapose also writes and reads predictions as an npz with one array per video under the key
+'<subject>/<action>/<camera>' (no pickles involved).
+
+Everything here is keyed explicitly by (subject, action, camera index).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..fileio import atomic_path
+from ..skeleton import H36M
+from .h36m import action_name
+from .safe_pickle import load_npz, load_pickle
+
+SequenceKey = tuple[str, str, int]
+NUM_CAMERAS = 4
+
+
+def read_action_dict(path: str | os.PathLike) -> dict[str, list[tuple[str, str]]]:
+    """Read ``action_dict.pkl`` -> {action class: [(subject, action), ...]}."""
+    content = load_pickle(path)
+    if not isinstance(content, dict):
+        raise InputError(f"{path}: holds {type(content).__name__}, expected a dict "
+                         "{action class: [(subject, action), ...]}")
+    result = {}
+    for action_class, pairs in content.items():
+        if not isinstance(pairs, (list, tuple)) or not all(
+                isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in pairs):
+            raise InputError(f"{path}: entry '{action_class}' must be a list of (subject, action) pairs")
+        result[str(action_class)] = [(str(subject), str(action)) for subject, action in pairs]
+    return result
+
+
+def keys_in_action_order(action_dict: dict[str, list[tuple[str, str]]]) -> list[SequenceKey]:
+    """Video keys in the order of upstream's prediction list: action classes, pairs, cameras."""
+    return [(subject, action, camera) for pairs in action_dict.values() for subject, action in pairs
+            for camera in range(NUM_CAMERAS)]
+
+
+def action_dict_for(keys: list[SequenceKey]) -> dict[str, list[tuple[str, str]]]:
+    """Group the (subject, action) pairs of ``keys`` by action class, in first-seen order."""
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for subject, action, _ in keys:
+        pairs = grouped.setdefault(action_name(action), [])
+        if (subject, action) not in pairs:
+            pairs.append((subject, action))
+    return grouped
+
+
+def _check_poses(array: Any, path: Any, where: str) -> np.ndarray:
+    if not isinstance(array, np.ndarray) or array.ndim != 3 or array.shape[1:] != (H36M.num_joints, 3):
+        shape = getattr(array, "shape", type(array).__name__)
+        raise InputError(f"{path}: {where} has shape {shape}, expected (frames, {H36M.num_joints}, 3)")
+    if not np.isfinite(array).all():
+        raise InputError(f"{path}: {where} holds NaN or infinite values")
+    return np.asarray(array, dtype=np.float32)
+
+
+def _npz_key(key: SequenceKey) -> str:
+    return f"{key[0]}/{key[1]}/{key[2]}"
+
+
+def read_predictions(path: str | os.PathLike, action_dict_path: str | os.PathLike | None = None
+                     ) -> dict[SequenceKey, np.ndarray]:
+    """Read predicted poses -> {(subject, action, camera): (T, 17, 3) float32, meters}.
+
+    ``.pkl`` files are upstream prediction lists and need ``action_dict_path`` for their order;
+    ``.npz`` files are blapose's keyed format.
+    """
+    if str(path).endswith(".npz"):
+        predictions = {}
+        for name, array in load_npz(path).items():
+            parts = name.rsplit("/", 2)
+            if len(parts) != 3 or not parts[2].isdigit():
+                raise InputError(f"{path}: key '{name}' is not '<subject>/<action>/<camera>'")
+            predictions[(parts[0], parts[1], int(parts[2]))] = _check_poses(array, path, f"['{name}']")
+        return predictions
+    if action_dict_path is None:
+        raise InputError(f"{path}: a prediction list needs its action_dict.pkl (--act) for the order")
+    keys = keys_in_action_order(read_action_dict(action_dict_path))
+    arrays = load_pickle(path)
+    if not isinstance(arrays, (list, tuple)):
+        raise InputError(f"{path}: holds {type(arrays).__name__}, expected a list of (frames, 17, 3) arrays")
+    if len(arrays) != len(keys):
+        raise InputError(f"{path}: holds {len(arrays)} arrays but {action_dict_path} lists {len(keys)} "
+                         f"videos ({len(keys) // NUM_CAMERAS} sequences x {NUM_CAMERAS} cameras)")
+    return {key: _check_poses(array, path, f"item {index} {key}")
+            for index, (key, array) in enumerate(zip(keys, arrays))}
+
+
+def write_predictions(out_dir: str | os.PathLike, predictions: dict[SequenceKey, np.ndarray]) -> list[Path]:
+    """Write prediction.pkl + action_dict.pkl (upstream) and predictions.npz (keyed) into ``out_dir``.
+
+    Every video of an action needs all four cameras for the upstream list format.
+    """
+    out_dir = Path(out_dir)
+    action_dict = action_dict_for(list(predictions))
+    ordered_keys = keys_in_action_order(action_dict)
+    missing = [key for key in ordered_keys if key not in predictions]
+    if missing:
+        raise InputError(f"predictions lack camera(s) of {len(missing)} video(s), e.g. {missing[0]}; "
+                         "the upstream list format needs cameras 0-3 of every sequence")
+    written = []
+    with atomic_path(out_dir / "prediction.pkl") as temporary:
+        with open(temporary, "wb") as stream:
+            pickle.dump([np.asarray(predictions[key], np.float32) for key in ordered_keys], stream, protocol=4)
+    written.append(out_dir / "prediction.pkl")
+    with atomic_path(out_dir / "action_dict.pkl") as temporary:
+        with open(temporary, "wb") as stream:
+            pickle.dump(action_dict, stream, protocol=4)
+    written.append(out_dir / "action_dict.pkl")
+    written.append(write_predictions_npz(out_dir / "predictions.npz", predictions))
+    return written
+
+
+def write_predictions_npz(path: str | os.PathLike, predictions: dict[SequenceKey, np.ndarray]) -> Path:
+    """Write poses keyed '<subject>/<action>/<camera>' into one compressed npz."""
+    with atomic_path(path) as temporary:
+        np.savez_compressed(temporary, **{_npz_key(key): np.asarray(poses, np.float32)
+                                          for key, poses in predictions.items()})
+    return Path(path)
+
+
+def _check_lengths(array: Any, path: Any, where: str) -> np.ndarray:
+    array = np.asarray(array, dtype=np.float64) if isinstance(array, np.ndarray) else array
+    if not isinstance(array, np.ndarray) or array.shape[-1:] != (H36M.num_bones,) or array.ndim > 2:
+        shape = getattr(array, "shape", type(array).__name__)
+        raise InputError(f"{path}: {where} has shape {shape}, expected ({H36M.num_bones},) or "
+                         f"(frames, {H36M.num_bones})")
+    if not np.isfinite(array).all() or (array < 0).any():
+        raise InputError(f"{path}: {where} holds negative, NaN or infinite lengths")
+    return array
+
+
+def read_lengths_dict(path: str | os.PathLike) -> dict[SequenceKey, np.ndarray]:
+    """Read ``lengths_dict.npz`` -> {(subject, action, camera): (16,) or (T, 16) float64 meters}."""
+    content = load_npz(path)
+    if "lengths" not in content:
+        raise InputError(f"{path}: missing key 'lengths' ({{subject: {{action: [4 x (16,)]}}}}); "
+                         f"found {', '.join(sorted(content)) or 'nothing'}")
+    nested = content["lengths"]
+    if not isinstance(nested, dict):
+        raise InputError(f"{path}: 'lengths' is {type(nested).__name__}, expected {{subject: {{action: [...]}}}}")
+    lengths = {}
+    for subject, actions in nested.items():
+        if not isinstance(actions, dict):
+            raise InputError(f"{path}: lengths['{subject}'] is {type(actions).__name__}, expected a dict")
+        for action, per_camera in actions.items():
+            if not isinstance(per_camera, (list, tuple, np.ndarray)):
+                raise InputError(f"{path}: lengths['{subject}']['{action}'] is {type(per_camera).__name__}, "
+                                 "expected one array per camera")
+            for camera, array in enumerate(per_camera):
+                where = f"lengths['{subject}']['{action}'][{camera}]"
+                lengths[(str(subject), str(action), camera)] = _check_lengths(array, path, where)
+    return lengths
+
+
+def write_lengths(data_dir: str | os.PathLike, lengths: dict[SequenceKey, np.ndarray],
+                  suffix: str = "") -> tuple[Path, Path]:
+    """Write ``lengths_dict<suffix>.npz`` and ``lengths_list<suffix>.npz`` (upstream formats).
+
+    ``lengths`` maps (subject, action, camera) to (16,) or (T, 16) meters; the list keeps the
+    mapping's order. Upstream writes '_causal' files for per-frame lengths.
+    """
+    data_dir = Path(data_dir)
+    nested: dict[str, dict[str, list[np.ndarray]]] = {}
+    for (subject, action, camera), array in lengths.items():
+        per_camera = nested.setdefault(subject, {}).setdefault(action, [])
+        if camera != len(per_camera):
+            raise ValueError(f"lengths of {(subject, action)} must come in camera order 0..3")
+        per_camera.append(np.asarray(array, np.float32))
+    arrays = [np.asarray(array, np.float32) for array in lengths.values()]
+    same_shape = len({array.shape for array in arrays}) == 1
+    as_list = np.stack(arrays) if same_shape else np.array(arrays + [None], dtype=object)[:-1]
+    dict_path, list_path = data_dir / f"lengths_dict{suffix}.npz", data_dir / f"lengths_list{suffix}.npz"
+    with atomic_path(dict_path) as temporary:
+        np.savez_compressed(temporary, lengths=np.array(nested, dtype=object))
+    with atomic_path(list_path) as temporary:
+        np.savez_compressed(temporary, lengths=as_list)
+    return dict_path, list_path

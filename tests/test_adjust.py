@@ -1,0 +1,178 @@
+import json
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from blapose.bones import bones_to_poses, poses_to_bones
+from blapose.cli import main
+from blapose.data.h36m import action_name, load_sequences
+from blapose.data.predictions import read_lengths_dict, read_predictions, write_lengths, write_predictions
+from blapose.report import Video, action_wise, adjustment_report
+
+
+def reference_p_mpjpe(predicted, target):
+    errors = []
+    for p, t in zip(predicted, target):
+        p0, t0 = p - p.mean(0), t - t.mean(0)
+        u, s, vt = np.linalg.svd(p0.T @ t0)
+        d = np.sign(np.linalg.det(u @ vt))
+        rotation = u @ np.diag([1, 1, d]) @ vt
+        scale = (s * [1, 1, d]).sum() / (p0 ** 2).sum()
+        errors.append(np.linalg.norm(scale * p0 @ rotation - t0, axis=-1).mean())
+    return float(np.mean(errors))
+
+
+def reference_report(videos):
+    """BLAPose bone_adjust.py's evaluation, written out video by video (non-causal)."""
+    sums, counts = {}, {}
+    for video in videos:
+        n = len(video.predicted)
+        d_pred, l_pred = poses_to_bones(video.predicted.astype(np.float64))
+        d_gt, l_gt = poses_to_bones(video.target.astype(np.float64))
+        adjusted = bones_to_poses(d_pred, video.lengths)
+        values = {
+            "before_mpjpe": np.linalg.norm(video.predicted - video.target, axis=-1).mean(),
+            "before_p_mpjpe": reference_p_mpjpe(video.predicted, video.target),
+            "before_mpjve": np.linalg.norm(np.diff(video.predicted, axis=0) - np.diff(video.target, axis=0), axis=-1).mean(),
+            "before_length_error": np.abs(l_gt - l_pred).mean(),
+            "before_direction_error": np.linalg.norm(d_pred - d_gt, axis=-1).mean(),
+            "after_mpjpe": np.linalg.norm(adjusted - video.target, axis=-1).mean(),
+            "after_p_mpjpe": reference_p_mpjpe(adjusted, video.target),
+            "after_mpjve": np.linalg.norm(np.diff(adjusted, axis=0) - np.diff(video.target, axis=0), axis=-1).mean(),
+            "after_length_error": np.abs(l_gt[0] - video.lengths).mean(),
+        }
+        action = action_name(video.key[1])
+        counts[action] = counts.get(action, 0) + n
+        for name, value in values.items():
+            sums.setdefault(action, {}).setdefault(name, 0.0)
+            sums[action][name] += n * value
+    return {name: np.mean([sums[a][name] / counts[a] for a in sums]) * 1000 for name in next(iter(sums.values()))}
+
+
+@pytest.fixture(scope="module")
+def upstream_files(h36m_data_dir, tmp_path_factory):
+    """prediction.pkl, action_dict.pkl and lengths_dict.npz in upstream formats for S9 and S11."""
+    rng = np.random.default_rng(7)
+    folder = tmp_path_factory.mktemp("prediction")
+    sequences = load_sequences(h36m_data_dir, "gt", ("S9", "S11"))
+    predictions, lengths = {}, {}
+    for s in sequences:
+        noisy = s.poses_root_relative + rng.normal(0, 0.02, size=s.poses_3d.shape).astype(np.float32)
+        predictions[s.key] = noisy - noisy[:, :1]
+        lengths[s.key] = poses_to_bones(s.poses_3d[0])[1] + rng.normal(0, 0.01, size=16)
+    write_predictions(folder, predictions)
+    write_lengths(folder, lengths)
+    return folder, sequences, predictions, lengths
+
+
+def test_report_matches_upstream_definitions(upstream_files):
+    """Every before/after figure equals the video-by-video upstream computation (to 0.01 mm)."""
+    _, sequences, predictions, lengths = upstream_files
+    videos = [Video(s.key, predictions[s.key], s.poses_root_relative, lengths[s.key]) for s in sequences]
+    report = adjustment_report(videos)
+    expected = reference_report(videos)
+    for stage in ("before", "after"):
+        for name, value in report[stage].items():
+            assert value == pytest.approx(expected[f"{stage}_{name}"], abs=0.01), (stage, name)
+    assert report["frames"] == sum(len(s.poses_3d) for s in sequences)
+
+
+def test_ground_truth_lengths_on_ground_truth_give_zero(h36m_data_dir):
+    """Adjusting the ground truth with its own lengths leaves every error at zero."""
+    sequences = load_sequences(h36m_data_dir, "gt", ("S9",))
+    videos = [Video(s.key, s.poses_root_relative, s.poses_root_relative, poses_to_bones(s.poses_3d[0])[1])
+              for s in sequences]
+    report = adjustment_report(videos)
+    assert max(report["before"].values()) < 1e-3 and max(report["after"].values()) < 0.01
+
+
+def test_action_wise_weights_videos_by_frames_then_averages_actions():
+    """Within an action videos weigh by frames; actions count equally."""
+    overall, per_action = action_wise(["A", "A", "B"], [1, 3, 10], {"m": np.array([0.004, 0.008, 0.001])})
+    assert per_action["A"]["m"] == pytest.approx(7.0) and per_action["B"]["m"] == pytest.approx(1.0)
+    assert overall["m"] == pytest.approx(4.0)
+
+
+def test_files_round_trip_by_key(upstream_files):
+    """Written prediction and length files read back to the same arrays under the same keys."""
+    folder, _, predictions, lengths = upstream_files
+    from_pickle = read_predictions(folder / "prediction.pkl", folder / "action_dict.pkl")
+    from_npz = read_predictions(folder / "predictions.npz")
+    assert set(from_pickle) == set(predictions) == set(from_npz)
+    key = next(iter(predictions))
+    np.testing.assert_array_equal(from_pickle[key], predictions[key])
+    read_back = read_lengths_dict(folder / "lengths_dict.npz")
+    np.testing.assert_allclose(read_back[key], lengths[key], atol=1e-6)
+
+
+def test_cli_adjust_writes_json_csv_and_adjusted_poses(upstream_files, h36m_data_dir, tmp_path, capsys):
+    """`blapose adjust` on upstream files prints the table and writes the JSON schema, CSV and npz."""
+    folder, sequences, predictions, lengths = upstream_files
+    out = tmp_path / "out"
+    code = main(["adjust", "--act", str(folder / "action_dict.pkl"), "--pred", str(folder / "prediction.pkl"),
+                 "--bone", str(folder / "lengths_dict.npz"), "--gt", str(h36m_data_dir / "data_3d_h36m.npz"),
+                 "--print-action", "--json", str(out / "r.json"), "--csv", str(out / "r.csv"),
+                 "--out", str(out / "adjusted.npz")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "P-MPJPE" in printed and "---- Walking ----" in printed
+    report = json.loads((out / "r.json").read_text())
+    assert set(report) == {"before", "after", "per_action", "frames"}
+    assert set(report["before"]) == {"mpjpe", "p_mpjpe", "mpjve", "length_error", "direction_error"}
+    assert set(report["after"]) == {"mpjpe", "p_mpjpe", "mpjve", "length_error"}
+    assert len(report["per_action"]) == 15
+    assert report["after"]["length_error"] < report["before"]["length_error"]
+    assert (out / "r.csv").read_text().splitlines()[-1].startswith("Average,")
+    adjusted = read_predictions(out / "adjusted.npz")
+    key = sequences[0].key
+    np.testing.assert_allclose(poses_to_bones(adjusted[key])[1],
+                               np.broadcast_to(lengths[key], (len(adjusted[key]), 16)), atol=1e-5)
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "blapose", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("break_what, expected", [
+    ("pred-count", "holds 3 arrays but"),
+    ("pred-shape", "expected (frames, 17, 3)"),
+    ("lengths-missing", "no lengths for subject"),
+    ("lengths-shape", "expected (16,)"),
+    ("causal", "per frame for --causal"),
+    ("evil", "refused to load global"),
+])
+def test_cli_adjust_bad_input_one_line_no_output(upstream_files, h36m_data_dir, tmp_path, break_what, expected):
+    """Each malformed input exits 2 with one line naming the problem and writes no output file."""
+    folder, _, predictions, lengths = upstream_files
+    pred, act, bone = folder / "prediction.pkl", folder / "action_dict.pkl", folder / "lengths_dict.npz"
+    extra = []
+    if break_what in ("pred-count", "pred-shape", "evil"):
+        arrays = pickle.loads(pred.read_bytes())
+        if break_what == "pred-count":
+            arrays = arrays[:3]
+        elif break_what == "pred-shape":
+            arrays[5] = arrays[5][:, :16]
+        else:
+            arrays = [type("Evil", (), {"__reduce__": lambda self: (print, ("ran",))})()]
+        pred = tmp_path / "prediction.pkl"
+        pred.write_bytes(pickle.dumps(arrays))
+    elif break_what in ("lengths-missing", "lengths-shape"):
+        changed = dict(lengths)
+        key = next(iter(changed))
+        if break_what == "lengths-missing":
+            changed = {k: v for k, v in changed.items() if k[0] != key[0] or k[1] != key[1]}
+        else:
+            changed = {k: (np.zeros((5, 16)) + 0.3 if k[:2] == key[:2] else v) for k, v in changed.items()}
+        write_lengths(tmp_path, changed)
+        bone = tmp_path / "lengths_dict.npz"
+    else:
+        extra = ["--causal"]
+    result = _run_cli("adjust", "--act", str(act), "--pred", str(pred), "--bone", str(bone), "--gt",
+                      str(h36m_data_dir / "data_3d_h36m.npz"), "--json", str(tmp_path / "r.json"), *extra)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr
+    assert "Traceback" not in result.stderr and "ran" not in result.stdout
+    assert not (tmp_path / "r.json").exists()

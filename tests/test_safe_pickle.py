@@ -1,0 +1,77 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from blapose.data.safe_pickle import load_npz, load_pickle, loads_pickle
+from blapose.errors import InputError
+
+
+class _Payload:
+    """An object whose unpickling would create a file: the canary for code execution."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_arrays_and_plain_containers_load(tmp_path):
+    """Numpy arrays, scalars, dicts, lists, tuples and sets come back intact (protocols 2 and 4)."""
+    value = {"a": [np.arange(6, dtype=np.float32).reshape(2, 3), ("S9", "Walking 1")], "b": np.float64(2.5),
+             "c": {1, 2}}
+    for protocol in (2, 4):
+        path = tmp_path / f"ok{protocol}.pkl"
+        path.write_bytes(pickle.dumps(value, protocol=protocol))
+        loaded = load_pickle(path)
+        np.testing.assert_array_equal(loaded["a"][0], value["a"][0])
+        assert loaded["a"][1] == ("S9", "Walking 1") and loaded["b"] == 2.5 and loaded["c"] == {1, 2}
+
+
+def test_pickle_calling_a_function_is_refused_and_not_run(tmp_path):
+    """A pickle that would call open() is refused with the global's name and creates no file."""
+    canary = tmp_path / "canary"
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps([_Payload(str(canary))]))
+    with pytest.raises(InputError, match="open'"):
+        load_pickle(path)
+    assert not canary.exists()
+
+
+def test_npz_object_array_with_code_is_refused(tmp_path):
+    """An npz whose object array would run code is refused the same way."""
+    canary = tmp_path / "canary"
+    path = tmp_path / "evil.npz"
+    np.savez(path, positions_3d=np.array([_Payload(str(canary))], dtype=object))
+    with pytest.raises(InputError, match="refused"):
+        load_npz(path)
+    assert not canary.exists()
+
+
+def test_npz_with_nested_dict_and_plain_arrays(tmp_path):
+    """0-d object arrays unwrap to their dict; numeric arrays load without pickle."""
+    path = tmp_path / "data.npz"
+    np.savez_compressed(path, positions_3d={"S1": {"Walk": np.ones((2, 17, 3))}}, other=np.arange(3))
+    content = load_npz(path)
+    assert content["positions_3d"]["S1"]["Walk"].shape == (2, 17, 3)
+    np.testing.assert_array_equal(content["other"], np.arange(3))
+
+
+@pytest.mark.parametrize("data", [b"not a pickle", b""])
+def test_garbage_is_a_clear_error(data):
+    """Bytes that are no pickle raise InputError."""
+    with pytest.raises(InputError):
+        loads_pickle(data)
+
+
+def test_missing_file_and_non_zip_npz(tmp_path):
+    """Missing files and non-zip npz files are named in the error."""
+    with pytest.raises(InputError, match="not found"):
+        load_pickle(tmp_path / "absent.pkl")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"plain text")
+    with pytest.raises(InputError, match="not an npz"):
+        load_npz(bad)
+    assert os.path.exists(bad)
