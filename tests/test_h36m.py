@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from blapose.bones import bone_lengths
-from blapose.data.h36m import (action_name, load_keypoints_2d, load_poses_3d, load_sequences,
-                               mean_bone_lengths_by_subject)
+from blapose.data.h36m import action_name, load_keypoints_2d, load_poses_3d, load_sequences
 from blapose.data.safe_pickle import load_npz
 from blapose.errors import InputError
 
@@ -55,13 +54,6 @@ def test_world_lengths_equal_camera_lengths(h36m_data_dir):
 def test_action_name_groups_takes():
     """'Walking 1' and 'Walking' share the action class 'Walking'."""
     assert action_name("Walking 1") == action_name("Walking") == "Walking"
-
-
-def test_mean_lengths_per_subject(h36m_data_dir):
-    """Per-subject mean lengths are (16,) and differ between subjects."""
-    means = mean_bone_lengths_by_subject(load_poses_3d(h36m_data_dir / "data_3d_h36m.npz"))
-    assert set(means) == {"S1", "S5", "S6", "S7", "S8", "S9", "S11"}
-    assert means["S1"].shape == (16,) and not np.allclose(means["S1"], means["S9"])
 
 
 def test_missing_file(tmp_path):

@@ -54,7 +54,7 @@ def bones_to_poses(directions: Any, lengths: Any, root: Any = None, skeleton: Sk
     lengths = B.like(lengths, directions) if not B.is_torch(lengths) else lengths.to(directions.dtype)
     lengths = B.where(B.isfinite(lengths), lengths, B.like(0.0, lengths))
     vectors = directions * lengths[..., None]
-    poses = B.einsum("jb,...bc->...jc", B.like(skeleton.ancestor_matrix, vectors), vectors)
+    poses = B.like(skeleton.ancestor_matrix, vectors) @ vectors
     if root is not None:
         poses = poses + root[..., None, :]
     return poses

@@ -81,10 +81,13 @@ def _rotation_svd(m: np.ndarray) -> np.ndarray:
     return u @ vt
 
 
-def _polar_newton(entries: np.ndarray, iterations: int) -> np.ndarray:
-    """Scaled Newton iteration X <- (g X + X^-T / g) / 2 on matrices stored as (3, 3, N) entries."""
+def _polar_newton(entries: np.ndarray, max_iterations: int) -> np.ndarray:
+    """Scaled Newton iteration X <- (g X + X^-T / g) / 2 on matrices stored as (3, 3, N) entries.
+
+    Stops early once no entry moves by more than 1e-12 (quadratic convergence: a few steps).
+    """
     x = entries
-    for _ in range(iterations):
+    for _ in range(max_iterations):
         cofactor = np.empty_like(x)
         for i in range(3):
             i1, i2 = (i + 1) % 3, (i + 2) % 3
@@ -92,14 +95,18 @@ def _polar_newton(entries: np.ndarray, iterations: int) -> np.ndarray:
                 j1, j2 = (j + 1) % 3, (j + 2) % 3
                 cofactor[i, j] = x[i1, j1] * x[i2, j2] - x[i1, j2] * x[i2, j1]
         det = x[0, 0] * cofactor[0, 0] + x[0, 1] * cofactor[0, 1] + x[0, 2] * cofactor[0, 2]
-        norm_x = np.sqrt((x * x).sum(axis=(0, 1)))
-        norm_cofactor = np.sqrt((cofactor * cofactor).sum(axis=(0, 1)))
+        norm_x = np.sqrt(np.einsum("ijn,ijn->n", x, x))
+        norm_cofactor = np.sqrt(np.einsum("ijn,ijn->n", cofactor, cofactor))
         gamma = np.sqrt(norm_cofactor / (np.abs(det) * norm_x))
-        x = 0.5 * (gamma * x + cofactor / (gamma * det))
+        updated = 0.5 * (gamma * x + cofactor / (gamma * det))
+        moved = np.abs(updated - x).max() if x.size else 0.0
+        x = updated
+        if moved < 1e-12:
+            break
     return x
 
 
-def closest_rotation(m: np.ndarray, iterations: int = 7) -> np.ndarray:
+def closest_rotation(m: np.ndarray, iterations: int = 12) -> np.ndarray:
     """Proper rotation R (..., 3, 3) maximising trace(R^T m) for each m (..., 3, 3).
 
     Uses the scaled Newton iteration for the polar factor (Higham, 1986) where det(m) > 0 and the

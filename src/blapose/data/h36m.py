@@ -215,13 +215,3 @@ def load_sequences(data_dir: str | os.PathLike = "data", keypoints: str = "cpn_f
     keypoints_2d, _ = load_keypoints_2d(path_2d)
     return sequences_from_arrays(poses_3d, keypoints_2d, subjects, path_3d, path_2d, actions)
 
-
-def mean_bone_lengths_by_subject(poses_3d: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Per subject, the mean bone lengths (16,) float64 meters over all its frames."""
-    from ..bones import bone_lengths
-
-    means = {}
-    for subject, actions in poses_3d.items():
-        stacked = np.concatenate([bone_lengths(world.astype(np.float64)) for world in actions.values()])
-        means[subject] = stacked.mean(axis=0)
-    return means

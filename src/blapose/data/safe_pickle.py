@@ -38,7 +38,9 @@ _ALLOWED_GLOBALS = frozenset({
 _NUMPY_DTYPE_MODULES = ("numpy.dtypes", "numpy._core.dtypes")
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only the allowlisted globals; subclass to admit a few more."""
+
     def find_class(self, module: str, name: str) -> Any:
         allowed = (module, name) in _ALLOWED_GLOBALS or (
             module in _NUMPY_DTYPE_MODULES and name.endswith("DType"))
@@ -49,7 +51,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 def _unpickle(stream: BinaryIO, source: str) -> Any:
     try:
-        return _RestrictedUnpickler(stream, encoding="latin1").load()
+        return RestrictedUnpickler(stream, encoding="latin1").load()
     except pickle.UnpicklingError as error:
         raise InputError(f"{source}: unsafe or corrupt pickle ({error}); only numpy arrays and "
                          "plain containers are accepted") from None

@@ -84,11 +84,11 @@ def expand_to_32_joints(poses: np.ndarray) -> np.ndarray:
 def detector_noise(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Keypoints (T, 17, 2) pixels with detector-like errors added."""
     frames = len(pixels)
+    from scipy.signal import lfilter
+
     white = rng.normal(size=(frames, 17, 2))
-    correlated = np.empty_like(white)
-    correlated[0] = white[0]
-    for t in range(1, frames):  # AR(1): jitter that drifts over a few frames
-        correlated[t] = 0.7 * correlated[t - 1] + np.sqrt(1 - 0.7 ** 2) * white[t]
+    white[1:] *= np.sqrt(1 - 0.7 ** 2)
+    correlated = lfilter([1.0], [1.0, -0.7], white, axis=0)  # AR(1): jitter that drifts over frames
     noisy = pixels + correlated * _NOISE_PIXELS[None, :, None]
     for _ in range(rng.poisson(frames / 400)):  # glitches: a joint jumps away for a few frames
         start, joint = rng.integers(frames), rng.integers(17)

@@ -1,0 +1,297 @@
+"""Bone lengths of random adult bodies from the Anny body model (NAVER LABS, Apache-2.0).
+
+Anny (``pip install anny``) is a MakeHuman-based body model whose shape is driven by six
+phenotype parameters in [0, 1] (gender 0 = male .. 1 = female, age, muscle, weight, height,
+proportions) and which ships a shape distribution calibrated on WHO growth data
+(``anny.shape_distribution.SimpleShapeDistribution``). Bodies are drawn from that distribution,
+restricted to adults (morphological age 18 to 90 years; Anny's own range is 0 to 90), and
+optionally to one half of the gender axis. Sampling uses Anny's calibrated Beta parameters with
+a ``numpy.random.Generator``, so a seed reproduces the bodies.
+
+Bone lengths do not depend on the pose, so joints are read from the rest pose (Anny's model
+frame, z up, meters): bone heads of Anny's skeleton are linear in the blendshape coefficients,
+and the ear keypoints come from Anny's COCO keypoint regressor applied to the rest vertices.
+
+Human3.6M joint <- Anny source (anatomically nearest points; Human3.6M's motion-capture joints
+differ from them by a roughly constant offset per bone, which the alignment step removes, as
+upstream's alignment does for SMPL):
+
+| H36M joint        | Anny source                                    | why                                  |
+| ----------------- | ---------------------------------------------- | ------------------------------------ |
+| Hip (root)        | midpoint of ``upperleg01.L/R`` heads           | Human3.6M's root sits between the hips |
+| RHip / LHip       | ``upperleg01.R/L`` head                        | hip joint centres                    |
+| RKnee / LKnee     | ``lowerleg01.R/L`` head                        | knee joint centres                   |
+| RFoot / LFoot     | ``foot.R/L`` head                              | ankle joint centres                  |
+| Spine             | ``spine02`` head                               | thoracolumbar level, about halfway from hips to thorax as in Human3.6M |
+| Thorax            | midpoint of ``clavicle.L/R`` heads             | the two sternoclavicular joints: top of the sternum, base of the neck |
+| Neck/Nose         | ``neck02`` head                                | mid neck, ~0.11 m above the thorax as in Human3.6M |
+| Head              | midpoint of the ``left_ear``/``right_ear`` keypoints | centre of the head at ear level  |
+| L/RShoulder       | ``upperarm01.L/R`` head                        | glenohumeral joints                  |
+| L/RElbow          | ``lowerarm01.L/R`` head                        | elbow joint centres                  |
+| L/RWrist          | ``wrist.L/R`` head                             | wrist joint centres                  |
+
+The first use builds Anny's model data (about one to two minutes, several hundred MB of
+intermediate files); blapose keeps only the compact file Anny loads afterwards (~50 MB) in its
+user cache folder (``blapose.lengths.cache.user_cache_dir() / "anny"``).
+
+Glossary: N bodies, J joints (17), B bones (16).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..skeleton import H36M
+from .cache import folder_size_bytes, user_cache_dir
+
+INSTALL_HINT = "pip install 'blapose[anny]'"
+
+#: Adult part of Anny's morphological age range, years (Anny samples 0 to 90).
+ADULT_AGE_YEARS = (18.0, 90.0)
+
+#: Gender choices -> interval of Anny's gender parameter (0 male .. 1 female) drawn from.
+#: Anny's calibrated distribution uses its male statistics for gender <= 0.5.
+GENDER_INTERVALS = {
+    "neutral": (0.0, 1.0),
+    "male": (0.0, 0.5),
+    "female": (0.5, 1.0),
+}
+
+#: H36M joint -> Anny bone heads averaged to place it (see the module docstring).
+BONE_HEAD_SOURCES: dict[str, tuple[str, ...]] = {
+    "Hip": ("upperleg01.L", "upperleg01.R"),
+    "RHip": ("upperleg01.R",),
+    "RKnee": ("lowerleg01.R",),
+    "RFoot": ("foot.R",),
+    "LHip": ("upperleg01.L",),
+    "LKnee": ("lowerleg01.L",),
+    "LFoot": ("foot.L",),
+    "Spine": ("spine02",),
+    "Thorax": ("clavicle.L", "clavicle.R"),
+    "Neck/Nose": ("neck02",),
+    "LShoulder": ("upperarm01.L",),
+    "LElbow": ("lowerarm01.L",),
+    "LWrist": ("wrist.L",),
+    "RShoulder": ("upperarm01.R",),
+    "RElbow": ("lowerarm01.R",),
+    "RWrist": ("wrist.R",),
+}
+#: H36M joint -> Anny COCO keypoints averaged to place it.
+KEYPOINT_SOURCES: dict[str, tuple[str, ...]] = {"Head": ("left_ear", "right_ear")}
+
+# Anny's intermediate cache files (named after its builder functions); only the compact model
+# data ("build_compact_model_data_*") is read once it exists.
+_INTERMEDIATE_CACHE_PREFIXES = ("load_data_", "build_model_data_")
+_COMPACT_CACHE_PREFIX = "build_compact_model_data_"
+
+
+def anny_available() -> bool:
+    """True when the ``anny`` package and its ``warp-lang`` dependency can be imported."""
+    return all(importlib.util.find_spec(name) is not None for name in ("anny", "warp"))
+
+
+def require_anny() -> None:
+    """Raise ``InputError`` with the install command when Anny is missing."""
+    if not anny_available():
+        raise InputError(f"the Anny body model is not installed; install it with: {INSTALL_HINT}")
+
+
+def anny_cache_dir() -> Path:
+    """Folder that holds blapose's copy of Anny's compact model data."""
+    return user_cache_dir() / "anny"
+
+
+def anny_is_built(cache_dir: Path | None = None) -> bool:
+    """True when a compact Anny model is cached (loading then takes about a second)."""
+    cache_dir = anny_cache_dir() if cache_dir is None else Path(cache_dir)
+    return cache_dir.is_dir() and any(cache_dir.rglob(f"{_COMPACT_CACHE_PREFIX}*.safetensors"))
+
+
+def prune_anny_cache(cache_dir: Path) -> int:
+    """Delete Anny's intermediate build files under ``cache_dir``; return the bytes freed."""
+    freed = 0
+    for path in list(cache_dir.rglob("*.safetensors")):
+        if path.name.startswith(_INTERMEDIATE_CACHE_PREFIXES):
+            freed += path.stat().st_size
+            path.unlink()
+    return freed
+
+
+@dataclass
+class AnnyBodies:
+    """An Anny model prepared for fast rest-pose joint evaluation.
+
+    Bone heads and regressed keypoints are linear in Anny's blendshape coefficients, so the
+    points that place the 17 Human3.6M joints are kept as a template (P, 3) plus blendshapes
+    (A, P, 3); a batch of bodies then costs one small matrix product (no mesh, no skinning).
+    """
+
+    model: Any  # anny.Anny
+    shape_distribution: Any  # anny.shape_distribution.SimpleShapeDistribution
+    point_template: Any  # torch (P, 3) float64, meters: source points of the template body
+    point_blendshapes: Any  # torch (A, P, 3) float64, meters per unit coefficient
+    joint_mixing: np.ndarray  # (J, P) float64; joints = joint_mixing @ points
+
+    def phenotype_matrix(self, phenotypes: dict[str, np.ndarray]) -> Any:
+        """Phenotype dict of (N,) arrays -> torch (N, P) in the model's label order."""
+        import torch
+
+        columns = [torch.as_tensor(phenotypes[label], dtype=self.model.dtype)
+                   for label in self.model.phenotype_labels]
+        return torch.stack(columns, dim=1)
+
+    def blendshape_coefficients(self, phenotypes: dict[str, np.ndarray]) -> Any:
+        """Anny's blendshape coefficients (N, A) for a batch of phenotypes."""
+        import torch
+
+        values = self.phenotype_matrix(phenotypes)
+        count = values.shape[0]
+        local_changes = values.new_zeros(count, len(self.model.local_change_labels))
+        facial_actions = values.new_zeros(count, len(self.model.facial_action_labels))
+        with torch.no_grad():
+            # Anny (0.6) computes these inside forward(); calling the step alone skips skinning.
+            return self.model._get_phenotype_blendshape_coefficients(values, local_changes, facial_actions)
+
+    def joints(self, phenotypes: dict[str, np.ndarray]) -> np.ndarray:
+        """Rest-pose Human3.6M joints (N, 17, 3) float64, meters, Anny model frame (z up)."""
+        import torch
+
+        coefficients = self.blendshape_coefficients(phenotypes)
+        with torch.no_grad():
+            points = self.point_template + torch.einsum("na,apd->npd", coefficients, self.point_blendshapes)
+        return np.einsum("jp,npd->njd", self.joint_mixing, points.numpy())
+
+    def sample_phenotypes(self, count: int, gender: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Draw ``count`` adult phenotypes (dict of (N,) float64 in [0, 1]) from Anny's distribution.
+
+        Morphological age is uniform over ``ADULT_AGE_YEARS``; gender is uniform over
+        ``GENDER_INTERVALS[gender]``; height, weight, muscle and proportions follow Anny's
+        age-conditional Beta distributions of the matching sex.
+        """
+        import torch
+
+        if gender not in GENDER_INTERVALS:
+            raise InputError(f"unknown gender '{gender}' for Anny, expected one of {sorted(GENDER_INTERVALS)}")
+        distribution = self.shape_distribution
+        morphological_age = rng.uniform(*ADULT_AGE_YEARS, size=count)
+        with torch.no_grad():
+            age = distribution.morphological_age_mapping.morphological_to_anny_age(
+                torch.as_tensor(morphological_age, dtype=self.model.dtype))
+        low, high = GENDER_INTERVALS[gender]
+        sex_value = rng.uniform(low, high, size=count)
+        male = sex_value <= 0.5
+        phenotypes = {"age": age.numpy().astype(np.float64), "gender": sex_value}
+        for trait in ("height", "weight", "muscle", "proportions"):
+            parameters = []
+            for sex in ("boys", "girls"):
+                conditional = getattr(distribution, f"{sex}_conditional_{trait}_distribution")
+                with torch.no_grad():
+                    alpha, beta = conditional.get_distribution_params(age)
+                parameters.append((alpha.numpy(), beta.numpy()))
+            alpha = np.where(male, parameters[0][0], parameters[1][0])
+            beta = np.where(male, parameters[0][1], parameters[1][1])
+            phenotypes[trait] = rng.beta(alpha, beta)
+        missing = set(self.model.phenotype_labels) - set(phenotypes)
+        if missing:
+            raise RuntimeError(f"Anny model expects phenotypes {sorted(missing)} that blapose does not sample")
+        return phenotypes
+
+
+def _quiet_warp() -> None:
+    """Keep warp-lang's start-up banner and CUDA notices off the terminal (blapose runs it on CPU)."""
+    import warp
+
+    if hasattr(warp, "LOG_ERROR"):  # warp-lang >= 1.12
+        warp.config.log_level = max(warp.config.log_level, warp.LOG_ERROR)
+    else:
+        warp.config.quiet = True
+
+
+def load_anny_bodies(cache_dir: Path | None = None, log: Callable[[str], None] = print) -> AnnyBodies:
+    """Build (first use, ~1-2 min) or load (about a second) the Anny model; return ``AnnyBodies``.
+
+    ``log`` receives one-line messages about the first build. Raises ``InputError`` when Anny
+    is not installed.
+    """
+    require_anny()
+    _quiet_warp()
+    import anny
+    import anny.paths
+    import torch
+    from anny.shape_distribution import SimpleShapeDistribution
+
+    cache_dir = anny_cache_dir() if cache_dir is None else Path(cache_dir)
+    first_build = not anny_is_built(cache_dir)
+    if first_build:
+        log(f"Building the Anny body model once (about 1-2 minutes); it is cached in {cache_dir}")
+    started = time.perf_counter()
+    previous_cache = anny.paths.get_anny_cache_path()
+    anny.paths.set_anny_cache_path(cache_dir)
+    try:
+        model = anny.Anny()
+    finally:
+        anny.paths.set_anny_cache_path(previous_cache)
+    if first_build:
+        prune_anny_cache(cache_dir)
+        log(f"Anny body model ready in {time.perf_counter() - started:.0f} s "
+            f"(cache {folder_size_bytes(cache_dir) / 2**20:.0f} MB)")
+    model.eval()
+
+    labels = list(model.bone_labels)
+    head_names = sorted({name for names in BONE_HEAD_SOURCES.values() for name in names})
+    missing = [name for name in head_names if name not in labels]
+    if missing:
+        raise RuntimeError(f"this Anny version has no bones {missing}; blapose expects Anny 0.6")
+    head_index = [labels.index(name) for name in head_names]
+    keypoint_names = sorted({name for names in KEYPOINT_SOURCES.values() for name in names})
+    regressor = anny.KeypointsRegressor.coco(model, labels=keypoint_names)
+
+    with torch.no_grad():
+        weights = regressor.regression_weights.to(model.dtype)  # (K, V), rows sum to 1
+        point_template = torch.cat([model.template_bone_heads[head_index],
+                                    weights @ model.template_vertices])
+        point_blendshapes = torch.cat([model.bone_heads_blendshapes[:, head_index],
+                                       torch.einsum("kv,avd->akd", weights, model.blendshapes)], dim=1)
+    joint_mixing = np.concatenate([_mixing_matrix(BONE_HEAD_SOURCES, head_names),
+                                   _mixing_matrix(KEYPOINT_SOURCES, keypoint_names)], axis=1)
+    return AnnyBodies(model=model, shape_distribution=SimpleShapeDistribution(model),
+                      point_template=point_template, point_blendshapes=point_blendshapes,
+                      joint_mixing=joint_mixing)
+
+
+def _mixing_matrix(sources: dict[str, tuple[str, ...]], names: list[str]) -> np.ndarray:
+    """(J, len(names)) matrix averaging, for each H36M joint listed in ``sources``, its source points."""
+    matrix = np.zeros((H36M.num_joints, len(names)))
+    for joint, parts in sources.items():
+        row = H36M.joint_names.index(joint)
+        for part in parts:
+            matrix[row, names.index(part)] = 1.0 / len(parts)
+    return matrix
+
+
+def iter_anny_lengths(bodies: AnnyBodies, amount: int, gender: str, rng: np.random.Generator,
+                      batch_size: int = 4096) -> Iterator[np.ndarray]:
+    """Yield batches of left/right-averaged bone lengths (n, 16) float64 meters, ``amount`` rows in all.
+
+    ``gender`` is 'neutral' (Anny's whole population), 'male', 'female', or 'mix' (exactly half
+    male, then half female, as upstream's SMPL 'mix').
+    """
+    from ..bones import bone_lengths, symmetrize_lengths
+
+    if gender == "mix":
+        plan = [("male", amount // 2), ("female", amount - amount // 2)]
+    else:
+        plan = [(gender, amount)]
+    for part_gender, part_amount in plan:
+        for start in range(0, part_amount, batch_size):
+            count = min(batch_size, part_amount - start)
+            joints = bodies.joints(bodies.sample_phenotypes(count, part_gender, rng))
+            yield symmetrize_lengths(bone_lengths(joints))

@@ -1,0 +1,49 @@
+"""One entry point for synthetic bone lengths from a body model, batched, with a progress bar.
+
+Glossary: M bodies, B bones (16). Lengths in meters, left/right averaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+BODY_MODELS = ("anny", "smpl")
+
+
+def generate_lengths(body_model: str, gender: str, amount: int, rng: np.random.Generator,
+                     body_model_dir: str | Path | None = None, progress: bool = True,
+                     log: Callable[[str], None] = print) -> np.ndarray:
+    """Draw ``amount`` bodies from ``body_model`` ('anny' or 'smpl') -> lengths (M, 16) float64 meters.
+
+    ``gender``: 'neutral', 'mix', 'male' or 'female' (see ``anny_model`` and ``smpl_model``).
+    ``body_model_dir``: folder holding the SMPL files (default data/bone_length). Raises
+    ``InputError`` for a missing package or missing model files.
+    """
+    from tqdm import tqdm
+
+    if amount < 1:
+        raise InputError(f"--amount must be at least 1, got {amount}")
+    if body_model == "anny":
+        from .anny_model import iter_anny_lengths, load_anny_bodies, require_anny
+
+        require_anny()
+        batches = iter_anny_lengths(load_anny_bodies(log=log), amount, gender, rng)
+    elif body_model == "smpl":
+        from .smpl_model import DEFAULT_BODY_MODEL_DIR, check_smpl_setup, iter_smpl_lengths
+
+        directory = DEFAULT_BODY_MODEL_DIR if body_model_dir is None else Path(body_model_dir)
+        check_smpl_setup(directory, gender)
+        batches = iter_smpl_lengths(directory, amount, gender, rng)
+    else:
+        raise InputError(f"unknown body model '{body_model}', expected one of {', '.join(BODY_MODELS)}")
+    chunks = []
+    with tqdm(total=amount, unit="body", desc=f"{body_model} {gender}", disable=not progress) as bar:
+        for chunk in batches:
+            chunks.append(chunk)
+            bar.update(len(chunk))
+    return np.concatenate(chunks)
