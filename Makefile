@@ -13,7 +13,7 @@ EXTRAS ?= test,anny,smpl,download
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_PIN)" \
-		|| $(PY) -m pip install -q "torch>=2.1,<3"
+		|| $(PY) -m pip install -q "torch>=2.6,<3"
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 

@@ -1,0 +1,30 @@
+"""``blapose predict``: a lifting or fine-tuned model's test-set poses in the upstream adjustment format.
+
+Writes prediction.pkl, action_dict.pkl and predictions.npz, which ``blapose adjust`` reads.
+Only argparse is imported here.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from .evaluate import add_model_arguments
+
+    parser = subparsers.add_parser(
+        "predict", help="write a model's test-set predictions for blapose adjust",
+        description="Predict root-relative 3D poses (meters, camera frame) of the test subjects with a "
+                    "lifting model (-t lift --direction_model FILE) or a fine-tuned model (-t mix "
+                    "--mix_model FILE) and write prediction.pkl + action_dict.pkl (BLAPose's "
+                    "3D_prediction format) and predictions.npz.")
+    add_model_arguments(parser)
+    parser.add_argument("-o", "--output", default="", metavar="DIR",
+                        help="output folder (default: 3D_prediction/<checkpoint name>)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train.pose import predict_from_args
+
+    return predict_from_args(args)

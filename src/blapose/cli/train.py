@@ -1,0 +1,138 @@
+"""``blapose train``: upstream BLAPose ``train.py`` with the same flags (utils/arguments.py).
+
+``-t length`` trains the bone-length model (``blapose.train.length``); ``-t lift`` / ``-t mix``
+train or fine-tune the temporal lifting model (``blapose.train.pose``), and with ``--evaluate``
+evaluate it. Only argparse is imported here; the work happens in ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train the bone-length model (-t length) or the lifting model (-t lift/mix)",
+        description="Training script with the flags of upstream BLAPose train.py. Data files are read "
+                    "from --data-dir (default ./data), checkpoints written to -c (default ./checkpoint).")
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The upstream argument set (BLAPose utils/arguments.py) plus --data-dir and -r/--resume."""
+    general = parser.add_argument_group("general")
+    general.add_argument("-d", "--dataset", default="h36m", metavar="NAME", help="target dataset")
+    general.add_argument("-k", "--keypoints", default="cpn_ft_h36m_dbb", metavar="NAME",
+                         help="2D detections to use (data/data_2d_h36m_<NAME>.npz)")
+    general.add_argument("-str", "--subjects-train", default="S1,S5,S6,S7,S8", metavar="LIST",
+                         help="training subjects separated by comma")
+    general.add_argument("-ste", "--subjects-test", default="S9,S11", metavar="LIST",
+                         help="test subjects separated by comma")
+    general.add_argument("-a", "--actions", default="*", metavar="LIST",
+                         help="actions to train/test on (name prefixes) separated by comma, or * for all")
+    general.add_argument("-c", "--checkpoint", default="checkpoint", metavar="PATH",
+                         help="checkpoint directory (checkpoint names are looked up here)")
+    general.add_argument("--checkpoint-frequency", default=40, type=int, metavar="N",
+                         help="create a checkpoint every N epochs")
+    general.add_argument("--data-dir", default="data", metavar="PATH",
+                         help="folder of the data_3d/data_2d files (blapose addition)")
+    general.add_argument("-r", "--resume", default="", metavar="FILENAME",
+                         help="checkpoint to resume training from (name in -c, or a path)")
+
+    files = parser.add_argument_group("model and bone length data")
+    files.add_argument("--length_model", default="", metavar="FILENAME",
+                       help="bone-length model checkpoint (to fine-tune with -t mix, or to evaluate/resume "
+                            "with -t length)")
+    files.add_argument("--length_aug_type", default="smpl", metavar="NAME",
+                       choices=["smpl", "random_unif", "random_norm_train", "random_norm_all"],
+                       help="type of augmentation on bone lengths")
+    files.add_argument("-bla", "--bone_length_aug", default="data/bone_lengths_smpl_neutral_all.npz",
+                       metavar="NAME", help="bone lengths for augmentation (npz, key 'data', (M, 16) meters)")
+    files.add_argument("-bll", "--bone_length_list", default="data/lengths_list.npz", metavar="NAME",
+                       help="predicted bone lengths in list format")
+    files.add_argument("-bld", "--bone_length_dict", default="data/lengths_dict.npz", metavar="NAME",
+                       help="predicted bone lengths in dictionary format")
+    files.add_argument("--direction_model", default="", metavar="FILENAME",
+                       help="pretrained lifting (direction) model checkpoint")
+    files.add_argument("--mix_model", default="", metavar="FILENAME",
+                       help="fine-tuned mixed model checkpoint")
+
+    settings = parser.add_argument_group("settings")
+    settings.add_argument("-t", "--task", default="", metavar="NAME", choices=["length", "lift", "mix"],
+                          help="task to train: length, lift or mix")
+    settings.add_argument("--evaluate", action="store_true", help="evaluate a checkpoint instead of training")
+    settings.add_argument("--render", action="store_true", help="visualize a particular video")
+    settings.add_argument("--by-subject", action="store_true", help="break down error by subject (on evaluation)")
+    settings.add_argument("--export-training-curves", action="store_true",
+                          help="save training curves as .png images")
+    settings.add_argument("--seed", default=5731, type=int, metavar="N", help="random seed")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("-s", "--stride", default=1, type=int, metavar="N", help="chunk size to use during training")
+    model.add_argument("-e", "--epochs", default=60, type=int, metavar="N", help="number of training epochs")
+    model.add_argument("-b", "--batch-size", default=1024, type=int, metavar="N", help="batch size")
+    model.add_argument("-l", "--chunk_len", default=512, type=int, metavar="N",
+                       help="frames per training chunk of the length model")
+    model.add_argument("--segment_shift", default=64, type=int, metavar="N",
+                       help="frames between the starts of consecutive training chunks")
+    model.add_argument("-drop", "--dropout", default=0.25, type=float, metavar="P", help="dropout probability")
+    model.add_argument("-lr", "--learning-rate", default=0.0001, type=float, metavar="LR",
+                       help="initial learning rate")
+    model.add_argument("-lrd", "--lr-decay", default=0.95, type=float, metavar="LR",
+                       help="learning rate decay per epoch")
+    model.add_argument("-no-da", "--no-data-augmentation", dest="data_augmentation", action="store_false",
+                       help="disable train-time flipping")
+    model.add_argument("-no-tta", "--no-test-time-augmentation", dest="test_time_augmentation",
+                       action="store_false", help="disable test-time flipping")
+    model.add_argument("-arc", "--architecture", default="3,3,3,3", metavar="LAYERS",
+                       help="filter widths separated by comma")
+    model.add_argument("-ich", "--in-chans", default=2, type=int, help="number of input channels per joint")
+    model.add_argument("-layer", "--num-layers", default=1, type=int, help="number of GRU layers")
+    model.add_argument("-ch", "--channels", default=1024, type=int, metavar="N",
+                       help="number of channels in convolution layers")
+    model.add_argument("-bi", "--bidirectional", action="store_true", help="bidirectional GRU or not")
+
+    experimental = parser.add_argument_group("experimental")
+    experimental.add_argument("--subset", default=1, type=float, metavar="FRACTION",
+                              help="reduce dataset size by fraction")
+    experimental.add_argument("--downsample", default=1, type=int, metavar="FACTOR",
+                              help="downsample frame rate by factor")
+    experimental.add_argument("--no-eval", action="store_true",
+                              help="disable epoch evaluation while training (small speed-up)")
+    parser.set_defaults(data_augmentation=True, test_time_augmentation=True)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse flag combinations that cannot work, with one clear message (``InputError``)."""
+    from ..errors import InputError
+
+    if not args.task:
+        raise InputError("choose what to train with -t length, -t lift or -t mix")
+    if args.export_training_curves and args.no_eval:
+        raise InputError("--export-training-curves and --no-eval cannot be set at the same time")
+    for name in ("epochs", "batch_size", "chunk_len", "segment_shift", "stride", "downsample",
+                 "checkpoint_frequency", "num_layers"):
+        if getattr(args, name) < (0 if name == "epochs" else 1):
+            raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if not 0.0 <= args.dropout < 1.0:
+        raise InputError(f"-drop/--dropout must be in [0, 1), got {args.dropout}")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
+    if args.task == "length":
+        from ..train.length import run_from_args
+
+        return run_from_args(args)
+    from ..errors import InputError
+
+    try:
+        from ..train import pose
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__.rsplit('.', 1)[0]}.train.pose":
+            raise
+        raise InputError(f"-t {args.task} needs blapose.train.pose, which this installation lacks") from None
+    if args.evaluate:
+        return pose.evaluate_from_args(args)
+    return pose.run_from_args(args)

@@ -1,0 +1,189 @@
+"""The BLAPose bone-length model: a (bi)GRU that reads a 2D keypoint sequence and predicts 16 lengths.
+
+Glossary: B sequences in a batch, T frames, J joints (17), L bones (16), E embedding width (256),
+H GRU hidden size (512). Inputs are VideoPose3D-normalised screen coordinates (B, T, J, 2);
+outputs are bone lengths in meters, bone ``i`` ending at joint ``i + 1`` (``blapose.skeleton``).
+
+Architecture and parameter names follow upstream BLAPose ``utils/model_length.py`` so its
+checkpoints load with ``load_state_dict(strict=True)``: per frame ``expand_conv`` (Linear J*2 -> E),
+ReLU, dropout; then either one bidirectional GRU (``gru``) or two unidirectional GRUs run side by
+side (``gru.0``, ``gru.1``); the last layer's final hidden states are concatenated (bidirectional:
+backward direction first, then forward), passed through a sigmoid and a bias-free ``fc``
+(2H -> L). Left/right lengths are averaged when predicting (``predict_lengths``).
+
+A unidirectional model can also run causally: its prediction after frame t uses frames <= t only,
+exactly what carrying the GRU state from frame to frame gives (upstream ``--causal``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ..bones import symmetrize_lengths
+from ..errors import InputError
+from ..skeleton import H36M
+
+Key = tuple[str, str, int]
+#: GRU states of a causal run: one (num_layers, B, H) tensor per unidirectional GRU.
+CausalState = tuple[torch.Tensor, ...]
+
+
+class BoneLengthModel(nn.Module):
+    """(bi)GRU from keypoints (B, T, J, 2) to bone lengths (B, J - 1), meters, not yet symmetrised."""
+
+    def __init__(self, num_joints: int = H36M.num_joints, embed_dim: int = 256, hidden_size: int = 512,
+                 num_layers: int = 1, dropout: float = 0.25, bidirectional: bool = False) -> None:
+        super().__init__()
+        self.num_joints = num_joints
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        gru_dropout = dropout if num_layers > 1 else 0.0
+        self.expand_conv = nn.Linear(num_joints * 2, embed_dim)
+        if bidirectional:
+            self.gru = nn.GRU(embed_dim, hidden_size, num_layers, dropout=gru_dropout,
+                              bidirectional=True, batch_first=True)
+        else:
+            self.gru = nn.ModuleList([
+                nn.GRU(embed_dim, hidden_size, num_layers, dropout=gru_dropout, batch_first=True)
+                for _ in range(2)
+            ])
+        self.fc = nn.Linear(2 * hidden_size, num_joints - 1, bias=False)
+        self.drop = nn.Dropout(dropout)
+
+    def _embed(self, keypoints: torch.Tensor) -> torch.Tensor:
+        """Per-frame features (B, T, E) of keypoints (B, T, J, 2)."""
+        batch, frames = keypoints.shape[:2]
+        return self.drop(torch.relu(self.expand_conv(keypoints.reshape(batch, frames, -1))))
+
+    def forward(self, keypoints: torch.Tensor) -> torch.Tensor:
+        """Lengths (B, J - 1) in meters from the whole sequence keypoints (B, T, J, 2)."""
+        features = self._embed(keypoints)
+        if self.bidirectional:
+            _, final = self.gru(features)
+            hidden = torch.cat([final[-1], final[-2]], dim=-1)  # last layer: backward, forward
+        else:
+            hidden = torch.cat([gru(features)[1][-1] for gru in self.gru], dim=-1)
+        return self.fc(torch.sigmoid(hidden))
+
+    def step(self, keypoints: torch.Tensor, state: CausalState | None = None
+             ) -> tuple[torch.Tensor, CausalState]:
+        """Causal run over new frames (B, t, J, 2): lengths after each frame (B, t, J - 1) and the new state.
+
+        Feeding a sequence in pieces, passing each returned state to the next call, gives the same
+        lengths as one call on the whole sequence. Unidirectional models only.
+        """
+        if self.bidirectional:
+            raise InputError("only a unidirectional (GRU) length model can run causally; "
+                             "this one is bidirectional (-bi)")
+        features = self._embed(keypoints)
+        outputs, finals = [], []
+        for index, gru in enumerate(self.gru):
+            output, final = gru(features, None if state is None else state[index])
+            outputs.append(output)
+            finals.append(final)
+        return self.fc(torch.sigmoid(torch.cat(outputs, dim=-1))), tuple(finals)
+
+    def per_frame(self, keypoints: torch.Tensor) -> torch.Tensor:
+        """Causal lengths (B, T, J - 1): entry t sees frames 0..t only. Unidirectional models only."""
+        return self.step(keypoints)[0]
+
+
+def model_kwargs_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """``BoneLengthModel`` keyword arguments that match the shapes and names of ``state_dict``.
+
+    Raises ``InputError`` when the state dict is not a bone-length model's.
+    """
+    if "expand_conv.weight" not in state_dict or "fc.weight" not in state_dict:
+        raise InputError("state dict is not a bone-length model's: expected 'expand_conv.weight' and "
+                         f"'fc.weight', got {', '.join(list(state_dict)[:6])}...")
+    bidirectional = "gru.weight_ih_l0" in state_dict
+    prefix = "gru." if bidirectional else "gru.0."
+    layers = sum(1 for name in state_dict if name.startswith(prefix + "weight_ih_l")
+                 and not name.endswith("_reverse"))
+    embed_dim, inputs = state_dict["expand_conv.weight"].shape
+    return dict(num_joints=inputs // 2, embed_dim=embed_dim,
+                hidden_size=state_dict[prefix + "weight_hh_l0"].shape[1],
+                num_layers=layers, bidirectional=bidirectional)
+
+
+def length_model_from_checkpoint(checkpoint: Mapping[str, Any], source: str = "checkpoint",
+                                 bidirectional: bool | None = None) -> BoneLengthModel:
+    """An eval-mode model (CPU, dropout 0) holding the weights of ``checkpoint['model_pos']``.
+
+    The architecture is read from the state dict; ``bidirectional`` (the ``-bi`` flag), when
+    given, must agree with it. ``source`` names the file in error messages.
+    """
+    if "model_pos" not in checkpoint:
+        raise InputError(f"{source} has no 'model_pos' entry; keys: {', '.join(map(str, checkpoint))}")
+    state_dict = checkpoint["model_pos"]
+    kwargs = model_kwargs_from_state_dict(state_dict)
+    if bidirectional is not None and bidirectional != kwargs["bidirectional"]:
+        kind = "bidirectional GRU (needs -bi)" if kwargs["bidirectional"] else "unidirectional GRU (drop -bi)"
+        raise InputError(f"{source} holds a {kind} length model")
+    model = BoneLengthModel(dropout=0.0, **kwargs)
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        raise InputError(f"{source} does not fit the bone-length model: {str(error).splitlines()[0]}") from None
+    return model.eval()
+
+
+def _as_keypoint_items(sequences: Iterable[Any] | Mapping[Key, np.ndarray]) -> list[tuple[Key, np.ndarray]]:
+    """(key, keypoints (T, J, 2) float32) pairs from Sequence objects or a {key: keypoints} mapping."""
+    if isinstance(sequences, Mapping):
+        items = list(sequences.items())
+    else:
+        items = [(sequence.key, sequence.keypoints_2d) for sequence in sequences]
+    checked = []
+    for key, keypoints in items:
+        keypoints = np.asarray(keypoints, dtype=np.float32)
+        if keypoints.ndim != 3 or keypoints.shape[-1] != 2 or keypoints.shape[0] == 0:
+            raise InputError(f"keypoints of {key} must have shape (T>0, J, 2), got {keypoints.shape}")
+        if not np.isfinite(keypoints).all():
+            raise InputError(f"keypoints of {key} contain NaN or infinite values")
+        checked.append((tuple(key), keypoints))
+    return checked
+
+
+@torch.no_grad()
+def predict_lengths(model: BoneLengthModel, sequences: Iterable[Any] | Mapping[Key, np.ndarray],
+                    causal: bool = False, max_batch: int = 16, progress: bool = False
+                    ) -> dict[Key, np.ndarray]:
+    """Symmetric bone lengths per sequence, meters: {(subject, action, camera): (16,) or (T, 16)}.
+
+    ``sequences`` are objects with ``key`` and ``keypoints_2d`` (T, J, 2) (``blapose.data.h36m.Sequence``)
+    or a mapping {key: keypoints (T, J, 2)}, normalised screen coordinates. Non-causal: one length
+    vector per sequence from all its frames. Causal: one per frame, from the frames up to it
+    (unidirectional models only). Sequences of equal length run together, ``max_batch`` at a time;
+    ``progress`` shows a progress bar over the sequences.
+    """
+    if causal and model.bidirectional:
+        raise InputError("causal inference needs a unidirectional (GRU) length model; "
+                         "this one is bidirectional (-bi)")
+    items = _as_keypoint_items(sequences)
+    model.eval()
+    device = next(model.parameters()).device
+    by_length: dict[int, list[int]] = {}
+    for index, (_, keypoints) in enumerate(items):
+        by_length.setdefault(keypoints.shape[0], []).append(index)
+    predictions: dict[Key, np.ndarray] = {}
+    groups = [indices[start:start + max_batch] for indices in by_length.values()
+              for start in range(0, len(indices), max_batch)]
+    with tqdm(total=len(items), desc="bone lengths", unit="video", disable=not progress,
+              leave=False, file=sys.stderr) as bar:
+        for group in groups:
+            batch = torch.from_numpy(np.stack([items[i][1] for i in group])).to(device)
+            lengths = model.per_frame(batch) if causal else model(batch)
+            lengths = symmetrize_lengths(lengths.float()).cpu().numpy().astype(np.float32)
+            for row, i in enumerate(group):
+                predictions[items[i][0]] = lengths[row]
+            bar.update(len(group))
+    return {key: predictions[key] for key, _ in items}

@@ -1,0 +1,1 @@
+"""Training: augmented batch building, training loops and their configs."""

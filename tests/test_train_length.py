@@ -1,0 +1,211 @@
+"""Tests of bone-length training: augmented batches, the training loop, resume, and the CLI end to end
+(blapose.train.length_batches, blapose.train.length, blapose.cli.train, blapose.cli.infer_lengths)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from blapose.bones import bone_lengths
+from blapose.camera import Camera, project_to_2d
+from blapose.cli import main
+from blapose.data.h36m import load_sequences
+from blapose.errors import InputError
+from blapose.lengths_io import load_lengths_dict
+from blapose.models.checkpoint import load_checkpoint
+from blapose.models.length import BoneLengthModel
+from blapose.skeleton import H36M
+from blapose.train.length import LengthTrainingConfig, fit, length_loss, train_step
+from blapose.train.length_batches import (LengthBatchBuilder, MotionBank, augmented_keypoints,
+                                          build_chunk_index, make_length_sampler, mirror_lengths)
+
+TINY = dict(embed_dim=8, hidden_size=6)
+
+
+def forward_kinematics(directions: np.ndarray, lengths: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """Joints (..., 17, 3) by walking the parents one joint at a time (independent of blapose.bones)."""
+    joints = np.zeros(directions.shape[:-2] + (17, 3))
+    joints[..., 0, :] = root
+    for joint in range(1, 17):
+        joints[..., joint, :] = joints[..., H36M.parents[joint], :] + directions[..., joint - 1, :] * lengths[..., joint - 1, None]
+    return joints
+
+
+def random_unit_directions(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    vectors = rng.normal(size=shape + (16, 3))
+    return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+
+
+def length_table_file(data_dir, path, rows: int = 200, seed: int = 0):
+    """An augmentation file (key 'data', (M, 16) meters): jittered mean lengths of the data's subjects."""
+    poses = np.concatenate([s.poses_3d for s in load_sequences(data_dir, subjects=("S1", "S9"))])
+    mean = bone_lengths(poses.astype(np.float64)).mean(axis=0)
+    rng = np.random.default_rng(seed)
+    np.savez(path, data=mean * rng.uniform(0.85, 1.15, size=(rows, 16)))
+    return path
+
+
+def test_chunks_start_every_shift_frames_like_upstream():
+    """Chunks start at 0, shift, ... while start < T - L; videos of at most L frames give none; flip doubles."""
+    index = build_chunk_index([600, 512, 513, 700], chunk_len=512, segment_shift=64, flip=False)
+    assert list(zip(index.sequence, index.start)) == [(0, 0), (0, 64), (2, 0), (3, 0), (3, 64), (3, 128)]
+    flipped = build_chunk_index([600], chunk_len=512, segment_shift=64, flip=True)
+    assert list(flipped.flip) == [False, False, True, True] and list(flipped.start) == [0, 64, 0, 64]
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_augmented_keypoints_relift_to_the_sampled_lengths(flip):
+    """Un-projecting augmented 2D with its depth gives bones of the sampled lengths (mirrored: left/right swapped)."""
+    rng = np.random.default_rng(1)
+    batch, frames = 3, 7
+    camera = Camera(id="pinhole", res_w=1000, res_h=1000, focal_length=(1150.0, 1140.0),
+                    center=(510.0, 495.0), radial_distortion=(0.0, 0.0, 0.0),
+                    tangential_distortion=(0.0, 0.0), orientation=(1.0, 0.0, 0.0, 0.0),
+                    translation=(0.0, 0.0, 0.0))
+    directions = random_unit_directions(rng, (batch, frames))
+    lengths = rng.uniform(0.1, 0.5, size=(batch, 16))
+    root = np.concatenate([rng.normal(0, 0.3, (batch, frames, 2)), rng.uniform(4, 6, (batch, frames, 1))], -1)
+    intrinsic = np.tile(camera.intrinsic(), (batch, 1))
+    flips = torch.full((batch,), flip)
+    keypoints = augmented_keypoints(torch.tensor(directions, dtype=torch.float32),
+                                    torch.tensor(lengths, dtype=torch.float32),
+                                    torch.tensor(root, dtype=torch.float32),
+                                    torch.from_numpy(intrinsic), flips).double().numpy()
+    target = mirror_lengths(torch.tensor(lengths)).numpy() if flip else lengths
+
+    depth = forward_kinematics(directions, lengths[:, None], root)[..., 2]
+    depth = depth[..., H36M.flip_permutation] if flip else depth
+    fx, fy, cx, cy = intrinsic[0, :4]
+    cx = -cx if flip else cx  # a mirrored image is seen by the mirrored camera
+    relifted = np.stack([(keypoints[..., 0] - cx) / fx * depth, (keypoints[..., 1] - cy) / fy * depth, depth], -1)
+    np.testing.assert_allclose(bone_lengths(relifted), np.broadcast_to(target[:, None], (batch, frames, 16)),
+                               rtol=2e-4)
+    if flip:
+        assert not np.allclose(target, lengths)
+
+
+def test_augmented_batch_is_the_projection_of_the_reposed_body(h36m_data_dir):
+    """A built batch equals projecting (with distortion) the GT directions with the sampled lengths, root and offset."""
+    sequences = load_sequences(h36m_data_dir, subjects=("S1",))
+    bank = MotionBank.from_sequences(sequences)
+    table = np.random.default_rng(2).uniform(0.1, 0.5, size=(50, 16))
+    sampler = make_length_sampler("smpl", table, ("S1",), ("S9",))
+    builder = LengthBatchBuilder(bank, sampler, batch_size=4, chunk_len=16, segment_shift=8, flip=True)
+    chunks = np.array([0, 3, len(builder.index) // 2 + 1, len(builder.index) - 1])
+    batch = builder.build(chunks, np.random.default_rng(3))
+
+    replay = np.random.default_rng(3)  # the same draws, in the builder's order: lengths, then offsets
+    lengths = table[replay.integers(0, len(table), size=4)]
+    offsets = replay.normal(0.0, 0.5, size=(4, 3)).astype(np.float32).astype(np.float64)
+    for row, chunk in enumerate(chunks):
+        sequence = sequences[builder.index.sequence[chunk]]
+        start = builder.index.start[chunk]
+        poses = sequence.poses_3d[start:start + 16].astype(np.float64)
+        vectors = poses[:, 1:] - poses[:, list(H36M.parents[1:])]
+        directions = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+        body = forward_kinematics(directions, lengths[row][None], poses[:, 0] + offsets[row])
+        expected = project_to_2d(body, sequence.camera.intrinsic().astype(np.float64))
+        target = lengths[row]
+        if builder.index.flip[chunk]:
+            expected = expected[:, H36M.flip_permutation] * np.array([-1.0, 1.0])
+            target = mirror_lengths(torch.tensor(target)).numpy()
+        np.testing.assert_allclose(batch.keypoints[row].numpy(), expected, atol=2e-5)
+        np.testing.assert_allclose(batch.lengths[row].numpy(), target, rtol=1e-6)
+    assert builder.index.flip[chunks].any() and not builder.index.flip[chunks].all()
+
+
+def test_length_samplers_follow_the_augmentation_types():
+    """smpl draws table rows; random types perturb the subject's row and copy right lengths to the left."""
+    rng = np.random.default_rng(4)
+    subjects_train, subjects_test = ("S1", "S5"), ("S9",)
+    table = rng.uniform(0.1, 0.5, size=(3, 16))
+    smpl = make_length_sampler("smpl", table, subjects_train, subjects_test).sample(rng, ["S1"] * 20)
+    assert all(any(np.allclose(row, t, rtol=1e-6) for t in table) for row in smpl)
+    uniform = make_length_sampler("random_unif", table, subjects_train, subjects_test).sample(rng, ["S5"] * 50)
+    right = [r for r, _ in H36M.symmetric_bones]
+    assert np.all(np.abs(uniform[:, right] / table[1, right] - 1) <= 0.3 + 1e-6)
+    for sampled in (uniform, make_length_sampler("random_norm_all", table, subjects_train, subjects_test)
+                    .sample(rng, ["S9"] * 5)):
+        for r, l in H36M.symmetric_bones:
+            np.testing.assert_array_equal(sampled[:, r], sampled[:, l])
+    with pytest.raises(InputError, match="one row per subject"):
+        make_length_sampler("random_norm_train", rng.uniform(0.1, 0.5, (10, 16)), subjects_train, subjects_test)
+    with pytest.raises(InputError, match="millimetres"):
+        make_length_sampler("smpl", table * 1000, subjects_train, subjects_test)
+
+
+def test_one_training_step_lowers_the_loss_on_a_fixed_batch():
+    """One optimiser step on a batch lowers the L1 length loss on that batch."""
+    torch.manual_seed(5)
+    model = BoneLengthModel(dropout=0.0, bidirectional=True, **TINY)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2, amsgrad=True)
+    generator = torch.Generator().manual_seed(5)
+    keypoints = torch.randn(8, 12, 17, 2, generator=generator) * 0.3
+    target = torch.rand(8, 16, generator=generator) * 0.4 + 0.1
+    with torch.no_grad():
+        before = float(length_loss(model.eval()(keypoints), target))
+    reported = train_step(model, optimizer, keypoints, target)
+    with torch.no_grad():
+        after = float(length_loss(model.eval()(keypoints), target))
+    assert reported == pytest.approx(before, rel=1e-5)
+    assert after < before - 1e-4
+
+
+def small_config(data_dir, tmp_path, **changes) -> LengthTrainingConfig:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = LengthTrainingConfig(
+        data_dir=str(data_dir), bone_length_aug=str(length_table_file(data_dir, tmp_path / "aug.npz")),
+        subjects_train=("S1", "S5"), epochs=2, batch_size=16, chunk_len=16, segment_shift=32,
+        dropout=0.1, checkpoint_dir=str(tmp_path / "checkpoint"), progress=False, device="cpu",
+        evaluate_each_epoch=False, **TINY)
+    return dataclasses.replace(config, **changes)
+
+
+def test_resumed_training_continues_exactly(h36m_data_dir, tmp_path):
+    """Training 2 epochs equals training 1 epoch, then resuming from final.bin for the second."""
+    straight = fit(small_config(h36m_data_dir, tmp_path / "a"))
+    fit(small_config(h36m_data_dir, tmp_path / "b", epochs=1))
+    resumed = fit(small_config(h36m_data_dir, tmp_path / "b", epochs=2, resume="final.bin"))
+    assert resumed.history.train == straight.history.train and len(straight.history.train) == 2
+    for name, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, rtol=0, atol=0)
+    checkpoint = load_checkpoint(tmp_path / "b" / "checkpoint" / "final.bin")
+    assert checkpoint["epoch"] == 2 and checkpoint["lr"] == pytest.approx(1e-4 * 0.95 ** 2)
+    assert set(checkpoint) >= {"model_pos", "epoch", "lr", "optimizer", "random_state"}
+
+
+def test_cli_trains_and_infers_lengths_end_to_end(h36m_data_dir, tmp_path, monkeypatch, capsys):
+    """blapose train -t length then blapose infer-lengths write checkpoints and complete lengths files."""
+    monkeypatch.chdir(tmp_path)
+    os.symlink(h36m_data_dir, tmp_path / "data")
+    length_table_file("data", tmp_path / "aug.npz")
+    assert main(["train", "-t", "length", "-e", "1", "-b", "32", "-l", "24", "--segment_shift", "48",
+                 "-drop", "0", "--length_aug_type", "smpl", "--bone_length_aug", "aug.npz",
+                 "-str", "S1"]) == 0
+    output = capsys.readouterr().out
+    assert "length_valid" in output and "mm" in output
+    assert (tmp_path / "checkpoint" / "final.bin").is_file()
+    assert (tmp_path / "checkpoint" / "epoch_best.bin").is_file()
+
+    assert main(["infer-lengths", "--ckpt", "final.bin", "--subjects", "S9,S11", "--causal"]) == 0
+    assert main(["infer-lengths", "--ckpt", str(tmp_path / "checkpoint" / "final.bin"),
+                 "--subjects", "S9,S11"]) == 0
+    lengths = load_lengths_dict(tmp_path / "data" / "lengths_dict.npz")
+    causal = load_lengths_dict(tmp_path / "data" / "lengths_dict_causal.npz")
+    expected = {s.key: s.num_frames for s in load_sequences("data", subjects=("S9", "S11"))}
+    assert set(lengths) == set(causal) == set(expected)
+    for key, frames in expected.items():
+        assert lengths[key].shape == (16,) and causal[key].shape == (frames, 16)
+        np.testing.assert_allclose(causal[key][-1], lengths[key], atol=1e-5)
+    listed = np.load(tmp_path / "data" / "lengths_list.npz")
+    assert listed["lengths"].shape == (len(expected), 16)
+
+    assert main(["infer-lengths", "--ckpt", "final.bin", "-bi"]) == 2  # the checkpoint is a GRU
+    assert main(["infer-lengths", "--ckpt", "final.bin", "-bi", "--causal"]) == 2
+    error = capsys.readouterr().err
+    assert "needs -bi" not in error and "drop -bi" in error and "causal" in error
+    assert "Traceback" not in error
