@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from blapose.data.h36m import TEST_SUBJECTS, keypoints_2d_path, load_sequences
-from blapose.data.predictions import write_lengths, write_predictions
+from blapose.data.predictions import write_predictions
 from blapose.data.synthetic import make_dataset
 from blapose.demo import median_lengths, simulated_lifting_predictions
 from blapose.evaluation import adjust_files
+from blapose.lengths_io import save_lengths
 from blapose.report import Video, adjustment_report
 
 
@@ -52,7 +53,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         write_predictions(folder, predictions)
-        write_lengths(folder, lengths)
+        save_lengths(lengths, Path(folder) / "lengths_dict.npz", Path(folder) / "lengths_list.npz")
         start = time.perf_counter()
         adjust_files(Path(folder) / "prediction.pkl", Path(folder) / "lengths_dict.npz",
                      Path(args.data) / "data_3d_h36m.npz", Path(folder) / "action_dict.pkl")

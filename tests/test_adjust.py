@@ -9,7 +9,8 @@ import pytest
 from blapose.bones import bones_to_poses, poses_to_bones
 from blapose.cli import main
 from blapose.data.h36m import action_name, load_sequences
-from blapose.data.predictions import read_lengths_dict, read_predictions, write_lengths, write_predictions
+from blapose.data.predictions import read_predictions, write_predictions
+from blapose.lengths_io import load_lengths_dict, save_lengths
 from blapose.report import Video, action_wise, adjustment_report
 
 
@@ -64,7 +65,7 @@ def upstream_files(h36m_data_dir, tmp_path_factory):
         predictions[s.key] = noisy - noisy[:, :1]
         lengths[s.key] = poses_to_bones(s.poses_3d[0])[1] + rng.normal(0, 0.01, size=16)
     write_predictions(folder, predictions)
-    write_lengths(folder, lengths)
+    save_lengths(lengths, folder / "lengths_dict.npz", folder / "lengths_list.npz")
     return folder, sequences, predictions, lengths
 
 
@@ -104,7 +105,7 @@ def test_files_round_trip_by_key(upstream_files):
     assert set(from_pickle) == set(predictions) == set(from_npz)
     key = next(iter(predictions))
     np.testing.assert_array_equal(from_pickle[key], predictions[key])
-    read_back = read_lengths_dict(folder / "lengths_dict.npz")
+    read_back = load_lengths_dict(folder / "lengths_dict.npz")
     np.testing.assert_allclose(read_back[key], lengths[key], atol=1e-6)
 
 
@@ -166,7 +167,7 @@ def test_cli_adjust_bad_input_one_line_no_output(upstream_files, h36m_data_dir, 
             changed = {k: v for k, v in changed.items() if k[0] != key[0] or k[1] != key[1]}
         else:
             changed = {k: (np.zeros((5, 16)) + 0.3 if k[:2] == key[:2] else v) for k, v in changed.items()}
-        write_lengths(tmp_path, changed)
+        save_lengths(changed, tmp_path / "lengths_dict.npz", tmp_path / "lengths_list.npz")
         bone = tmp_path / "lengths_dict.npz"
     else:
         extra = ["--causal"]

@@ -10,8 +10,9 @@ import numpy as np
 from .bones import adjust_poses
 from .camera import h36m_cameras
 from .data.h36m import load_poses_3d
-from .data.predictions import SequenceKey, read_lengths_dict, read_predictions
+from .data.predictions import SequenceKey, read_predictions
 from .errors import InputError
+from .lengths_io import load_lengths_dict
 from .report import Video, adjustment_report
 
 
@@ -65,7 +66,7 @@ def adjust_files(prediction_path: str | os.PathLike, lengths_path: str | os.Path
     predictions = read_predictions(prediction_path, action_dict_path)
     if not predictions:
         raise InputError(f"{prediction_path}: holds no predictions")
-    lengths = read_lengths_dict(lengths_path)
+    lengths = load_lengths_dict(lengths_path)
     ground_truth = ground_truth_root_relative(load_poses_3d(ground_truth_path), list(predictions),
                                               ground_truth_path)
     videos = videos_for_adjustment(predictions, lengths, ground_truth, causal, (prediction_path, lengths_path))

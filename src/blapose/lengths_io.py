@@ -74,22 +74,34 @@ def save_lengths(predictions: Mapping[Key, np.ndarray], dict_path: str | os.Path
 
 
 def load_lengths_dict(path: str | os.PathLike) -> dict[Key, np.ndarray]:
-    """Read a ``lengths_dict.npz`` -> {(subject, action, camera): (16,) or (T, 16) float32 meters}."""
+    """Read a ``lengths_dict.npz`` -> {(subject, action, camera): (16,) or (T, 16) float32 meters}.
+
+    Every array must be finite; errors name the file and the entry.
+    """
     from .data.safe_pickle import load_npz
 
     content = load_npz(path)
-    if "lengths" not in content or not isinstance(content["lengths"], dict):
-        raise InputError(f"{path}: expected key 'lengths' holding {{subject: {{action: [per camera]}}}}")
+    nested = content.get("lengths")
+    if not isinstance(nested, dict):
+        found = ", ".join(sorted(content)) or "nothing"
+        raise InputError(f"{path}: expected key 'lengths' holding {{subject: {{action: [per camera]}}}}; "
+                         f"found {found}")
     flat: dict[Key, np.ndarray] = {}
-    for subject, actions in content["lengths"].items():
+    for subject, actions in nested.items():
         if not isinstance(actions, dict):
             raise InputError(f"{path}: lengths['{subject}'] is {type(actions).__name__}, expected a dict")
         for action, per_camera in actions.items():
+            if not isinstance(per_camera, (list, tuple, np.ndarray)):
+                raise InputError(f"{path}: lengths['{subject}']['{action}'] is {type(per_camera).__name__}, "
+                                 "expected one array per camera")
             for camera, lengths in enumerate(per_camera):
-                lengths = np.asarray(lengths, dtype=np.float32)
-                if lengths.shape[-1] != 16 or lengths.ndim not in (1, 2) or not np.isfinite(lengths).all():
-                    raise InputError(f"{path}: lengths['{subject}']['{action}'][{camera}] has shape "
-                                     f"{lengths.shape}, expected finite (16,) or (T, 16)")
+                where = f"lengths['{subject}']['{action}'][{camera}]"
+                if not isinstance(lengths, np.ndarray) or lengths.ndim not in (1, 2) or lengths.shape[-1] != 16:
+                    shape = getattr(lengths, "shape", type(lengths).__name__)
+                    raise InputError(f"{path}: {where} has shape {shape}, expected (16,) or (frames, 16)")
+                lengths = lengths.astype(np.float32)
+                if not np.isfinite(lengths).all():
+                    raise InputError(f"{path}: {where} holds NaN or infinite lengths")
                 flat[(str(subject), str(action), camera)] = lengths
     return flat
 

@@ -1,12 +1,10 @@
-"""Predicted 3D poses and per-video bone lengths in BLAPose's file formats.
+"""Predicted 3D poses in BLAPose's file formats.
 
 Upstream formats (hs1ang-hsu/BLAPose bone_adjust.py and length_model_inference.py):
 - ``action_dict.pkl``: {action class: [(subject, action), ...]}.
 - ``prediction.pkl``: list of (T, 17, 3) arrays, meters, camera frame, root-relative; for each
   action class in ``action_dict`` order, each (subject, action) pair, cameras 0..3.
-- ``lengths_dict.npz``: key 'lengths' -> {subject: {action: [4 x (16,)]}} in meters, or
-  4 x (T, 16) for lengths predicted causally (one set per frame).
-- ``lengths_list.npz``: key 'lengths' -> the same arrays as one list, in inference order.
+(Per-video bone lengths, ``lengths_dict.npz`` / ``lengths_list.npz``, live in ``blapose.lengths_io``.)
 blapose also writes and reads predictions as an npz with one array per video under the key
 '<subject>/<action>/<camera>' (no pickles involved).
 
@@ -135,62 +133,3 @@ def write_predictions_npz(path: str | os.PathLike, predictions: dict[SequenceKey
         np.savez_compressed(temporary, **{_npz_key(key): np.asarray(poses, np.float32)
                                           for key, poses in predictions.items()})
     return Path(path)
-
-
-def _check_lengths(array: Any, path: Any, where: str) -> np.ndarray:
-    array = np.asarray(array, dtype=np.float64) if isinstance(array, np.ndarray) else array
-    if not isinstance(array, np.ndarray) or array.shape[-1:] != (H36M.num_bones,) or array.ndim > 2:
-        shape = getattr(array, "shape", type(array).__name__)
-        raise InputError(f"{path}: {where} has shape {shape}, expected ({H36M.num_bones},) or "
-                         f"(frames, {H36M.num_bones})")
-    if not np.isfinite(array).all() or (array < 0).any():
-        raise InputError(f"{path}: {where} holds negative, NaN or infinite lengths")
-    return array
-
-
-def read_lengths_dict(path: str | os.PathLike) -> dict[SequenceKey, np.ndarray]:
-    """Read ``lengths_dict.npz`` -> {(subject, action, camera): (16,) or (T, 16) float64 meters}."""
-    content = load_npz(path)
-    if "lengths" not in content:
-        raise InputError(f"{path}: missing key 'lengths' ({{subject: {{action: [4 x (16,)]}}}}); "
-                         f"found {', '.join(sorted(content)) or 'nothing'}")
-    nested = content["lengths"]
-    if not isinstance(nested, dict):
-        raise InputError(f"{path}: 'lengths' is {type(nested).__name__}, expected {{subject: {{action: [...]}}}}")
-    lengths = {}
-    for subject, actions in nested.items():
-        if not isinstance(actions, dict):
-            raise InputError(f"{path}: lengths['{subject}'] is {type(actions).__name__}, expected a dict")
-        for action, per_camera in actions.items():
-            if not isinstance(per_camera, (list, tuple, np.ndarray)):
-                raise InputError(f"{path}: lengths['{subject}']['{action}'] is {type(per_camera).__name__}, "
-                                 "expected one array per camera")
-            for camera, array in enumerate(per_camera):
-                where = f"lengths['{subject}']['{action}'][{camera}]"
-                lengths[(str(subject), str(action), camera)] = _check_lengths(array, path, where)
-    return lengths
-
-
-def write_lengths(data_dir: str | os.PathLike, lengths: dict[SequenceKey, np.ndarray],
-                  suffix: str = "") -> tuple[Path, Path]:
-    """Write ``lengths_dict<suffix>.npz`` and ``lengths_list<suffix>.npz`` (upstream formats).
-
-    ``lengths`` maps (subject, action, camera) to (16,) or (T, 16) meters; the list keeps the
-    mapping's order. Upstream writes '_causal' files for per-frame lengths.
-    """
-    data_dir = Path(data_dir)
-    nested: dict[str, dict[str, list[np.ndarray]]] = {}
-    for (subject, action, camera), array in lengths.items():
-        per_camera = nested.setdefault(subject, {}).setdefault(action, [])
-        if camera != len(per_camera):
-            raise ValueError(f"lengths of {(subject, action)} must come in camera order 0..3")
-        per_camera.append(np.asarray(array, np.float32))
-    arrays = [np.asarray(array, np.float32) for array in lengths.values()]
-    same_shape = len({array.shape for array in arrays}) == 1
-    as_list = np.stack(arrays) if same_shape else np.array(arrays + [None], dtype=object)[:-1]
-    dict_path, list_path = data_dir / f"lengths_dict{suffix}.npz", data_dir / f"lengths_list{suffix}.npz"
-    with atomic_path(dict_path) as temporary:
-        np.savez_compressed(temporary, lengths=np.array(nested, dtype=object))
-    with atomic_path(list_path) as temporary:
-        np.savez_compressed(temporary, lengths=as_list)
-    return dict_path, list_path

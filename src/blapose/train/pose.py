@@ -448,9 +448,9 @@ def resolve_length_lookup(bone_length_dict: str | os.PathLike | None, bone_lengt
     number of rows (BLAPose slices [:600] for S1,S5,S6,S7,S8 and [600:] for S9,S11).
     """
     if bone_length_dict and Path(bone_length_dict).is_file():
-        from ..data.predictions import read_lengths_dict
+        from ..lengths_io import load_lengths_dict
 
-        return read_lengths_dict(bone_length_dict), f"bone lengths from {bone_length_dict}"
+        return load_lengths_dict(bone_length_dict), f"bone lengths from {bone_length_dict}"
     if not bone_length_list or not Path(bone_length_list).is_file():
         raise InputError(f"no predicted bone lengths: neither {bone_length_dict} nor {bone_length_list} "
                          "exists; run `blapose infer_lengths` first")
