@@ -14,10 +14,10 @@ from blapose.models.mix import MixModel
 from blapose.models.temporal import SingleFrameTemporalModel, TemporalModel
 from blapose.skeleton import H36M
 from blapose.train.chunks import ChunkedBatches, flip_bone_lengths, flip_keypoints
-from blapose.train.pose import (checkpoint_dict, evaluation_report, finetune, finetune_config,
-                                finetune_loss, lengths_of_sequences, lookup_from_list,
-                                mix_model_from_checkpoint, predict_poses, read_lengths_list,
-                                resolve_length_lookup, train_step, upstream_list_keys)
+from blapose.lengths_io import lookup_from_list, read_lengths_list, resolve_length_lookup, upstream_list_keys
+from blapose.train.pose import (checkpoint_dict, finetune, finetune_config, finetune_loss, lengths_of_sequences,
+                                mix_model_from_checkpoint, train_step)
+from blapose.train.predict import evaluation_report, predict_poses
 
 WIDTHS = (3, 3)
 

@@ -7,6 +7,9 @@ Formats (upstream BLAPose ``length_model_inference.py``), lengths in meters, 16 
   camera: a (N, 16) float array (non-causal) or an object array of (T, 16) arrays (causal).
   blapose adds the keys 'subjects', 'actions' and 'cameras' ((N,) each) naming every row, so
   that readers need not rely on the order.
+
+``resolve_length_lookup`` turns either file into a lookup {(subject, action, camera): (16,) meters}
+for fine-tuning and evaluation; a list without row names is matched to videos by the upstream order.
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import InputError
 from .fileio import atomic_path
+from .skeleton import H36M
 
 Key = tuple[str, str, int]
+LengthLookup = Mapping[Key, np.ndarray]
 
 
 def lengths_dict_from_predictions(predictions: Mapping[Key, np.ndarray]) -> dict[str, dict[str, list[np.ndarray]]]:
@@ -110,3 +116,75 @@ def default_output_paths(data_dir: str | os.PathLike = "data", causal: bool = Fa
     """Upstream output names: data/lengths_dict.npz and data/lengths_list.npz (``_causal`` suffix when causal)."""
     suffix = "_causal" if causal else ""
     return Path(data_dir) / f"lengths_dict{suffix}.npz", Path(data_dir) / f"lengths_list{suffix}.npz"
+
+
+def read_lengths_list(path: str | os.PathLike) -> tuple[np.ndarray, list[Key] | None]:
+    """(N, 16) float32 lengths from ``lengths_list.npz`` (key 'lengths'), one row per video, and the
+    video of each row when the file names them (blapose writes 'subjects', 'actions', 'cameras');
+    None means the rows follow ``upstream_list_keys``. Per-frame (causal) lists are refused."""
+    from .data.safe_pickle import load_npz
+
+    content = load_npz(path)
+    if "lengths" not in content:
+        raise InputError(f"{path}: missing key 'lengths'; found {', '.join(content) or 'nothing'}")
+    lengths = content["lengths"]
+    if lengths.dtype == object or lengths.ndim != 2 or lengths.shape[1] != H36M.num_bones:
+        shape = "per-frame arrays" if lengths.dtype == object else lengths.shape
+        raise InputError(f"{path}: lengths hold {shape}, expected (videos, {H36M.num_bones}) with one "
+                         "row per video")
+    keys = None
+    if all(name in content for name in ("subjects", "actions", "cameras")):
+        keys = [(str(s), str(a), int(c)) for s, a, c in
+                zip(content["subjects"], content["actions"], content["cameras"])]
+    return lengths.astype(np.float32), keys
+
+
+def upstream_list_keys(keypoints_2d: Mapping[str, Mapping[str, Sequence[Any]]],
+                       subjects: Sequence[str]) -> list[Key]:
+    """The video order of BLAPose's ``lengths_list.npz``: subjects as given, actions in the order of
+    the 2D keypoint file, cameras 0..3 (length_model_inference.py)."""
+    return [(subject, action, camera_index)
+            for subject in subjects if subject in keypoints_2d
+            for action, per_camera in keypoints_2d[subject].items()
+            for camera_index in range(len(per_camera))]
+
+
+def lookup_from_list(lengths: np.ndarray, keys: Sequence[Key]) -> dict[Key, np.ndarray]:
+    """Pair the rows of a positional lengths list (N, 16) with video keys, checking the counts agree."""
+    if len(lengths) != len(keys):
+        raise InputError(f"the lengths list has {len(lengths)} rows but {len(keys)} videos were expected")
+    return {tuple(key): row for key, row in zip(keys, lengths)}
+
+
+def resolve_length_lookup(bone_length_dict: str | os.PathLike | None, bone_length_list: str | os.PathLike | None,
+                          keypoints_2d_file: str | os.PathLike,
+                          subject_orders: Sequence[Sequence[str]]) -> tuple[dict[Key, np.ndarray], str]:
+    """Predicted lengths per video and a sentence saying where they came from.
+
+    ``lengths_dict.npz`` is used when it exists, since it names every video; then a
+    ``lengths_list.npz`` whose rows are named. Otherwise the rows of ``lengths_list.npz`` are
+    matched to videos once, explicitly, by the upstream order (``upstream_list_keys``) for the first of ``subject_orders`` whose video count equals the
+    number of rows (BLAPose slices [:600] for S1,S5,S6,S7,S8 and [600:] for S9,S11).
+    """
+    if bone_length_dict and Path(bone_length_dict).is_file():
+        return load_lengths_dict(bone_length_dict), f"bone lengths from {bone_length_dict}"
+    if not bone_length_list or not Path(bone_length_list).is_file():
+        raise InputError(f"no predicted bone lengths: neither {bone_length_dict} nor {bone_length_list} "
+                         "exists; run `blapose infer_lengths` first")
+    from .data.h36m import load_keypoints_2d
+
+    lengths, named_keys = read_lengths_list(bone_length_list)
+    if named_keys is not None:
+        return lookup_from_list(lengths, named_keys), f"bone lengths from {bone_length_list} (rows named)"
+    keypoints_2d, _ = load_keypoints_2d(keypoints_2d_file)
+    counts = []
+    for subjects in subject_orders:
+        keys = upstream_list_keys(keypoints_2d, subjects)
+        counts.append(f"{len(keys)} for {','.join(subjects)}")
+        if len(keys) == len(lengths):
+            return lookup_from_list(lengths, keys), (
+                f"bone lengths from {bone_length_list}, matched to videos by the upstream order: subjects "
+                f"{','.join(subjects)}, actions as in {Path(keypoints_2d_file).name}, cameras 0..3")
+    raise InputError(f"{bone_length_list} has {len(lengths)} rows, which fits no known video order "
+                     f"({'; '.join(counts)}); use lengths_dict.npz instead")
+

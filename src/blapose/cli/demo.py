@@ -8,20 +8,24 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo", help="run the pipeline on the built-in dataset and print one before/after table",
-        description="Builds the built-in dataset if absent, predicts the test subjects' 3D poses, adjusts "
-                    "their bone lengths and prints the errors; writes a CSV table and a plot.")
+        description="Builds the built-in dataset if absent, trains a bone-length model and a lifting model, "
+                    "adjusts the test subjects' predicted poses with several sets of bone lengths, fine-tunes "
+                    "the lifting model through the adjustment, and prints one table; writes a CSV and a plot.")
     parser.add_argument("--data", default="data", help="data folder (default: data)")
     parser.add_argument("--out", default="demo_output", help="where the table and plot go")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="shorter training (about 2 minutes)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..demo import DemoConfig, format_table, run_demo
 
-    result = run_demo(DemoConfig(data_dir=args.data, out_dir=args.out, seed=args.seed))
+    result = run_demo(DemoConfig(data_dir=args.data, out_dir=args.out, seed=args.seed, quick=args.quick))
     print()
     print(format_table(result.rows))
+    for note in result.notes:
+        print(note)
     print()
     for path in result.files:
         print(f"wrote {path}")

@@ -61,6 +61,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.pose import evaluate_from_args
+    from ..train.pose_cli import evaluate_from_args
 
     return evaluate_from_args(args)

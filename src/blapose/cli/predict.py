@@ -25,6 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train.pose import predict_from_args
+    from ..train.pose_cli import predict_from_args
 
     return predict_from_args(args)

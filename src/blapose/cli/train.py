@@ -1,8 +1,9 @@
 """``blapose train``: upstream BLAPose ``train.py`` with the same flags (utils/arguments.py).
 
 ``-t length`` trains the bone-length model (``blapose.train.length``); ``-t lift`` / ``-t mix``
-train or fine-tune the temporal lifting model (``blapose.train.pose``), and with ``--evaluate``
-evaluate it. Only argparse is imported here; the work happens in ``run``.
+train or fine-tune the temporal lifting model (``blapose.train.pose``, flags mapped by
+``blapose.train.pose_cli``), and with ``--evaluate`` evaluate it. Only argparse is imported here;
+the work happens in ``run``.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--segment_shift", default=64, type=int, metavar="N",
                        help="frames between the starts of consecutive training chunks")
     model.add_argument("-drop", "--dropout", default=0.25, type=float, metavar="P", help="dropout probability")
-    model.add_argument("-lr", "--learning-rate", default=0.0001, type=float, metavar="LR",
-                       help="initial learning rate")
+    model.add_argument("-lr", "--learning-rate", default=None, type=float, metavar="LR",
+                       help="initial learning rate (default: 1e-3 for -t lift as VideoPose3D, 4e-5 for "
+                            "-t mix as the BLAPose README, 1e-4 for -t length)")
     model.add_argument("-lrd", "--lr-decay", default=0.95, type=float, metavar="LR",
                        help="learning rate decay per epoch")
     model.add_argument("-no-da", "--no-data-augmentation", dest="data_augmentation", action="store_false",
@@ -128,11 +130,11 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
 
     try:
-        from ..train import pose
+        from ..train import pose_cli
     except ModuleNotFoundError as error:
-        if error.name != f"{__package__.rsplit('.', 1)[0]}.train.pose":
+        if not (error.name or "").startswith(f"{__package__.rsplit('.', 1)[0]}.train."):
             raise
-        raise InputError(f"-t {args.task} needs blapose.train.pose, which this installation lacks") from None
+        raise InputError(f"-t {args.task} needs {error.name}, which this installation lacks") from None
     if args.evaluate:
-        return pose.evaluate_from_args(args)
-    return pose.run_from_args(args)
+        return pose_cli.evaluate_from_args(args)
+    return pose_cli.run_from_args(args)

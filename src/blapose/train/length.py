@@ -30,6 +30,7 @@ from ..errors import InputError
 from ..fileio import atomic_path
 from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
 from ..models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
+from . import flush_subnormal_floats
 from .length_batches import (LENGTH_AUG_TYPES, ROOT_OFFSET_STD, LengthBatchBuilder, LengthSampler,
                              MotionBank, augmented_keypoints, make_length_sampler)
 
@@ -119,7 +120,8 @@ def config_from_args(args: Any) -> LengthTrainingConfig:
         downsample=args.downsample, bone_length_aug=args.bone_length_aug,
         length_aug_type=args.length_aug_type, epochs=args.epochs,
         batch_size=max(args.batch_size // args.stride, 1), chunk_len=args.chunk_len,
-        segment_shift=args.segment_shift, learning_rate=args.learning_rate, lr_decay=args.lr_decay,
+        segment_shift=args.segment_shift, lr_decay=args.lr_decay,
+        learning_rate=LengthTrainingConfig.learning_rate if args.learning_rate is None else args.learning_rate,
         dropout=args.dropout, num_layers=args.num_layers, bidirectional=args.bidirectional,
         flip_augmentation=args.data_augmentation, evaluate_each_epoch=not args.no_eval,
         checkpoint_dir=args.checkpoint, checkpoint_frequency=args.checkpoint_frequency, resume=resume,
@@ -329,6 +331,7 @@ def fit(config: LengthTrainingConfig) -> FitResult:
     root offsets) from ``config.seed``; both states go into every checkpoint, so a run resumed from
     ``final.bin`` continues exactly as the uninterrupted run would.
     """
+    flush_subnormal_floats()
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)

@@ -1,0 +1,226 @@
+"""Prediction and evaluation of the lifting model and the fine-tuned (mix) model.
+
+Glossary: T frames, J joints (17), P bones (16), R receptive field.
+Poses are meters, camera frame, root-relative; keypoints are normalised screen coordinates;
+reports are in mm.
+
+- ``predict_poses`` / ``predict_sequence``: whole-sequence predictions with flip test-time
+  augmentation.
+- ``evaluate_model``: action-wise Protocol 1 (MPJPE), Protocol 2 (P-MPJPE), N-MPJPE and MPJVE,
+  aggregated by ``blapose.report.action_wise``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..bones import bones_to_poses, poses_to_bones
+from ..errors import InputError
+from ..lengths_io import Key, LengthLookup
+from ..models.mix import MixModel
+from ..models.temporal import SingleFrameTemporalModel, TemporalModel, convert_form
+from ..skeleton import H36M
+from . import flush_subnormal_floats
+from .chunks import flip_bone_lengths, flip_keypoints
+from .pose import lengths_of_sequences, progress_bar
+
+
+# ----------------------------------------------------------------------------------------------
+# Prediction
+# ----------------------------------------------------------------------------------------------
+
+def _whole_sequence_form(model: nn.Module) -> nn.Module:
+    if isinstance(model, MixModel):
+        if isinstance(model.direction_model, SingleFrameTemporalModel):
+            return MixModel(convert_form(model.direction_model, single_frame=False), model.length_model)
+        return model
+    if isinstance(model, SingleFrameTemporalModel):
+        return convert_form(model, single_frame=False)
+    if isinstance(model, TemporalModel):
+        return model
+    raise TypeError(f"expected a temporal or mix model, got {type(model).__name__}")
+
+
+def _unflip_average(poses: torch.Tensor) -> torch.Tensor:
+    """Mean of poses (2, T, J, 3) where the second is a mirrored prediction, mirrored back."""
+    unflipped = poses[1][:, torch.from_numpy(H36M.flip_permutation)] * poses.new_tensor([-1.0, 1.0, 1.0])
+    return (poses[0] + unflipped) / 2
+
+
+@torch.no_grad()
+def predict_sequence(model: nn.Module, keypoints_2d: np.ndarray, lengths: np.ndarray | None = None,
+                     flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Poses of one sequence: (raw, final), each (T, J, 3) float32, meters, camera frame, root-relative.
+
+    keypoints_2d (T, J, 2) are edge-padded by R // 2 frames per side so every frame gets a pose.
+    ``raw`` is the temporal model's output with its root joint moved to the origin; ``final`` is
+    ``raw`` for a lifting model, and the pose rebuilt from raw's directions and ``lengths`` (16,)
+    meters for a mix model (``lengths`` None: the mix model's length model predicts them from the
+    whole unpadded sequence). ``flip`` averages with the mirrored input's prediction (VideoPose3D's
+    test-time augmentation), separately for raw and final.
+    """
+    model = _whole_sequence_form(model).eval()
+    temporal = model.direction_model if isinstance(model, MixModel) else model
+    device = next(temporal.parameters()).device
+    pad = (temporal.receptive_field() - 1) // 2
+    inputs = [keypoints_2d, flip_keypoints(keypoints_2d)] if flip else [keypoints_2d]
+    padded = np.stack([np.pad(k, ((pad, pad), (0, 0), (0, 0)), mode="edge") for k in inputs])
+    raw = temporal(torch.from_numpy(padded.astype(np.float32)).to(device))
+    raw = raw - raw[:, :, :1]
+    final = raw
+    if isinstance(model, MixModel):
+        if lengths is None:
+            unpadded = torch.from_numpy(np.stack(inputs).astype(np.float32)).to(device)
+            length_batch = model.predict_lengths(unpadded)
+        else:
+            variants = [lengths, flip_bone_lengths(lengths)] if flip else [lengths]
+            length_batch = torch.from_numpy(np.stack(variants).astype(np.float32)).to(device)
+        directions, _ = poses_to_bones(raw)
+        final = bones_to_poses(directions, length_batch[:, None, :])
+    if flip:
+        raw, final = _unflip_average(raw), _unflip_average(final)
+    else:
+        raw, final = raw[0], final[0]
+    return raw.float().cpu().numpy(), final.float().cpu().numpy()
+
+
+def predict_poses(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None,
+                  flip: bool = True, progress: bool = False, raw: bool = False) -> dict[Key, np.ndarray]:
+    """Predicted poses {(subject, action, camera): (T, 17, 3) float32}, meters, camera frame, root-relative.
+
+    model: a lifting model (either form) or a ``MixModel``. For a mix model, bone lengths come from
+    ``length_lookup`` {(subject, action, camera): (16,) meters} when given, else from its length
+    model. ``raw`` returns the temporal model's own poses instead (what a mix model rebuilds from).
+    """
+    flush_subnormal_floats()
+    whole = _whole_sequence_form(model)
+    if isinstance(whole, MixModel) and length_lookup is None and whole.length_model is None:
+        raise InputError("this fine-tuned model has no length model: pass length_lookup with the "
+                         "predicted bone lengths of the videos")
+    lengths = None
+    if isinstance(whole, MixModel) and length_lookup is not None:
+        lengths = lengths_of_sequences(sequences, length_lookup)
+    predictions = {}
+    for index, sequence in enumerate(progress_bar(sequences, len(sequences), "predicting", progress)):
+        pair = predict_sequence(whole, sequence.keypoints_2d, None if lengths is None else lengths[index], flip)
+        predictions[tuple(sequence.key)] = pair[0] if raw else pair[1]
+    return predictions
+
+
+def validation_mpjpe(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None
+                     ) -> float:
+    """MPJPE (meters) over all frames of ``sequences``, without test-time augmentation."""
+    predictions = predict_poses(model, sequences, length_lookup, flip=False)
+    errors = [np.linalg.norm(predictions[tuple(s.key)] - s.poses_root_relative, axis=-1).mean(axis=-1)
+              for s in sequences]
+    return float(np.concatenate(errors).mean())
+
+
+# ----------------------------------------------------------------------------------------------
+# Evaluation
+# ----------------------------------------------------------------------------------------------
+
+#: Reported metrics, computed in meters and reported in mm by ``blapose.report``.
+EVALUATION_METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "length_error", "direction_error")
+
+
+def video_metrics(predicted: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """Frame means of each metric for one video's poses (T, J, 3) meters (direction error unitless)."""
+    from .. import metrics
+
+    return {
+        "mpjpe": float(metrics.mpjpe_per_frame(predicted, target).mean()),
+        "p_mpjpe": float(metrics.p_mpjpe_per_frame(predicted, target).mean()),
+        "n_mpjpe": float(metrics.n_mpjpe_per_frame(predicted, target).mean()),
+        "mpjve": float(metrics.mpjve(predicted, target)),
+        "length_error": float(metrics.bone_length_error_per_frame(predicted, target).mean()),
+        "direction_error": float(metrics.bone_direction_error_per_frame(predicted, target).mean()),
+    }
+
+
+def evaluation_report(targets: Mapping[Key, np.ndarray], after: Mapping[Key, np.ndarray],
+                      before: Mapping[Key, np.ndarray] | None = None) -> dict[str, Any]:
+    """Action-wise report in mm, with the schema of ``blapose adjust``'s report.
+
+    targets, after, before: {(subject, action, camera): (T, 17, 3)} meters, root-relative. ``before``
+    holds the lifting model's own poses and ``after`` the poses rebuilt with bone lengths; a plain
+    lifting model has only ``before`` (pass its poses as ``before`` and ``after={}``) and its "after"
+    entries are empty. Aggregation (frame-weighted within an action class, plain mean over classes)
+    is ``blapose.report.action_wise``.
+    """
+    from ..data.h36m import action_name
+    from ..report import action_wise
+
+    keys = list(before if before is not None else after)
+    if not keys:
+        raise InputError("no videos to evaluate")
+    actions = [action_name(key[1]) for key in keys]
+    counts = [len(targets[key]) for key in keys]
+    parts = {}
+    for name, predictions in (("before", before), ("after", after)):
+        if not predictions:
+            parts[name] = ({}, {action: {} for action in dict.fromkeys(actions)})
+            continue
+        per_video = [video_metrics(predictions[key], targets[key]) for key in keys]
+        values = {metric: np.array([v[metric] for v in per_video]) for metric in EVALUATION_METRICS}
+        parts[name] = action_wise(actions, counts, values)
+    return {"before": parts["before"][0], "after": parts["after"][0],
+            "per_action": {action: {"before": parts["before"][1][action], "after": parts["after"][1][action]}
+                           for action in parts["before"][1]},
+            "frames": int(sum(counts))}
+
+
+def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None,
+                   flip: bool = True, progress: bool = False) -> dict[str, Any]:
+    """Evaluate a lifting or mix model on ``sequences`` -> ``evaluation_report`` (mm).
+
+    Lifting model: its poses are "before" and "after" is empty. Mix model: "before" is its
+    temporal model's own poses, "after" the poses rebuilt with the bone lengths (from
+    ``length_lookup`` or, without one, its length model run on each whole sequence, as BLAPose
+    evaluates). Flip test-time augmentation unless ``flip`` is False.
+    """
+    whole = _whole_sequence_form(model)
+    is_mix = isinstance(whole, MixModel)
+    lengths = lengths_of_sequences(sequences, length_lookup) if is_mix and length_lookup is not None else None
+    if is_mix and lengths is None and whole.length_model is None:
+        raise InputError("this fine-tuned model has no length model: pass the predicted bone lengths")
+    raw, final, targets = {}, {}, {}
+    for index, sequence in enumerate(progress_bar(sequences, len(sequences), "evaluating", progress)):
+        key = tuple(sequence.key)
+        raw[key], final[key] = predict_sequence(whole, sequence.keypoints_2d,
+                                                None if lengths is None else lengths[index], flip)
+        targets[key] = sequence.poses_root_relative
+    return evaluation_report(targets, after=final if is_mix else {}, before=raw)
+
+
+def headline(report: Mapping[str, Any]) -> dict[str, float]:
+    """The final poses' action-wise averages in mm: "after" when there is one, else "before"."""
+    return dict(report["after"] or report["before"])
+
+
+def format_evaluation(report: Mapping[str, Any]) -> str:
+    """A per-action table of the final poses' errors in mm, the average, and the raw poses' average."""
+    names = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
+    titles = ("MPJPE (P1)", "P-MPJPE (P2)", "N-MPJPE", "MPJVE")
+    final = "after" if report["after"] else "before"
+    lines = [f"{'action':<14}" + "".join(f"{t:>14}" for t in titles)]
+    for action, values in report["per_action"].items():
+        lines.append(f"{action:<14}" + "".join(f"{values[final][n]:>14.1f}" for n in names))
+    lines.append(f"{'Average':<14}" + "".join(f"{report[final][n]:>14.1f}" for n in names))
+    lines.append(f"Protocol #1 (MPJPE) action-wise average: {report[final]['mpjpe']:.1f} mm")
+    lines.append(f"Protocol #2 (P-MPJPE) action-wise average: {report[final]['p_mpjpe']:.1f} mm")
+    lines.append(f"N-MPJPE action-wise average: {report[final]['n_mpjpe']:.1f} mm")
+    lines.append(f"Velocity (MPJVE) action-wise average: {report[final]['mpjve']:.1f} mm")
+    lines.append(f"Bone length error: {report[final]['length_error']:.1f} mm, bone direction error "
+                 f"(x1000): {report[final]['direction_error']:.1f}")
+    if report["after"]:
+        lines.append(f"Temporal model's own poses (before the bone lengths): MPJPE "
+                     f"{report['before']['mpjpe']:.1f} mm, P-MPJPE {report['before']['p_mpjpe']:.1f} mm")
+    lines.append(f"{report['frames']} frames")
+    return "\n".join(lines)
+
