@@ -12,18 +12,9 @@ from blapose.data.h36m import action_name, load_sequences
 from blapose.data.predictions import read_predictions, write_predictions
 from blapose.lengths_io import load_lengths_dict, save_lengths
 from blapose.report import Video, action_wise, adjustment_report
+from reference import reference_p_mpjpe_per_frame
 
 
-def reference_p_mpjpe(predicted, target):
-    errors = []
-    for p, t in zip(predicted, target):
-        p0, t0 = p - p.mean(0), t - t.mean(0)
-        u, s, vt = np.linalg.svd(p0.T @ t0)
-        d = np.sign(np.linalg.det(u @ vt))
-        rotation = u @ np.diag([1, 1, d]) @ vt
-        scale = (s * [1, 1, d]).sum() / (p0 ** 2).sum()
-        errors.append(np.linalg.norm(scale * p0 @ rotation - t0, axis=-1).mean())
-    return float(np.mean(errors))
 
 
 def reference_report(videos):
@@ -36,12 +27,12 @@ def reference_report(videos):
         adjusted = bones_to_poses(d_pred, video.lengths)
         values = {
             "before_mpjpe": np.linalg.norm(video.predicted - video.target, axis=-1).mean(),
-            "before_p_mpjpe": reference_p_mpjpe(video.predicted, video.target),
+            "before_p_mpjpe": reference_p_mpjpe_per_frame(video.predicted, video.target).mean(),
             "before_mpjve": np.linalg.norm(np.diff(video.predicted, axis=0) - np.diff(video.target, axis=0), axis=-1).mean(),
             "before_length_error": np.abs(l_gt - l_pred).mean(),
             "before_direction_error": np.linalg.norm(d_pred - d_gt, axis=-1).mean(),
             "after_mpjpe": np.linalg.norm(adjusted - video.target, axis=-1).mean(),
-            "after_p_mpjpe": reference_p_mpjpe(adjusted, video.target),
+            "after_p_mpjpe": reference_p_mpjpe_per_frame(adjusted, video.target).mean(),
             "after_mpjve": np.linalg.norm(np.diff(adjusted, axis=0) - np.diff(video.target, axis=0), axis=-1).mean(),
             "after_length_error": np.abs(l_gt[0] - video.lengths).mean(),
         }

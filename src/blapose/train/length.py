@@ -295,23 +295,14 @@ def _restore(checkpoint: dict, source: str, model: BoneLengthModel, optimizer: t
 
 
 def _save_curves(history: TrainingHistory, path: Path) -> None:
-    import matplotlib
+    from ..viz.plots import plot_training_curves
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots()
-    epochs = np.arange(1, len(history.train) + 1)
-    axes.plot(epochs, np.array(history.train) * 1000, "--", label="train (augmented)")
+    epochs = list(range(1, len(history.train) + 1))
+    curves = {"train (augmented)": (epochs, history.train)}
     if history.valid:
-        axes.plot(epochs[-len(history.valid):], np.array(history.valid) * 1000, label="test (detected 2D)")
-        axes.plot(epochs[-len(history.valid_aug):], np.array(history.valid_aug) * 1000, label="test (augmented)")
-    axes.set_xlabel("Epoch")
-    axes.set_ylabel("Bone length error (mm)")
-    axes.legend()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png")
-    plt.close(figure)
+        curves["test (detected 2D)"] = (epochs[-len(history.valid):], history.valid)
+        curves["test (augmented)"] = (epochs[-len(history.valid_aug):], history.valid_aug)
+    plot_training_curves(path, curves, "Bone length error (mm)")
 
 
 @dataclass(frozen=True)

@@ -187,24 +187,13 @@ def run_from_args(args: Any) -> int:
 
 
 def _plot_curves(history: list[tuple[int, float, float | None]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..fileio import atomic_path
+    from ..viz.plots import plot_training_curves
 
     epochs = [h[0] for h in history]
-    figure, axes = plt.subplots()
-    axes.plot(epochs, [h[1] * 1000 for h in history], "--", label="3d train")
+    curves = {"3d train": (epochs, [h[1] for h in history])}
     if all(h[2] is not None for h in history):
-        axes.plot(epochs, [h[2] * 1000 for h in history], label="3d valid (eval)")
-    axes.set_xlabel("Epoch")
-    axes.set_ylabel("MPJPE (mm)")
-    axes.legend()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png")
-    plt.close(figure)
+        curves["3d valid (eval)"] = (epochs, [h[2] for h in history])
+    plot_training_curves(path, curves, "MPJPE (mm)")
 
 
 def _model_and_test_data(args: Any) -> tuple[nn.Module, list[Any], dict[Key, np.ndarray] | None]:

@@ -35,3 +35,25 @@ def plot_bone_length_over_time(path: str | os.PathLike, series: dict[str, np.nda
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=110, format="png")
     plt.close(figure)
+
+
+def plot_training_curves(path: str | os.PathLike, curves: dict[str, tuple[list[int], list[float]]],
+                         ylabel: str) -> None:
+    """Save a PNG of per-epoch errors: label -> (epochs, errors in meters, plotted in mm).
+
+    Labels containing 'train' are dashed.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots()
+    for label, (epochs, errors) in curves.items():
+        axes.plot(epochs, np.asarray(errors) * 1000, "--" if "train" in label else "-", label=label)
+    axes.set_xlabel("Epoch")
+    axes.set_ylabel(ylabel)
+    axes.legend()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
+    plt.close(figure)
