@@ -79,7 +79,7 @@ def main() -> None:
         save_lengths(lengths, Path(folder) / "lengths_dict.npz", Path(folder) / "lengths_list.npz")
         start = time.perf_counter()
         adjust_files(Path(folder) / "prediction.pkl", Path(folder) / "lengths_dict.npz",
-                     Path(args.data) / "data_3d_h36m.npz", Path(folder) / "action_dict.pkl")
+                     Path(args.data) / "data_3d_h36m.npz", Path(folder) / "action_dict.pkl", keep_adjusted=False)
         whole = time.perf_counter() - start
     print(f"adjust from files (reading upstream formats included): {whole:.2f} s, {frames / whole:,.0f} frames/s")
 

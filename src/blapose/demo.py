@@ -98,11 +98,18 @@ def ground_truth_lengths(sequences: list[Sequence]) -> dict[Key, np.ndarray]:
 
 
 def training_mean_lengths(train_sequences: list[Sequence]) -> np.ndarray:
-    """Mean over training subjects of their mean bone lengths, left/right averaged (16,) meters."""
-    per_subject: dict[str, list[np.ndarray]] = {}
+    """Mean over training subjects of their mean bone lengths, left/right averaged (16,) meters.
+
+    Subject means as upstream's alignment computes them (``lengths.align.subject_mean_lengths``);
+    one camera per video suffices since lengths do not depend on the frame.
+    """
+    from .lengths.align import subject_mean_lengths
+
+    poses: dict[str, dict[str, np.ndarray]] = {}
     for sequence in train_sequences:
-        per_subject.setdefault(sequence.subject, []).append(bone_lengths(sequence.poses_3d[0].astype(np.float64)))
-    return symmetrize_lengths(np.mean([np.mean(rows, axis=0) for rows in per_subject.values()], axis=0))
+        if sequence.camera_index == 0:
+            poses.setdefault(sequence.subject, {})[sequence.action] = sequence.poses_3d
+    return symmetrize_lengths(subject_mean_lengths(poses)[1].mean(axis=0))
 
 
 def _step(message: str) -> float:

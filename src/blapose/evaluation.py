@@ -58,10 +58,12 @@ def videos_for_adjustment(predictions: dict[SequenceKey, np.ndarray], lengths: d
 
 def adjust_files(prediction_path: str | os.PathLike, lengths_path: str | os.PathLike,
                  ground_truth_path: str | os.PathLike, action_dict_path: str | os.PathLike | None = None,
-                 causal: bool = False) -> tuple[dict[str, Any], dict[SequenceKey, np.ndarray]]:
+                 causal: bool = False, keep_adjusted: bool = True
+                 ) -> tuple[dict[str, Any], dict[SequenceKey, np.ndarray]]:
     """Adjust predictions from files and evaluate them -> (report in mm, adjusted poses by key).
 
-    Adjusted poses are (T, 17, 3) meters, camera frame, root-relative.
+    Adjusted poses are (T, 17, 3) meters, camera frame, root-relative; with ``keep_adjusted``
+    False they are not built and the second item is empty.
     """
     predictions = read_predictions(prediction_path, action_dict_path)
     if not predictions:
@@ -71,6 +73,8 @@ def adjust_files(prediction_path: str | os.PathLike, lengths_path: str | os.Path
                                               ground_truth_path)
     videos = videos_for_adjustment(predictions, lengths, ground_truth, causal, (prediction_path, lengths_path))
     report = adjustment_report(videos, causal=causal)
+    if not keep_adjusted:
+        return report, {}
     adjusted = {video.key: adjust_poses(video.predicted - video.predicted[:, :1],
                                         np.asarray(video.lengths, np.float32)).astype(np.float32)
                 for video in videos}

@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from ..report import format_report, write_csv, write_json
 
     action_dict = None if args.pred.endswith(".npz") else args.act
-    report, adjusted = adjust_files(args.pred, args.bone, args.gt, action_dict, causal=args.causal)
+    report, adjusted = adjust_files(args.pred, args.bone, args.gt, action_dict, causal=args.causal,
+                                    keep_adjusted=args.out is not None)
     print(format_report(report, print_action=args.print_action))
     if args.csv:
         write_csv(args.csv, report)
