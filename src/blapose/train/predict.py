@@ -1,13 +1,16 @@
 """Prediction and evaluation of the lifting model and the fine-tuned (mix) model.
 
 Glossary: T frames, J joints (17), P bones (16), R receptive field.
-Poses are meters, camera frame, root-relative; keypoints are normalised screen coordinates;
-reports are in mm.
+Poses are meters, camera frame; keypoints are normalised screen coordinates; reports are in mm.
 
-- ``predict_poses`` / ``predict_sequence``: whole-sequence predictions with flip test-time
-  augmentation.
-- ``evaluate_model``: action-wise Protocol 1 (MPJPE), Protocol 2 (P-MPJPE), N-MPJPE and MPJVE,
-  aggregated by ``blapose.report.action_wise``.
+- ``predict_sequence``: one sequence's poses with flip test-time augmentation, the lifting
+  model's output as it comes (its root joint wherever the model puts it).
+- ``predict_poses``: root-relative poses of many sequences, the format ``blapose predict``
+  writes for ``blapose adjust``.
+- ``evaluate_model``: action-wise MPJPE (Protocol #1), P-MPJPE (#2), N-MPJPE (#3) and MPJVE,
+  aggregated by ``blapose.report.action_wise``. A lifting model is scored as VideoPose3D's
+  ``run.py`` ``evaluate()`` scores it: the ground truth's root joint at the origin, the prediction
+  not moved (MPJPE, N-MPJPE and MPJVE see its root offset, P-MPJPE does not).
 """
 
 from __future__ import annotations
@@ -55,14 +58,15 @@ def _unflip_average(poses: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def predict_sequence(model: nn.Module, keypoints_2d: np.ndarray, lengths: np.ndarray | None = None,
                      flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Poses of one sequence: (raw, final), each (T, J, 3) float32, meters, camera frame, root-relative.
+    """Poses of one sequence: (raw, final), each (T, J, 3) float32, meters, camera frame.
 
     keypoints_2d (T, J, 2) are edge-padded by R // 2 frames per side so every frame gets a pose.
-    ``raw`` is the temporal model's output with its root joint moved to the origin; ``final`` is
-    ``raw`` for a lifting model, and the pose rebuilt from raw's directions and ``lengths`` (16,)
-    meters for a mix model (``lengths`` None: the mix model's length model predicts them from the
-    whole unpadded sequence). ``flip`` averages with the mirrored input's prediction (VideoPose3D's
-    test-time augmentation), separately for raw and final.
+    ``raw`` is the temporal model's output as it comes: not re-centred, its root joint wherever
+    the model puts it (VideoPose3D scores it so). ``final`` is ``raw`` for a lifting model, and for
+    a mix model the root-relative pose rebuilt from raw's bone directions and ``lengths`` (16,)
+    meters (``lengths`` None: the mix model's length model predicts them from the whole unpadded
+    sequence). ``flip`` averages with the mirrored input's prediction (VideoPose3D's test-time
+    augmentation), separately for raw and final.
     """
     model = _whole_sequence_form(model).eval()
     temporal = model.direction_model if isinstance(model, MixModel) else model
@@ -71,7 +75,6 @@ def predict_sequence(model: nn.Module, keypoints_2d: np.ndarray, lengths: np.nda
     inputs = [keypoints_2d, flip_keypoints(keypoints_2d)] if flip else [keypoints_2d]
     padded = np.stack([np.pad(k, ((pad, pad), (0, 0), (0, 0)), mode="edge") for k in inputs])
     raw = temporal(torch.from_numpy(padded.astype(np.float32)).to(device))
-    raw = raw - raw[:, :, :1]
     final = raw
     if isinstance(model, MixModel):
         if lengths is None:
@@ -80,13 +83,18 @@ def predict_sequence(model: nn.Module, keypoints_2d: np.ndarray, lengths: np.nda
         else:
             variants = [lengths, flip_bone_lengths(lengths)] if flip else [lengths]
             length_batch = torch.from_numpy(np.stack(variants).astype(np.float32)).to(device)
-        directions, _ = poses_to_bones(raw)
+        directions, _ = poses_to_bones(raw)  # bone vectors: the root's position drops out
         final = bones_to_poses(directions, length_batch[:, None, :])
     if flip:
         raw, final = _unflip_average(raw), _unflip_average(final)
     else:
         raw, final = raw[0], final[0]
     return raw.float().cpu().numpy(), final.float().cpu().numpy()
+
+
+def root_relative(poses: np.ndarray) -> np.ndarray:
+    """Poses (..., T, J, 3) with each frame's root joint moved to the origin (same units and frame)."""
+    return poses - poses[..., :1, :]
 
 
 def predict_poses(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None,
@@ -96,6 +104,9 @@ def predict_poses(model: nn.Module, sequences: Sequence[Any], length_lookup: Len
     model: a lifting model (either form) or a ``MixModel``. For a mix model, bone lengths come from
     ``length_lookup`` {(subject, action, camera): (16,) meters} when given, else from its length
     model. ``raw`` returns the temporal model's own poses instead (what a mix model rebuilds from).
+    The lifting model's poses are re-centred on purpose: BLAPose's prediction files, which
+    ``blapose adjust`` reads, hold root-relative poses. Scores come from ``evaluate_model``,
+    which does not re-centre.
     """
     flush_subnormal_floats()
     whole = _whole_sequence_form(model)
@@ -108,22 +119,38 @@ def predict_poses(model: nn.Module, sequences: Sequence[Any], length_lookup: Len
     predictions = {}
     for index, sequence in enumerate(progress_bar(sequences, len(sequences), "predicting", progress)):
         pair = predict_sequence(whole, sequence.keypoints_2d, None if lengths is None else lengths[index], flip)
-        predictions[tuple(sequence.key)] = pair[0] if raw else pair[1]
+        predictions[tuple(sequence.key)] = root_relative(pair[0] if raw else pair[1])
     return predictions
 
 
 def validation_mpjpe(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None
                      ) -> float:
-    """MPJPE (meters) over all frames of ``sequences``, without test-time augmentation."""
-    predictions = predict_poses(model, sequences, length_lookup, flip=False)
-    errors = [np.linalg.norm(predictions[tuple(s.key)] - s.poses_root_relative, axis=-1).mean(axis=-1)
-              for s in sequences]
+    """MPJPE (meters) over all frames of ``sequences``, without test-time augmentation.
+
+    As VideoPose3D's per-epoch validation: the ground truth's root at the origin, a lifting
+    model's poses as they come (not re-centred); a mix model's poses are rebuilt from the root.
+    """
+    flush_subnormal_floats()
+    whole = _whole_sequence_form(model)
+    lengths = None
+    if isinstance(whole, MixModel) and length_lookup is not None:
+        lengths = lengths_of_sequences(sequences, length_lookup)
+    errors = []
+    for index, sequence in enumerate(sequences):
+        _, poses = predict_sequence(whole, sequence.keypoints_2d, None if lengths is None else lengths[index],
+                                    flip=False)
+        errors.append(np.linalg.norm(poses - sequence.poses_root_relative, axis=-1).mean(axis=-1))
     return float(np.concatenate(errors).mean())
 
 
 # ----------------------------------------------------------------------------------------------
 # Evaluation
 # ----------------------------------------------------------------------------------------------
+
+#: How each kind of model is scored, as the printed report states it.
+LIFT_PROTOCOL = ("VideoPose3D run.py evaluate() protocol: ground-truth root at the origin, the model's "
+                 "poses not re-centred")
+MIX_PROTOCOL = "BLAPose protocol: poses rebuilt from a root at the origin with the bone lengths"
 
 #: Reported metrics, computed in meters and reported in mm by ``blapose.report``.
 EVALUATION_METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "length_error", "direction_error")
@@ -147,11 +174,13 @@ def evaluation_report(targets: Mapping[Key, np.ndarray], after: Mapping[Key, np.
                       before: Mapping[Key, np.ndarray] | None = None) -> dict[str, Any]:
     """Action-wise report in mm, with the schema of ``blapose adjust``'s report.
 
-    targets, after, before: {(subject, action, camera): (T, 17, 3)} meters, root-relative. ``before``
-    holds the lifting model's own poses and ``after`` the poses rebuilt with bone lengths; a plain
-    lifting model has only ``before`` (pass its poses as ``before`` and ``after={}``) and its "after"
-    entries are empty. Aggregation (frame-weighted within an action class, plain mean over classes)
-    is ``blapose.report.action_wise``.
+    targets, after, before: {(subject, action, camera): (T, 17, 3)} meters, camera frame; targets
+    root-relative (root joint at the origin). ``before`` holds the lifting model's own poses,
+    scored as given (a root offset counts), and ``after`` the poses rebuilt with bone lengths; a
+    plain lifting model has only ``before`` (pass its poses as ``before`` and ``after={}``) and its
+    "after" entries are empty. Per video each metric is its frame mean (MPJVE: the mean over the
+    T - 1 frame differences); aggregation (frame-weighted within an action class, plain mean over
+    classes, as VideoPose3D's ``run_evaluation``) is ``blapose.report.action_wise``.
     """
     from ..data.h36m import action_name
     from ..report import action_wise
@@ -179,10 +208,12 @@ def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: Le
                    flip: bool = True, progress: bool = False) -> dict[str, Any]:
     """Evaluate a lifting or mix model on ``sequences`` -> ``evaluation_report`` (mm).
 
-    Lifting model: its poses are "before" and "after" is empty. Mix model: "before" is its
-    temporal model's own poses, "after" the poses rebuilt with the bone lengths (from
-    ``length_lookup`` or, without one, its length model run on each whole sequence, as BLAPose
-    evaluates). Flip test-time augmentation unless ``flip`` is False.
+    Lifting model: VideoPose3D ``run.py`` ``evaluate()``'s protocol. Its poses, not re-centred,
+    are "before" and "after" is empty; the targets are the ground truth with its root joint at the
+    origin. Mix model (BLAPose's evaluation, unchanged): "before" is its temporal model's own poses
+    moved to a root at the origin, "after" the poses rebuilt from the root with the bone lengths
+    (from ``length_lookup`` or, without one, its length model run on each whole sequence). Flip
+    test-time augmentation unless ``flip`` is False.
     """
     whole = _whole_sequence_form(model)
     is_mix = isinstance(whole, MixModel)
@@ -194,6 +225,8 @@ def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: Le
         key = tuple(sequence.key)
         raw[key], final[key] = predict_sequence(whole, sequence.keypoints_2d,
                                                 None if lengths is None else lengths[index], flip)
+        if is_mix:
+            raw[key] = root_relative(raw[key])
         targets[key] = sequence.poses_root_relative
     return evaluation_report(targets, after=final if is_mix else {}, before=raw)
 
@@ -212,15 +245,15 @@ def format_evaluation(report: Mapping[str, Any]) -> str:
     for action, values in report["per_action"].items():
         lines.append(f"{action:<14}" + "".join(f"{values[final][n]:>14.1f}" for n in names))
     lines.append(f"{'Average':<14}" + "".join(f"{report[final][n]:>14.1f}" for n in names))
-    lines.append(f"Protocol #1 (MPJPE) action-wise average: {report[final]['mpjpe']:.1f} mm")
+    lines.append(f"Protocol #1   (MPJPE) action-wise average: {report[final]['mpjpe']:.1f} mm")
     lines.append(f"Protocol #2 (P-MPJPE) action-wise average: {report[final]['p_mpjpe']:.1f} mm")
-    lines.append(f"N-MPJPE action-wise average: {report[final]['n_mpjpe']:.1f} mm")
-    lines.append(f"Velocity (MPJVE) action-wise average: {report[final]['mpjve']:.1f} mm")
+    lines.append(f"Protocol #3 (N-MPJPE) action-wise average: {report[final]['n_mpjpe']:.1f} mm")
+    lines.append(f"Velocity      (MPJVE) action-wise average: {report[final]['mpjve']:.2f} mm")
     lines.append(f"Bone length error: {report[final]['length_error']:.1f} mm, bone direction error "
                  f"(x1000): {report[final]['direction_error']:.1f}")
     if report["after"]:
         lines.append(f"Temporal model's own poses (before the bone lengths): MPJPE "
                      f"{report['before']['mpjpe']:.1f} mm, P-MPJPE {report['before']['p_mpjpe']:.1f} mm")
-    lines.append(f"{report['frames']} frames")
+    lines.append(f"{report['frames']} frames; " + (MIX_PROTOCOL if report["after"] else LIFT_PROTOCOL))
     return "\n".join(lines)
 
