@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..progress import Progress
 
 BODY_MODELS = ("anny", "smpl")
 
@@ -24,8 +25,6 @@ def generate_lengths(body_model: str, gender: str, amount: int, rng: np.random.G
     ``body_model_dir``: folder holding the SMPL files (default data/bone_length). Raises
     ``InputError`` for a missing package or missing model files.
     """
-    from tqdm import tqdm
-
     if amount < 1:
         raise InputError(f"--amount must be at least 1, got {amount}")
     if body_model == "anny":
@@ -42,7 +41,7 @@ def generate_lengths(body_model: str, gender: str, amount: int, rng: np.random.G
     else:
         raise InputError(f"unknown body model '{body_model}', expected one of {', '.join(BODY_MODELS)}")
     chunks = []
-    with tqdm(total=amount, unit="body", desc=f"{body_model} {gender}", disable=not progress) as bar:
+    with Progress(amount, f"{body_model} {gender}", unit="body", enabled=progress) as bar:
         for chunk in batches:
             chunks.append(chunk)
             bar.update(len(chunk))

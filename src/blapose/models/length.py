@@ -17,17 +17,16 @@ exactly what carrying the GRU state from frame to frame gives (upstream ``--caus
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from ..bones import symmetrize_lengths
 from ..errors import InputError
+from ..progress import Progress
 from ..skeleton import H36M
 
 Key = tuple[str, str, int]
@@ -177,8 +176,7 @@ def predict_lengths(model: BoneLengthModel, sequences: Iterable[Any] | Mapping[K
     predictions: dict[Key, np.ndarray] = {}
     groups = [indices[start:start + max_batch] for indices in by_length.values()
               for start in range(0, len(indices), max_batch)]
-    with tqdm(total=len(items), desc="bone lengths", unit="video", disable=not progress,
-              leave=False, file=sys.stderr) as bar:
+    with Progress(len(items), "bone lengths", unit="video", enabled=progress) as bar:
         for group in groups:
             batch = torch.from_numpy(np.stack([items[i][1] for i in group])).to(device)
             lengths = model.per_frame(batch) if causal else model(batch)

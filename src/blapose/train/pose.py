@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +34,7 @@ from ..errors import InputError
 from ..lengths_io import LengthLookup
 from ..models.mix import MixModel
 from ..models.temporal import SingleFrameTemporalModel, TemporalModel, convert_form
+from ..progress import progress
 from ..skeleton import H36M
 from . import flush_subnormal_floats
 from .chunks import ChunkBatch, ChunkedBatches
@@ -175,8 +176,8 @@ def fit(model: nn.Module, batches: ChunkedBatches, loss_function: LossFunction, 
         start = time.perf_counter()
         model.train()
         total, count = 0.0, 0
-        for batch in progress_bar(batches.epoch(rng), batches.num_batches, f"epoch {epoch + 1}",
-                                  config.progress):
+        for batch in progress(batches.epoch(rng), batches.num_batches, f"epoch {epoch + 1}", unit="batch",
+                              enabled=config.progress):
             total += train_step(model, batch, optimizer, loss_function, config) * len(batch.poses_3d)
             count += len(batch.poses_3d)
         learning_rate = optimizer.param_groups[0]["lr"]
@@ -208,15 +209,6 @@ def _resume(checkpoint: Mapping[str, Any], optimizer: torch.optim.Optimizer, rng
     if isinstance(state, dict) and "bit_generator" in state:
         rng.bit_generator.state = state
     return int(checkpoint.get("epoch", 0))
-
-
-def progress_bar(iterable: Iterable, total: int, description: str, enabled: bool) -> Iterable:
-    """``iterable`` behind a tqdm bar when ``enabled`` (tqdm imported only then), else as it is."""
-    if not enabled:
-        return iterable
-    from tqdm import tqdm
-
-    return tqdm(iterable, total=total, desc=description, leave=False, dynamic_ncols=True)
 
 
 class _forked_torch_rng:

@@ -27,10 +27,11 @@ from ..errors import InputError
 from ..lengths_io import Key, LengthLookup
 from ..models.mix import MixModel
 from ..models.temporal import SingleFrameTemporalModel, TemporalModel, convert_form
+from ..progress import progress as show_progress
 from ..skeleton import H36M
 from . import flush_subnormal_floats
 from .chunks import flip_bone_lengths, flip_keypoints
-from .pose import lengths_of_sequences, progress_bar
+from .pose import lengths_of_sequences
 
 
 # ----------------------------------------------------------------------------------------------
@@ -117,7 +118,8 @@ def predict_poses(model: nn.Module, sequences: Sequence[Any], length_lookup: Len
     if isinstance(whole, MixModel) and length_lookup is not None:
         lengths = lengths_of_sequences(sequences, length_lookup)
     predictions = {}
-    for index, sequence in enumerate(progress_bar(sequences, len(sequences), "predicting", progress)):
+    for index, sequence in enumerate(show_progress(sequences, len(sequences), "predicting", unit="video",
+                                                   enabled=progress)):
         pair = predict_sequence(whole, sequence.keypoints_2d, None if lengths is None else lengths[index], flip)
         predictions[tuple(sequence.key)] = root_relative(pair[0] if raw else pair[1])
     return predictions
@@ -221,7 +223,8 @@ def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: Le
     if is_mix and lengths is None and whole.length_model is None:
         raise InputError("this fine-tuned model has no length model: pass the predicted bone lengths")
     raw, final, targets = {}, {}, {}
-    for index, sequence in enumerate(progress_bar(sequences, len(sequences), "evaluating", progress)):
+    for index, sequence in enumerate(show_progress(sequences, len(sequences), "evaluating", unit="video",
+                                                   enabled=progress)):
         key = tuple(sequence.key)
         raw[key], final[key] = predict_sequence(whole, sequence.keypoints_2d,
                                                 None if lengths is None else lengths[index], flip)
