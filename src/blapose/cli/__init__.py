@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 
 # Subcommand modules in the order ``blapose --help`` lists them.
-COMMAND_MODULES = ("demo", "make_data", "synth_lengths", "download", "train", "infer_lengths",
+COMMAND_MODULES = ("demo", "make_data", "prepare_h36m", "synth_lengths", "download", "train", "infer_lengths",
                    "adjust", "evaluate", "predict")
 
 

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ..camera import Camera, h36m_cameras, normalize_screen_coordinates
+from ..camera import Camera, h36m_cameras, normalize_screen_coordinates, project_to_2d
 from ..errors import InputError
+from ..fileio import atomic_path
 from ..skeleton import H36M
 from .safe_pickle import load_npz
 
@@ -132,6 +133,30 @@ def load_keypoints_2d(path: str | os.PathLike) -> tuple[dict[str, dict[str, list
                 arrays.append(np.ascontiguousarray(array[..., :2], dtype=np.float32))
             keypoints[subject][action] = arrays
     return keypoints, metadata
+
+
+def keypoints_metadata(source: str) -> dict:
+    """The ``metadata`` dict of a 2D file in the 17-joint Human3.6M layout; ``source`` says where it came from."""
+    return {"layout_name": "h36m", "num_joints": H36M.num_joints, "keypoints_symmetry": KEYPOINTS_SYMMETRY,
+            "source": source}
+
+
+def ground_truth_keypoints_2d(poses_world: np.ndarray, subject: str) -> list[np.ndarray]:
+    """Project (T, J, 3) meters, world frame, through ``subject``'s four Human3.6M cameras (lens
+    distortion included) -> [4 x (T, J, 2) float32 pixels], as VideoPose3D's ground-truth 2D file."""
+    poses_world = np.asarray(poses_world, dtype=np.float64)
+    return [project_to_2d(camera.world_to_camera(poses_world), camera.intrinsic_pixels()).astype(np.float32)
+            for camera in h36m_cameras(subject)]
+
+
+def write_h36m_npz(path: str | os.PathLike, **content: Any) -> Path:
+    """Write a VideoPose3D-format npz (each value, e.g. nested dicts of arrays, as a 0-d object array).
+
+    The file appears only when complete (``fileio.atomic_path``). Returns ``path``.
+    """
+    with atomic_path(path) as temporary:
+        np.savez_compressed(temporary, **{key: np.array(value, dtype=object) for key, value in content.items()})
+    return Path(path)
 
 
 @dataclass(frozen=True, eq=False)

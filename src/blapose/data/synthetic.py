@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera import h36m_cameras, project_to_2d
-from ..fileio import atomic_path
-from .h36m import ACTIONS, KEPT_JOINTS_OF_32, KEYPOINTS_SYMMETRY, TEST_SUBJECTS, TRAIN_SUBJECTS
+from .h36m import (ACTIONS, KEPT_JOINTS_OF_32, TEST_SUBJECTS, TRAIN_SUBJECTS, ground_truth_keypoints_2d,
+                   keypoints_metadata, write_h36m_npz)
 from .motion import RECIPES, simulate_action
 
 SUBJECTS = TRAIN_SUBJECTS + TEST_SUBJECTS
@@ -117,7 +116,6 @@ def generate(seed: int = 0, size: str = "small") -> tuple[dict, dict, dict]:
     for subject in SUBJECTS:
         rng = np.random.default_rng(root.integers(2 ** 63))
         lengths = subject_bone_lengths(rng)
-        cameras = h36m_cameras(subject)
         positions_3d[subject], positions_2d[subject], detected_2d[subject] = {}, {}, {}
         for action in ACTIONS:
             for name in take_names(action, plan.takes):
@@ -125,8 +123,7 @@ def generate(seed: int = 0, size: str = "small") -> tuple[dict, dict, dict]:
                 extra = int(rng.integers(1, 4)) if rng.random() < 0.15 else 0
                 world = simulate_action(action, lengths, frames + extra, rng)
                 positions_3d[subject][name] = expand_to_32_joints(world[:frames])
-                exact = [project_to_2d(camera.world_to_camera(world.astype(np.float64)),
-                                       camera.intrinsic_pixels()).astype(np.float32) for camera in cameras]
+                exact = ground_truth_keypoints_2d(world, subject)
                 positions_2d[subject][name] = exact
                 detected_2d[subject][name] = [detector_noise(pixels, rng) for pixels in exact]
     return positions_3d, positions_2d, detected_2d
@@ -136,20 +133,13 @@ def make_dataset(out_dir: str | os.PathLike = "data", seed: int = 0, size: str =
     """Write the three Human3.6M-format files of the built-in dataset into ``out_dir``."""
     positions_3d, positions_2d, detected_2d = generate(seed, size)
     out_dir = Path(out_dir)
-    metadata = {"layout_name": "h36m", "num_joints": 17, "keypoints_symmetry": KEYPOINTS_SYMMETRY,
-                "source": f"blapose built-in synthetic dataset (seed {seed}, size {size})"}
+    metadata = keypoints_metadata(f"blapose built-in synthetic dataset (seed {seed}, size {size})")
     files = {
         "data_3d_h36m.npz": {"positions_3d": positions_3d},
         "data_2d_h36m_gt.npz": {"positions_2d": positions_2d, "metadata": metadata},
         "data_2d_h36m_cpn_ft_h36m_dbb.npz": {"positions_2d": detected_2d, "metadata": metadata},
     }
-    written = []
-    for name, content in files.items():
-        with atomic_path(out_dir / name) as temporary:
-            np.savez_compressed(temporary, **{key: np.array(value, dtype=object)
-                                              for key, value in content.items()})
-        written.append(out_dir / name)
-    return written
+    return [write_h36m_npz(out_dir / name, **content) for name, content in files.items()]
 
 
 assert set(RECIPES) == set(ACTIONS)
