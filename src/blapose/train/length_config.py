@@ -1,0 +1,111 @@
+"""Settings of a bone-length training run and the data they select.
+
+``LengthTrainingConfig`` holds every setting with upstream's defaults (BLAPose utils/arguments.py,
+train.py); ``config_from_args`` maps the ``blapose train -t length`` flags onto it;
+``load_training_sequences`` and ``load_length_table`` read the videos and the augmentation table
+the config names. Units: meters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, load_sequences
+from ..errors import InputError
+from .length_batches import LENGTH_AUG_TYPES
+
+
+@dataclass
+class LengthTrainingConfig:
+    """Every setting of a bone-length training run; defaults are upstream's."""
+
+    data_dir: str = "data"
+    dataset: str = "h36m"
+    keypoints: str = "cpn_ft_h36m_dbb"
+    subjects_train: tuple[str, ...] = TRAIN_SUBJECTS
+    subjects_test: tuple[str, ...] = TEST_SUBJECTS
+    actions: tuple[str, ...] | None = None      # action-name prefixes; None: all
+    downsample: int = 1
+    bone_length_aug: str = "data/bone_lengths_smpl_neutral_all.npz"
+    length_aug_type: str = "smpl"
+    epochs: int = 60
+    batch_size: int = 1024
+    chunk_len: int = 512
+    segment_shift: int = 64
+    learning_rate: float = 1e-4
+    lr_decay: float = 0.95
+    dropout: float = 0.25
+    num_layers: int = 1
+    bidirectional: bool = False
+    embed_dim: int = 256
+    hidden_size: int = 512
+    flip_augmentation: bool = True
+    evaluate_each_epoch: bool = True
+    checkpoint_dir: str = "checkpoint"
+    checkpoint_frequency: int = 40
+    resume: str = ""                              # checkpoint name or path to continue from
+    export_training_curves: bool = False
+    seed: int = 5731
+    device: str = "auto"                          # 'auto': CUDA when available, else CPU
+    progress: bool = True
+
+
+def _parse_list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def config_from_args(args: Any) -> LengthTrainingConfig:
+    """The ``blapose train -t length`` flags (upstream names) as a config."""
+    if getattr(args, "subset", 1) != 1:
+        raise InputError("--subset is not supported for -t length; use -a/--actions or --downsample")
+    if args.length_aug_type not in LENGTH_AUG_TYPES:
+        raise InputError(f"--length_aug_type must be one of {', '.join(LENGTH_AUG_TYPES)}")
+    resume = args.resume or args.length_model
+    return LengthTrainingConfig(
+        data_dir=args.data_dir, dataset=args.dataset, keypoints=args.keypoints,
+        subjects_train=_parse_list(args.subjects_train), subjects_test=_parse_list(args.subjects_test),
+        actions=None if args.actions == "*" else _parse_list(args.actions),
+        downsample=args.downsample, bone_length_aug=args.bone_length_aug,
+        length_aug_type=args.length_aug_type, epochs=args.epochs,
+        batch_size=max(args.batch_size // args.stride, 1), chunk_len=args.chunk_len,
+        segment_shift=args.segment_shift, lr_decay=args.lr_decay,
+        learning_rate=LengthTrainingConfig.learning_rate if args.learning_rate is None else args.learning_rate,
+        dropout=args.dropout, num_layers=args.num_layers, bidirectional=args.bidirectional,
+        flip_augmentation=args.data_augmentation, evaluate_each_epoch=not args.no_eval,
+        checkpoint_dir=args.checkpoint, checkpoint_frequency=args.checkpoint_frequency, resume=resume,
+        export_training_curves=args.export_training_curves, seed=args.seed,
+    )
+
+
+def load_training_sequences(config: LengthTrainingConfig, subjects: Sequence[str]) -> list:
+    """Videos of ``subjects`` filtered by action prefix and downsampled as the config says."""
+    sequences = load_sequences(config.data_dir, config.keypoints, subjects=tuple(subjects),
+                               dataset=config.dataset)
+    if config.actions is not None:
+        sequences = [s for s in sequences if any(s.action.startswith(a) for a in config.actions)]
+    if config.downsample > 1:
+        sequences = [dataclasses.replace(s, poses_3d=s.poses_3d[::config.downsample],
+                                         keypoints_2d=s.keypoints_2d[::config.downsample])
+                     for s in sequences]
+    if not sequences:
+        raise InputError(f"no videos for subjects {', '.join(subjects)} with the selected actions")
+    return sequences
+
+
+def load_length_table(path: str) -> np.ndarray:
+    """The augmentation bone lengths: key 'data' of an npz, (M, 16) meters."""
+    from ..data.safe_pickle import load_npz
+
+    if not Path(path).is_file():
+        raise InputError(f"bone-length augmentation file {path} does not exist (--bone_length_aug)")
+    content = load_npz(path)
+    if "data" not in content:
+        raise InputError(f"{path}: missing key 'data' ((M, 16) bone lengths in meters); "
+                         f"found {', '.join(content) or 'nothing'}")
+    return np.asarray(content["data"])

@@ -1,0 +1,103 @@
+"""Evaluating a bone-length model: length errors on whole test videos, detected and augmented 2D.
+
+Errors are mean absolute bone-length errors over the 16 bones, averaged over videos with equal
+weight (upstream main.py ``eval_bone_length``). Units: meters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..bones import bone_lengths
+from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
+from ..models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
+from .length_batches import ROOT_OFFSET_STD, LengthSampler, augmented_keypoints, make_length_sampler
+from .length_config import LengthTrainingConfig, load_length_table, load_training_sequences
+
+
+@dataclass(frozen=True)
+class LengthErrors:
+    """Mean absolute bone-length errors, meters: on detected 2D and on augmented test videos."""
+
+    detected: float
+    augmented: float
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' -> CUDA when available, else CPU; any other name as given."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def mean_sequence_lengths(sequences: Sequence) -> dict[tuple[str, str, int], np.ndarray]:
+    """Ground-truth lengths (16,) float32 meters of each video, averaged over its frames (upstream)."""
+    return {s.key: bone_lengths(s.poses_3d.astype(np.float64)).mean(axis=0).astype(np.float32)
+            for s in sequences}
+
+
+def augmented_test_keypoints(sequences: Sequence, sampler: LengthSampler | None,
+                             reference_lengths: dict, rng: np.random.Generator
+                             ) -> tuple[dict, dict]:
+    """Test videos re-posed with other lengths and re-projected: ({key: (T, J, 2)}, {key: (16,) m}).
+
+    With no sampler or an 'smpl' one, each video gets the ground-truth lengths of a random test
+    video (upstream ``UnchunkedGeneratorBoneLengths``); the random types draw from ``sampler`` for
+    the video's subject. Root offsets ~ N(0, 0.5 m) per axis.
+    """
+    from ..bones import poses_to_bones
+
+    keys = list(reference_lengths)
+    keypoints, targets = {}, {}
+    for sequence in sequences:
+        if sampler is None or sampler.kind == "smpl":
+            lengths = reference_lengths[keys[rng.integers(0, len(keys))]][None]
+        else:
+            lengths = sampler.sample(rng, [sequence.subject])
+        offset = rng.normal(0.0, ROOT_OFFSET_STD, size=3).astype(np.float32)
+        directions, _ = poses_to_bones(sequence.poses_3d)
+        projected = augmented_keypoints(
+            torch.from_numpy(np.asarray(directions, np.float32))[None], torch.from_numpy(lengths),
+            torch.from_numpy(sequence.poses_3d[None, :, 0] + offset),
+            torch.from_numpy(sequence.camera.intrinsic())[None], torch.zeros(1, dtype=torch.bool))
+        keypoints[sequence.key] = projected[0].numpy()
+        targets[sequence.key] = lengths[0]
+    return keypoints, targets
+
+
+def mean_length_error(predicted: dict, target: dict) -> float:
+    """Mean over videos of the mean absolute bone-length error, meters."""
+    return float(np.mean([np.abs(predicted[key] - target[key]).mean() for key in target]))
+
+
+def evaluate(model: BoneLengthModel, test_sequences: Sequence, sampler: LengthSampler | None,
+             seed: int, progress: bool = False) -> LengthErrors:
+    """Length errors on the test videos' 2D keypoints and on augmented copies (drawn from ``seed``).
+
+    ``sampler`` gives the lengths of the augmented copies for the random augmentation types; None
+    or 'smpl' uses other test videos' ground-truth lengths (``augmented_test_keypoints``).
+    """
+    reference = mean_sequence_lengths(test_sequences)
+    detected = predict_lengths(model, test_sequences, progress=progress)
+    rng = np.random.default_rng(seed)
+    keypoints, targets = augmented_test_keypoints(test_sequences, sampler, reference, rng)
+    augmented = predict_lengths(model, keypoints, progress=progress)
+    return LengthErrors(detected=mean_length_error(detected, reference),
+                        augmented=mean_length_error(augmented, targets))
+
+
+def evaluate_checkpoint(config: LengthTrainingConfig, checkpoint_name: str) -> LengthErrors:
+    """Length errors of a saved model on the config's test subjects (``--evaluate -t length``)."""
+    path = resolve_checkpoint_path(checkpoint_name, config.checkpoint_dir)
+    model = length_model_from_checkpoint(load_checkpoint(path), str(path), config.bidirectional)
+    model.to(resolve_device(config.device))
+    sampler = None
+    if config.length_aug_type != "smpl":  # 'smpl' evaluation needs no table (test lengths are swapped)
+        sampler = make_length_sampler(config.length_aug_type, load_length_table(config.bone_length_aug),
+                                      config.subjects_train, config.subjects_test, config.bone_length_aug)
+    return evaluate(model, load_training_sequences(config, config.subjects_test), sampler, config.seed + 1,
+                    progress=config.progress)
