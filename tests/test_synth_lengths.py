@@ -250,7 +250,7 @@ needs_anny = pytest.mark.skipif(not anny_available(), reason="anny not installed
 
 
 @pytest.fixture(scope="module")
-def anny_bodies():
+def bodies():
     """Anny prepared for joint evaluation, built into the user cache on first use as the CLI does."""
     from blapose.lengths.anny_model import load_anny_bodies
 
@@ -258,14 +258,13 @@ def anny_bodies():
 
 
 @needs_anny
-def test_anny_fast_joints_match_anny_forward(anny_bodies) -> None:
+def test_anny_fast_joints_match_anny_forward(bodies) -> None:
     """The rest-pose joints from blendshape slices equal Anny's own forward pass and keypoint regressor."""
     import anny
     import torch
 
     from blapose.lengths.anny_model import BONE_HEAD_SOURCES
 
-    bodies = anny_bodies
     phenotypes = bodies.sample_phenotypes(4, "neutral", np.random.default_rng(0))
     joints = bodies.joints(phenotypes)
     with torch.no_grad():
@@ -281,11 +280,9 @@ def test_anny_fast_joints_match_anny_forward(anny_bodies) -> None:
 
 
 @needs_anny
-def test_anny_lengths_are_adult_sized_symmetric_and_seeded(anny_bodies) -> None:
+def test_anny_lengths_are_adult_sized_symmetric_and_seeded(bodies) -> None:
     """Anny lengths are symmetric, reproducible from the seed, and men's thighs exceed women's on average."""
     from blapose.lengths.anny_model import iter_anny_lengths
-
-    bodies = anny_bodies
 
     def draw(gender: str, seed: int) -> np.ndarray:
         return np.concatenate(list(iter_anny_lengths(bodies, 400, gender, np.random.default_rng(seed))))
