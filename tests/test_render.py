@@ -1,0 +1,123 @@
+"""Tests of the OpenCV skeleton renderer (blapose.viz.render)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blapose.camera import h36m_cameras, project_to_2d
+from blapose.data.motion import simulate_action
+from blapose.data.synthetic import MEAN_LENGTHS
+from blapose.errors import InputError
+from blapose.skeleton import H36M
+from blapose.viz.render import CAMERA_UP, PoseVideoWriter, estimate_up, write_pose_video
+
+cv2 = pytest.importorskip("cv2")
+
+HEAD, RFOOT, LFOOT = (H36M.joint_names.index(name) for name in ("Head", "RFoot", "LFoot"))
+
+
+def rotation_x(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def rotation_z(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+
+
+@pytest.fixture(scope="module")
+def walk():
+    """(poses (T, 17, 3) meters, camera frame; keypoints (T, 17, 2) pixels; camera) of a short walk."""
+    world = simulate_action("Walking", MEAN_LENGTHS, 30, np.random.default_rng(3))
+    camera = h36m_cameras("S9")[1]
+    poses = camera.world_to_camera(world.astype(np.float64))
+    return poses, project_to_2d(poses, camera.intrinsic_pixels()), camera
+
+
+def read_video(path):
+    """All frames (N, H, W, 3) and the frame rate of a video file."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return np.stack(frames), fps
+
+
+def test_video_has_one_frame_per_pose_at_the_given_rate_and_size(tmp_path, walk):
+    """The mp4 read back has T frames, the fps asked for, and the frame panel plus one panel per pose."""
+    poses, keypoints, camera = walk
+    frames = (np.full((camera.res_h, camera.res_w, 3), 80, np.uint8) for _ in range(len(poses)))
+    path = write_pose_video(tmp_path / "clip.mp4", {"a": poses, "b": poses * 1.1}, fps=12.5, frames=frames,
+                            keypoints_2d=keypoints, height=240)
+    video, fps = read_video(path)
+    frame_width = round(camera.res_w * 240 / camera.res_h) // 2 * 2
+    assert video.shape == (len(poses), 240, frame_width + 2 * 240, 3)
+    assert fps == pytest.approx(12.5)
+
+
+def test_overlay_draws_all_poses_in_one_panel(tmp_path, walk):
+    """With overlay and no frames the video is a single square panel."""
+    poses, _, _ = walk
+    path = write_pose_video(tmp_path / "overlay.mp4", {"lifter": poses, "adjusted": poses}, fps=50,
+                            overlay=True, faint=["lifter"], height=200)
+    video, _ = read_video(path)
+    assert video.shape == (len(poses), 200, 200, 3)
+
+
+def test_estimate_up_follows_a_camera_tilt(walk):
+    """Up is about the camera's -y for a level Human3.6M camera and turns with a tilted camera."""
+    poses, _, _ = walk
+    up = estimate_up(poses)
+    assert np.degrees(np.arccos(np.dot(up, CAMERA_UP))) < 15
+    tilt = rotation_z(0.4) @ rotation_x(0.5)
+    np.testing.assert_allclose(estimate_up(poses @ tilt.T), tilt @ up, atol=1e-9)
+
+
+def test_tilted_camera_renders_the_same_skeleton(walk):
+    """Poses seen by a pitched and rolled camera are drawn within 3 pixels of the level camera's drawing.
+
+    (Not exactly: pitching about an axis that is not quite level turns the camera's heading a little.)
+    """
+    poses, _, _ = walk
+    tilt = rotation_z(-0.3) @ rotation_x(0.45)
+    tilted = poses @ tilt.T
+    level_writer = PoseVideoWriter("unused.mp4", ["pose"], 50, estimate_up(poses))
+    tilted_writer = PoseVideoWriter("unused.mp4", ["pose"], 50, estimate_up(tilted))
+    for pose, tilted_pose in zip(poses, tilted):
+        level = level_writer._pose_pixels(pose, 0)
+        turned = tilted_writer._pose_pixels(tilted_pose, 0)
+        assert np.abs(level - turned).max() <= 3
+
+
+def test_feet_are_drawn_below_the_head_even_upside_down(walk):
+    """A camera held upside down (rolled 180 degrees) still gives a skeleton with its head on top."""
+    poses, _, _ = walk
+    flipped = poses @ rotation_z(np.pi).T
+    writer = PoseVideoWriter("unused.mp4", ["pose"], 50, estimate_up(flipped))
+    for pose in flipped:
+        pixels = writer._pose_pixels(pose, 0)
+        assert pixels[HEAD, 1] < min(pixels[RFOOT, 1], pixels[LFOOT, 1])
+
+
+def test_too_few_frames_leave_no_file(tmp_path, walk):
+    """A video shorter than the poses raises InputError and leaves no output or temporary file."""
+    poses, _, camera = walk
+    frames = [np.zeros((camera.res_h, camera.res_w, 3), np.uint8)] * 5
+    with pytest.raises(InputError, match="5 frames"):
+        write_pose_video(tmp_path / "clip.mp4", {"pose": poses}, fps=50, frames=frames, height=120)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mismatched_pose_lengths_are_refused(tmp_path, walk):
+    """Poses of different frame counts are refused with a message naming them."""
+    poses, _, _ = walk
+    with pytest.raises(InputError, match="frame count"):
+        write_pose_video(tmp_path / "clip.mp4", {"a": poses, "b": poses[:-1]}, fps=50)
+    assert list(tmp_path.iterdir()) == []
