@@ -1,14 +1,34 @@
-"""Tests of the ``blapose train`` flags (blapose.cli.train) and their mapping onto training configs."""
+"""Tests of the ``blapose train``, ``evaluate`` and ``predict`` flags (blapose.cli) and their mapping onto configs."""
+
+import shlex
 
 import pytest
 
 from blapose.cli import build_parser
-from blapose.train import length, pose_cli
+from blapose.train import length, pose_args
+
+#: Commands of the README's lifting section (the upstream ones, with blapose's command names).
+SEED_COMMANDS = (
+    "train -t lift -e 80 -b 1024 -lr 0.001 -arc 3,3,3,3,3",
+    "train -e 40 -b 1024 -lr 4e-5 -arc 3,3,3,3,3 -t mix -bi --length_model biGRU_all.bin "
+    "--direction_model pretrained_h36m_cpn.bin --bone_length_list data/lengths_list.npz",
+    "evaluate -arc 3,3,3,3,3 -t mix -bi --mix_model videopose_finetuned.bin --json report.json",
+    "evaluate -arc 3,3,3,3,3 -t lift --direction_model pretrained_h36m_cpn.bin",
+    "predict -arc 3,3,3,3,3 -t lift --direction_model pretrained_h36m_cpn.bin -o 3D_prediction/VideoPose3D",
+)
+
+
+def _options(command):
+    """{option string: (dest, default)} of one subcommand's parser."""
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    return {option: (action.dest, action.default) for action in subparsers.choices[command]._actions
+            for option in action.option_strings}
 
 
 @pytest.mark.parametrize("task, config_from_args, expected", [
-    ("lift", pose_cli.config_from_args, 1e-3),
-    ("mix", pose_cli.config_from_args, 4e-5),
+    ("lift", pose_args.config_from_args, 1e-3),
+    ("mix", pose_args.config_from_args, 4e-5),
     ("length", length.config_from_args, 1e-4),
 ])
 def test_unset_learning_rate_takes_the_tasks_default(task, config_from_args, expected):
@@ -16,3 +36,22 @@ def test_unset_learning_rate_takes_the_tasks_default(task, config_from_args, exp
     args = build_parser().parse_args(["train", "-t", task])
     assert args.learning_rate is None
     assert config_from_args(args).learning_rate == expected
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_evaluate_and_predict_share_the_pose_flags_of_train(command):
+    """Every flag of evaluate/predict but -t and the outputs is train's flag, with the same destination and default."""
+    train, other = _options("train"), _options(command)
+    own = {"-h", "--help", "-t", "--task", "--json", "--csv", "-o", "--output"}
+    shared = set(other) - own
+    assert {"-k", "-ste", "--data-dir", "-arc", "-ch", "-bi", "-bld", "-bll", "-no-tta", "--mix_model"} <= shared
+    assert {option: other[option] for option in shared} == {option: train[option] for option in shared}
+    assert other["-t"] == ("task", "mix") and train["-t"] == ("task", "")
+
+
+@pytest.mark.parametrize("command", SEED_COMMANDS)
+def test_seed_commands_parse(command):
+    """The README's lifting and fine-tuning commands still parse, with their values where they belong."""
+    args = build_parser().parse_args(shlex.split(command))
+    assert args.architecture == "3,3,3,3,3" and args.task in ("lift", "mix")
+    assert args.test_time_augmentation is True and args.keypoints == "cpn_ft_h36m_dbb"

@@ -2,8 +2,10 @@
 
 ``-t length`` trains the bone-length model (``blapose.train.length``); ``-t lift`` / ``-t mix``
 train or fine-tune the temporal lifting model (``blapose.train.pose``, flags mapped by
-``blapose.train.pose_cli``), and with ``--evaluate`` evaluate it. Only argparse is imported here;
-the work happens in ``run``.
+``blapose.train.pose_args``, run by ``blapose.train.pose_cli``), and with ``--evaluate`` evaluate
+it as ``blapose evaluate`` does. The flags come in groups, one ``add_*_arguments`` function each;
+``evaluate`` and ``predict`` build their parsers from the same pose groups (``add_pose_arguments``).
+Only argparse is imported here; the work happens in ``run``.
 """
 
 from __future__ import annotations
@@ -20,56 +22,107 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The upstream argument set (BLAPose utils/arguments.py) plus --data-dir and -r/--resume."""
-    general = parser.add_argument_group("general")
-    general.add_argument("-d", "--dataset", default="h36m", metavar="NAME", help="target dataset")
-    general.add_argument("-k", "--keypoints", default="cpn_ft_h36m_dbb", metavar="NAME",
-                         help="2D detections to use (data/data_2d_h36m_<NAME>.npz)")
-    general.add_argument("-str", "--subjects-train", default="S1,S5,S6,S7,S8", metavar="LIST",
-                         help="training subjects separated by comma")
-    general.add_argument("-ste", "--subjects-test", default="S9,S11", metavar="LIST",
-                         help="test subjects separated by comma")
-    general.add_argument("-a", "--actions", default="*", metavar="LIST",
-                         help="actions to train/test on (name prefixes) separated by comma, or * for all")
-    general.add_argument("-c", "--checkpoint", default="checkpoint", metavar="PATH",
-                         help="checkpoint directory (checkpoint names are looked up here)")
-    general.add_argument("--checkpoint-frequency", default=40, type=int, metavar="N",
-                         help="create a checkpoint every N epochs")
-    general.add_argument("--data-dir", default="data", metavar="PATH",
-                         help="folder of the data_3d/data_2d files (blapose addition)")
-    general.add_argument("-r", "--resume", default="", metavar="FILENAME",
-                         help="checkpoint to resume training from (name in -c, or a path)")
+# Flag groups, one function each; ``train``, ``evaluate`` and ``predict`` build their parsers from them.
 
-    files = parser.add_argument_group("model and bone length data")
-    files.add_argument("--length_model", default="", metavar="FILENAME",
-                       help="bone-length model checkpoint (to fine-tune with -t mix, or to evaluate/resume "
-                            "with -t length)")
-    files.add_argument("--length_aug_type", default="smpl", metavar="NAME",
-                       choices=["smpl", "random_unif", "random_norm_train", "random_norm_all"],
-                       help="type of augmentation on bone lengths")
-    files.add_argument("-bla", "--bone_length_aug", default="data/bone_lengths_smpl_neutral_all.npz",
-                       metavar="NAME", help="bone lengths for augmentation (npz, key 'data', (M, 16) meters)")
-    files.add_argument("-bll", "--bone_length_list", default="data/lengths_list.npz", metavar="NAME",
-                       help="predicted bone lengths in list format")
-    files.add_argument("-bld", "--bone_length_dict", default="data/lengths_dict.npz", metavar="NAME",
-                       help="predicted bone lengths in dictionary format")
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which data: dataset, 2D detections, data folder, subjects, actions, frame downsampling."""
+    data = parser.add_argument_group("data")
+    data.add_argument("-d", "--dataset", default="h36m", metavar="NAME", help="target dataset")
+    data.add_argument("-k", "--keypoints", default="cpn_ft_h36m_dbb", metavar="NAME",
+                      help="2D detections to use (<data-dir>/data_2d_h36m_<NAME>.npz)")
+    data.add_argument("--data-dir", default="data", metavar="PATH",
+                      help="folder of the data_3d/data_2d files (blapose addition)")
+    data.add_argument("-str", "--subjects-train", default="S1,S5,S6,S7,S8", metavar="LIST",
+                      help="training subjects separated by comma (also place the rows of a positional "
+                           "lengths list)")
+    data.add_argument("-ste", "--subjects-test", default="S9,S11", metavar="LIST",
+                      help="test subjects separated by comma")
+    data.add_argument("-a", "--actions", default="*", metavar="LIST",
+                      help="actions to train/test on (name prefixes) separated by comma, or * for all")
+    data.add_argument("--downsample", default=1, type=int, metavar="FACTOR",
+                      help="downsample frame rate by factor")
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which models: the checkpoint folder and the lifting, fine-tuned and bone-length checkpoints."""
+    files = parser.add_argument_group("checkpoints")
+    files.add_argument("-c", "--checkpoint", default="checkpoint", metavar="PATH",
+                       help="checkpoint directory (checkpoint names are looked up here)")
     files.add_argument("--direction_model", default="", metavar="FILENAME",
-                       help="pretrained lifting (direction) model checkpoint")
+                       help="pretrained lifting (direction) model checkpoint, e.g. VideoPose3D's "
+                            "pretrained_h36m_cpn.bin")
     files.add_argument("--mix_model", default="", metavar="FILENAME",
-                       help="fine-tuned mixed model checkpoint")
+                       help="fine-tuned mixed model checkpoint (-t mix)")
+    files.add_argument("--length_model", default="", metavar="FILENAME",
+                       help="bone-length model checkpoint (composed with --direction_model for -t mix; "
+                            "evaluated or resumed with -t length)")
 
+
+def add_bone_length_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the predicted bone lengths per video are read from (blapose infer-lengths writes them)."""
+    lengths = parser.add_argument_group("predicted bone lengths")
+    lengths.add_argument("-bll", "--bone_length_list", default="data/lengths_list.npz", metavar="NAME",
+                         help="predicted bone lengths in list format (used when the dict is absent)")
+    lengths.add_argument("-bld", "--bone_length_dict", default="data/lengths_dict.npz", metavar="NAME",
+                         help="predicted bone lengths in dictionary format")
+
+
+def add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
+    """The shape of the models a checkpoint is loaded into."""
+    architecture = parser.add_argument_group("architecture")
+    architecture.add_argument("-arc", "--architecture", default="3,3,3,3", metavar="LAYERS",
+                              help="filter widths separated by comma")
+    architecture.add_argument("-ch", "--channels", default=1024, type=int, metavar="N",
+                              help="number of channels in convolution layers")
+    architecture.add_argument("-bi", "--bidirectional", action="store_true",
+                              help="bidirectional GRU or not (the length model)")
+
+
+def add_test_time_arguments(parser: argparse.ArgumentParser) -> None:
+    """How whole sequences are predicted."""
+    test_time = parser.add_argument_group("prediction")
+    test_time.add_argument("-no-tta", "--no-test-time-augmentation", dest="test_time_augmentation",
+                           action="store_false", help="disable test-time flipping")
+    parser.set_defaults(test_time_augmentation=True)
+
+
+#: The flag groups every pose command (train, evaluate, predict) has, in --help order.
+POSE_ARGUMENT_GROUPS = (add_data_arguments, add_checkpoint_arguments, add_bone_length_arguments,
+                        add_architecture_arguments, add_test_time_arguments)
+
+
+def add_pose_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that pick data, models, bone lengths and prediction (``POSE_ARGUMENT_GROUPS``)."""
+    for add_group in POSE_ARGUMENT_GROUPS:
+        add_group(parser)
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of training only: task, schedule, augmentation, checkpoints written, experiments."""
     settings = parser.add_argument_group("settings")
     settings.add_argument("-t", "--task", default="", metavar="NAME", choices=["length", "lift", "mix"],
                           help="task to train: length, lift or mix")
-    settings.add_argument("--evaluate", action="store_true", help="evaluate a checkpoint instead of training")
+    settings.add_argument("--evaluate", action="store_true",
+                          help="evaluate a checkpoint instead of training (the protocols of blapose evaluate)")
     settings.add_argument("--render", action="store_true", help="visualize a particular video")
     settings.add_argument("--by-subject", action="store_true", help="break down error by subject (on evaluation)")
     settings.add_argument("--export-training-curves", action="store_true",
                           help="save training curves as .png images")
     settings.add_argument("--seed", default=5731, type=int, metavar="N", help="random seed")
+    settings.add_argument("--checkpoint-frequency", default=40, type=int, metavar="N",
+                          help="create a checkpoint every N epochs")
+    settings.add_argument("-r", "--resume", default="", metavar="FILENAME",
+                          help="checkpoint to resume training from (name in -c, or a path)")
 
-    model = parser.add_argument_group("model")
+    augmentation = parser.add_argument_group("bone length augmentation (-t length)")
+    augmentation.add_argument("--length_aug_type", default="smpl", metavar="NAME",
+                              choices=["smpl", "random_unif", "random_norm_train", "random_norm_all"],
+                              help="type of augmentation on bone lengths")
+    augmentation.add_argument("-bla", "--bone_length_aug", default="data/bone_lengths_smpl_neutral_all.npz",
+                              metavar="NAME", help="bone lengths for augmentation (npz, key 'data', (M, 16) "
+                                                   "meters)")
+
+    model = parser.add_argument_group("training")
     model.add_argument("-s", "--stride", default=1, type=int, metavar="N", help="chunk size to use during training")
     model.add_argument("-e", "--epochs", default=60, type=int, metavar="N", help="number of training epochs")
     model.add_argument("-b", "--batch-size", default=1024, type=int, metavar="N", help="batch size")
@@ -85,24 +138,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="learning rate decay per epoch")
     model.add_argument("-no-da", "--no-data-augmentation", dest="data_augmentation", action="store_false",
                        help="disable train-time flipping")
-    model.add_argument("-no-tta", "--no-test-time-augmentation", dest="test_time_augmentation",
-                       action="store_false", help="disable test-time flipping")
-    model.add_argument("-arc", "--architecture", default="3,3,3,3", metavar="LAYERS",
-                       help="filter widths separated by comma")
     model.add_argument("-ich", "--in-chans", default=2, type=int, help="number of input channels per joint")
     model.add_argument("-layer", "--num-layers", default=1, type=int, help="number of GRU layers")
-    model.add_argument("-ch", "--channels", default=1024, type=int, metavar="N",
-                       help="number of channels in convolution layers")
-    model.add_argument("-bi", "--bidirectional", action="store_true", help="bidirectional GRU or not")
 
     experimental = parser.add_argument_group("experimental")
     experimental.add_argument("--subset", default=1, type=float, metavar="FRACTION",
                               help="reduce dataset size by fraction")
-    experimental.add_argument("--downsample", default=1, type=int, metavar="FACTOR",
-                              help="downsample frame rate by factor")
     experimental.add_argument("--no-eval", action="store_true",
                               help="disable epoch evaluation while training (small speed-up)")
-    parser.set_defaults(data_augmentation=True, test_time_augmentation=True)
+    parser.set_defaults(data_augmentation=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The upstream argument set (BLAPose utils/arguments.py) plus --data-dir and -r/--resume."""
+    add_training_arguments(parser)
+    add_pose_arguments(parser)
 
 
 def check_arguments(args: argparse.Namespace) -> None:

@@ -1,13 +1,12 @@
-"""The ``blapose train -t lift|mix``, ``blapose evaluate`` and ``blapose predict`` commands:
-upstream flags (an ``argparse`` namespace) mapped to a ``PoseTrainConfig``, models, data and the
-typed calls of ``blapose.train.pose`` and ``blapose.train.predict``."""
+"""The ``blapose train -t lift|mix``, ``blapose evaluate`` and ``blapose predict`` commands: the
+flags mapped by ``blapose.train.pose_args``, then the typed calls of ``blapose.train.pose`` and
+``blapose.train.predict``, and what each command prints and writes."""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,105 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputError
-from ..lengths_io import Key, resolve_length_lookup
-from ..models.mix import MixModel
-from .pose import (EpochResult, PoseTrainConfig, checkpoint_dict, finetune, finetune_config, lift_config,
-                   lifting_model_from_checkpoint, mix_model_from_checkpoint, train_lifting_model)
+from .pose import (EpochResult, checkpoint_dict, finetune, lifting_model_from_checkpoint, mix_model_from_checkpoint,
+                   train_lifting_model)
+from .pose_args import (config_from_args, length_lookup_from_args, load_named_checkpoint, model_and_test_data,
+                        model_from_args, sequences_from_args, subjects_from_text)
 from .predict import evaluate_model, format_evaluation, predict_poses, validation_mpjpe
-
-
-def _subjects(text: str) -> list[str]:
-    subjects = [s.strip() for s in text.split(",") if s.strip()]
-    if not subjects:
-        raise InputError(f"no subjects in {text!r}; give them separated by commas, e.g. S9,S11")
-    return subjects
-
-
-def sequences_from_args(args: Any, subjects: Sequence[str]) -> list[Any]:
-    """Sequences of ``subjects`` from --data-dir, -k/--keypoints and -d/--dataset, filtered by
-    -a/--actions (name prefixes, as upstream) and thinned by --downsample."""
-    from ..data.h36m import load_sequences
-
-    if getattr(args, "subset", 1) != 1:
-        raise InputError("--subset is not supported; use -a/--actions or --downsample to train on less")
-    sequences = load_sequences(getattr(args, "data_dir", "data"), args.keypoints, list(subjects),
-                               dataset=getattr(args, "dataset", "h36m"))
-    actions = getattr(args, "actions", "*")
-    if actions != "*":
-        prefixes = tuple(a.strip() for a in actions.split(","))
-        sequences = [s for s in sequences if s.action.startswith(prefixes)]
-    step = getattr(args, "downsample", 1)
-    if step > 1:
-        sequences = [replace(s, poses_3d=s.poses_3d[::step], keypoints_2d=s.keypoints_2d[::step])
-                     for s in sequences]
-    if not sequences:
-        raise InputError(f"no sequences of subjects {','.join(subjects)} match the actions {actions!r}")
-    return sequences
-
-
-def config_from_args(args: Any) -> PoseTrainConfig:
-    """The training config of the upstream flags; an unset -lr takes the task's default."""
-    from ..models.temporal import parse_architecture
-
-    if getattr(args, "stride", 1) != 1:
-        raise InputError("only -s 1 is supported: training predicts one frame per receptive-field window")
-    if getattr(args, "in_chans", 2) != 2:
-        raise InputError("only 2D keypoints (-ich 2) are supported")
-    overrides = dict(filter_widths=parse_architecture(args.architecture), channels=args.channels,
-                     dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size,
-                     lr_decay=args.lr_decay, flip_augment=args.data_augmentation, seed=args.seed)
-    if getattr(args, "learning_rate", None) is not None:
-        overrides["learning_rate"] = args.learning_rate
-    return (lift_config if args.task == "lift" else finetune_config)(**overrides)
-
-
-def _load(name: str, args: Any) -> tuple[dict, str]:
-    from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
-
-    path = resolve_checkpoint_path(name, args.checkpoint)
-    return load_checkpoint(path), str(path)
-
-
-def model_from_args(args: Any) -> nn.Module:
-    """The model the flags name, in eval mode on the CPU.
-
-    -t lift: --direction_model (a VideoPose3D-style checkpoint). -t mix: --mix_model, or
-    --length_model with --direction_model (BLAPose composes the two).
-    """
-    from ..models.length import length_model_from_checkpoint
-    from ..models.temporal import parse_architecture
-
-    widths = parse_architecture(args.architecture)
-    if args.task == "lift":
-        if not args.direction_model:
-            raise InputError("-t lift needs the lifting model's checkpoint: --direction_model FILE")
-        checkpoint, source = _load(args.direction_model, args)
-        return lifting_model_from_checkpoint(checkpoint, widths, args.channels, source)
-    if args.task != "mix":
-        raise InputError(f"-t {args.task or '(none)'} has no pose model; use -t lift or -t mix")
-    if args.mix_model:
-        checkpoint, source = _load(args.mix_model, args)
-        return mix_model_from_checkpoint(checkpoint, widths, args.channels, args.bidirectional, source)
-    if not (args.length_model and args.direction_model):
-        raise InputError("-t mix needs --mix_model, or both --length_model and --direction_model")
-    length_checkpoint, length_source = _load(args.length_model, args)
-    direction_checkpoint, direction_source = _load(args.direction_model, args)
-    length_model = length_model_from_checkpoint(length_checkpoint, length_source, args.bidirectional)
-    direction_model = lifting_model_from_checkpoint(direction_checkpoint, widths, args.channels, direction_source)
-    return MixModel(direction_model, length_model).eval()
-
-
-def length_lookup_from_args(args: Any) -> dict[Key, np.ndarray]:
-    """Predicted lengths per video from -bld/--bone_length_dict, else -bll/--bone_length_list."""
-    from ..data.h36m import keypoints_2d_path
-
-    train, test = _subjects(args.subjects_train), _subjects(args.subjects_test)
-    orders = list(dict.fromkeys(tuple(order) for order in (train + test, test, train)))
-    path_2d = keypoints_2d_path(getattr(args, "data_dir", "data"), args.keypoints, getattr(args, "dataset", "h36m"))
-    lookup, description = resolve_length_lookup(args.bone_length_dict, args.bone_length_list, path_2d, orders)
-    print(f"INFO: {description}")
-    return lookup
 
 
 class EpochReporter:
@@ -152,11 +57,11 @@ class EpochReporter:
 def run_from_args(args: Any) -> int:
     """``blapose train -t lift|mix``: train or fine-tune from the upstream flags; checkpoints go to -c."""
     config = config_from_args(args)
-    train = sequences_from_args(args, _subjects(args.subjects_train))
-    test = [] if args.no_eval else sequences_from_args(args, _subjects(args.subjects_test))
+    train = sequences_from_args(args, subjects_from_text(args.subjects_train))
+    test = [] if args.no_eval else sequences_from_args(args, subjects_from_text(args.subjects_test))
     print(f"INFO: training on {sum(s.num_frames for s in train)} frames of {len(train)} videos"
           + ("" if args.no_eval else f", validating on {sum(s.num_frames for s in test)} frames"))
-    resume = _load(args.resume, args)[0] if getattr(args, "resume", "") else None
+    resume = load_named_checkpoint(args.resume, args)[0] if getattr(args, "resume", "") else None
     if args.task == "lift":
         model = None
         if resume is not None:
@@ -196,21 +101,11 @@ def _plot_curves(history: list[tuple[int, float, float | None]], path: Path) -> 
     plot_training_curves(path, curves, "MPJPE (mm)")
 
 
-def _model_and_test_data(args: Any) -> tuple[nn.Module, list[Any], dict[Key, np.ndarray] | None]:
-    """The flags' model, the test subjects' sequences, and the predicted lengths when the model needs them."""
-    model = model_from_args(args)
-    test = sequences_from_args(args, _subjects(args.subjects_test))
-    lookup = None
-    if isinstance(model, MixModel) and model.length_model is None:
-        lookup = length_lookup_from_args(args)
-    return model, test, lookup
-
-
 def evaluate_from_args(args: Any) -> int:
     """``blapose evaluate`` / ``blapose train --evaluate``: action-wise errors on the test subjects."""
     from ..report import write_csv, write_json
 
-    model, test, lookup = _model_and_test_data(args)
+    model, test, lookup = model_and_test_data(args)
     print(f"INFO: evaluating on {sum(s.num_frames for s in test)} frames of {len(test)} videos"
           f"{'' if args.test_time_augmentation else ' without test-time flipping'}")
     report = evaluate_model(model, test, lookup, flip=args.test_time_augmentation, progress=True)
@@ -226,7 +121,7 @@ def predict_from_args(args: Any) -> int:
     """``blapose predict``: write the test subjects' predictions in the upstream adjustment format."""
     from ..data.predictions import write_predictions
 
-    model, test, lookup = _model_and_test_data(args)
+    model, test, lookup = model_and_test_data(args)
     predictions = predict_poses(model, test, lookup, flip=args.test_time_augmentation, progress=True)
     output = args.output or str(Path("3D_prediction") / Path(args.mix_model or args.direction_model).stem)
     for path in write_predictions(output, predictions):
