@@ -1,0 +1,266 @@
+"""``blapose video``: from a video file to 2D keypoints, 3D poses, bone lengths and output files.
+
+Stages: decode + detect (MediaPipe, decoding ahead on a thread) -> map to the Human3.6M joints and
+fill frames without a person -> resample to 50 fps -> lift -> predict bone lengths -> back to the
+video's frames -> adjust (BLAPose) -> write ``<name>.npz``, ``<name>.mp4`` (rendered), and with
+``bvh`` ``<name>.bvh``. All files are written to temporary names and renamed together at the end,
+so a failure leaves none behind.
+
+Glossary: T video frames, J joints (17), B bones (16). Poses are meters, camera frame (x right,
+y down, z forward), root-relative; keypoints are pixels of the video frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..bones import adjust_poses
+from ..camera import normalize_screen_coordinates
+from ..errors import InputError
+from ..fileio import atomic_path
+from ..progress import Progress
+from ..skeleton import H36M
+from . import landmarks as lm
+from . import resample
+from .reader import FrameRange, probe_video, read_frames
+
+#: Frames decoded ahead of detection and of rendering.
+DECODE_AHEAD = 8
+#: Height (pixels) of the rendered video; frames are scaled to it.
+RENDER_HEIGHT = 720
+
+
+@dataclass
+class VideoResult:
+    """What ``process`` found and wrote; array shapes and units as in the npz (see ``NPZ_KEYS``)."""
+
+    keypoints_2d: np.ndarray
+    scores: np.ndarray
+    detected: np.ndarray
+    poses_3d: np.ndarray
+    poses_3d_adjusted: np.ndarray
+    bone_lengths: np.ndarray
+    fps: float
+    width: int
+    height: int
+    up: np.ndarray
+    seconds: dict[str, float] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The npz content: the keys of ``NPZ_KEYS``."""
+        return {"keypoints_2d": self.keypoints_2d.astype(np.float32), "scores": self.scores.astype(np.float32),
+                "detected": self.detected.astype(bool), "poses_3d": self.poses_3d.astype(np.float32),
+                "poses_3d_adjusted": self.poses_3d_adjusted.astype(np.float32),
+                "bone_lengths": self.bone_lengths.astype(np.float32), "fps": np.float64(self.fps),
+                "width": np.int64(self.width), "height": np.int64(self.height),
+                "up": self.up.astype(np.float32)}
+
+
+#: npz keys and what they hold.
+NPZ_KEYS = {
+    "keypoints_2d": "(T, 17, 2) float32, pixels, Human3.6M joint order; frames without a person interpolated",
+    "scores": "(T, 17) float32, MediaPipe landmark visibility mapped to the joints; 0 where not detected",
+    "detected": "(T,) bool, False where no person was found and the frame was filled in",
+    "poses_3d": "(T, 17, 3) float32, meters, camera frame, root-relative: the lifter's poses",
+    "poses_3d_adjusted": "(T, 17, 3) float32, meters, camera frame, root-relative: bones set to bone_lengths",
+    "bone_lengths": "(16,) float32 meters, bone i ends at joint i + 1; (T, 16) with --causal",
+    "fps": "float, frames per second of the video",
+    "width": "int, frame width in pixels",
+    "height": "int, frame height in pixels",
+    "up": "(3,) float32, the world's up direction in the camera frame, estimated from the poses",
+}
+
+
+def _check_output_folder(folder: Path) -> bool:
+    """Make sure ``folder`` can take files; return whether it was created here."""
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise InputError(f"cannot write to output folder {folder} ({error.strerror or error})") from None
+    return created
+
+
+def _frame_count_message(path: Path, frames: int) -> str:
+    what = "no frames" if frames == 0 else "only one frame"
+    return f"{path} has {what} in the chosen range; at least 2 are needed"
+
+
+def up_direction(poses: np.ndarray) -> np.ndarray:
+    """The world's up (3,) in the camera frame, from poses (T, J, 3) (the renderer's estimate)."""
+    from ..viz.render import estimate_up
+
+    return estimate_up(poses)
+
+
+def upright_rotation(up: np.ndarray) -> np.ndarray:
+    """Rotation (3, 3) from the camera frame to an upright frame: y along ``up``, x near the camera's x.
+
+    ``points @ R.T`` turns camera-frame points into the frame the BVH file is written in.
+    """
+    up = np.asarray(up, dtype=np.float64)
+    up = up / np.linalg.norm(up)
+    x_axis = np.array([1.0, 0.0, 0.0]) - up[0] * up
+    if np.linalg.norm(x_axis) < 1e-6:
+        x_axis = np.array([0.0, 0.0, 1.0]) - up[2] * up
+    x_axis /= np.linalg.norm(x_axis)
+    return np.stack([x_axis, up, np.cross(x_axis, up)])
+
+
+def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, lifter: str = "builtin",
+            length_model: str = "builtin", bidirectional: bool | None = None, causal: bool = False,
+            render: bool = True, bvh: bool = False, start: float | None = None, end: float | None = None,
+            show_progress: bool = True, log: Callable[[str], None] | None = print) -> VideoResult:
+    """Turn the video at ``path`` into 2D keypoints, 3D poses and bone lengths, and write the outputs.
+
+    out_dir: output folder (default ``output/<video name>``). lifter: 'builtin', 'mediapipe' or a
+    checkpoint path; length_model: 'builtin' or a checkpoint path; bidirectional: the ``-bi`` flag
+    (None: read from the checkpoint). causal: per-frame lengths from past frames only (GRU
+    models). render / bvh: write ``<name>.mp4`` / ``<name>.bvh`` beside ``<name>.npz``.
+    start / end: seconds of the video to use. log: where the summary goes (None: nowhere).
+    Bad input raises ``InputError`` before any output file exists.
+    """
+    from .models import MEDIAPIPE_LIFTER, lift, load_length_model, load_lifter, predict_bone_lengths
+
+    total_start = time.perf_counter()
+    seconds: dict[str, float] = {}
+    info = probe_video(path)
+    if bvh and causal:
+        raise InputError("--bvh needs one set of bone lengths per video; drop --causal")
+    frame_range = FrameRange.from_seconds(info.fps, start, end)
+    name = info.path.stem
+    folder = Path(out_dir) if out_dir is not None else Path("output") / name
+    targets = {"npz": folder / f"{name}.npz"}
+    if render:
+        targets["mp4"] = folder / f"{name}.mp4"
+    if bvh:
+        targets["bvh"] = folder / f"{name}.bvh"
+    if any(target.resolve() == info.path.resolve() for target in targets.values()):
+        raise InputError(f"the output would overwrite the input video {info.path}; choose another --out")
+
+    lifting_model = load_lifter(lifter)
+    lengths_model = load_length_model(length_model, bidirectional)
+    if causal and lengths_model.bidirectional:
+        raise InputError("--causal needs a unidirectional (GRU) length model; this one is bidirectional")
+    created = _check_output_folder(folder)
+    try:
+        result = _analyse(info, frame_range, lifting_model, lengths_model, lifter == MEDIAPIPE_LIFTER,
+                          causal, seconds, show_progress, lift, predict_bone_lengths)
+        _write_outputs(result, info, frame_range, targets, seconds, show_progress)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    seconds["total"] = time.perf_counter() - total_start
+    result.seconds, result.files = seconds, targets
+    if log is not None:
+        log(summary(result, info.path))
+    return result
+
+
+def _analyse(info, frame_range, lifting_model, lengths_model, use_mediapipe_world, causal, seconds,
+             show_progress, lift, predict_bone_lengths) -> VideoResult:
+    from .detector import detect_landmarks
+
+    expected = info.frame_count - frame_range.first
+    if frame_range.stop is not None:
+        expected = min(expected, frame_range.stop - frame_range.first)
+    stage = time.perf_counter()
+    with Progress(total=max(expected, 0) or None, description="detect 2D", unit="frame",
+                  enabled=show_progress) as bar:
+        detections = detect_landmarks(read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
+                                      info.width, info.height, bar)
+    seconds["decode + detect"] = time.perf_counter() - stage
+    frames = len(detections.detected)
+    if frames < 2:
+        raise InputError(_frame_count_message(info.path, frames))
+    if not detections.detected.any():
+        raise InputError(f"no person was detected in any of the {frames} frames of {info.path}")
+
+    stage = time.perf_counter()
+    detected = detections.detected
+    keypoints = lm.fill_gaps(lm.landmarks_to_h36m(detections.pixels), detected)
+    scores = lm.landmarks_to_h36m(detections.visibility[..., None])[..., 0] * detected[:, None]
+    normalized = normalize_screen_coordinates(keypoints, info.width, info.height)
+    model_keypoints = resample.to_model_rate(normalized, info.fps)
+    if use_mediapipe_world:
+        world = lm.fill_gaps(lm.landmarks_to_h36m(detections.world), detected)
+        poses = world - world[:, :1]
+    else:
+        poses = resample.to_video_rate(lift(lifting_model, model_keypoints), info.fps, frames)
+    seconds["lift"] = time.perf_counter() - stage
+
+    stage = time.perf_counter()
+    lengths = predict_bone_lengths(lengths_model, model_keypoints, causal)
+    if causal:
+        lengths = lengths[resample.latest_model_frame(frames, info.fps)]
+    seconds["lengths"] = time.perf_counter() - stage
+
+    stage = time.perf_counter()
+    adjusted = adjust_poses(poses, lengths)
+    up = up_direction(adjusted)
+    seconds["adjust"] = time.perf_counter() - stage
+    return VideoResult(keypoints, scores, detected, poses, adjusted, lengths, info.fps, info.width,
+                       info.height, up)
+
+
+def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: dict[str, Path],
+                   seconds: dict[str, float], show_progress: bool) -> None:
+    """Write every output to a temporary name; rename them all only when all are complete."""
+    with contextlib.ExitStack() as stack:
+        temporary = {kind: stack.enter_context(atomic_path(target)) for kind, target in targets.items()}
+        stage = time.perf_counter()
+        np.savez(temporary["npz"], **result.arrays())
+        if "bvh" in temporary:
+            from .bvh import write_bvh
+
+            upright = upright_rotation(result.up)
+            write_bvh(temporary["bvh"], result.poses_3d_adjusted @ upright.T, result.bone_lengths, result.fps)
+        seconds["write"] = time.perf_counter() - stage
+        if "mp4" in temporary:
+            from ..viz.render import write_pose_video
+
+            stage = time.perf_counter()
+            frames = len(result.detected)
+            with Progress(total=frames, description="render", unit="frame", enabled=show_progress) as bar:
+                write_pose_video(temporary["mp4"], {"lifter": result.poses_3d, "adjusted": result.poses_3d_adjusted},
+                                 result.fps, frames=read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
+                                 keypoints_2d=result.keypoints_2d, up=result.up, detected=result.detected,
+                                 overlay=True, faint=("lifter",), height=min(RENDER_HEIGHT, info.height),
+                                 progress=bar)
+            seconds["decode + render"] = time.perf_counter() - stage
+
+
+def summary(result: VideoResult, path: Path) -> str:
+    """The closing report: frames, frames without a person, bone lengths (mm), time per stage, fps."""
+    frames = len(result.detected)
+    missing = int((~result.detected).sum())
+    lengths = result.bone_lengths if result.bone_lengths.ndim == 1 else result.bone_lengths[-1]
+    which = "" if result.bone_lengths.ndim == 1 else " (last frame, causal)"
+    names = [H36M.joint_names[child] for child in H36M.bone_children]
+    length_text = ", ".join(f"{n} {v * 1000:.0f}" for n, v in zip(names, lengths))
+    total = result.seconds.get("total", float("nan"))
+    stages = ", ".join(f"{stage} {value:.2f} s" for stage, value in result.seconds.items() if stage != "total")
+    lines = [
+        f"{path.name}: {frames} frames at {result.fps:g} fps, {result.width}x{result.height}",
+        f"frames without a person: {missing} ({100 * missing / frames:.0f} %, filled by interpolation)",
+        f"bone lengths{which}, mm, by the joint each bone ends at: {length_text}",
+        f"time: {stages}; total {total:.2f} s = {frames / total:.1f} frames/s",
+    ]
+    lines += [f"wrote {target}" for target in result.files.values()]
+    return "\n".join(lines)
