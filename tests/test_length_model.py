@@ -12,10 +12,11 @@ import numpy.random._pickle as numpy_random_pickle
 import pytest
 import torch
 
+from blapose.bones import symmetrize_lengths
 from blapose.errors import InputError
 from blapose.lengths_io import load_lengths_dict, save_lengths
 from blapose.models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
-from blapose.models.length import (BoneLengthModel, length_model_from_checkpoint,
+from blapose.models.length import (BoneLengthModel, architecture_record, length_model_from_checkpoint,
                                    model_kwargs_from_state_dict, predict_lengths)
 from blapose.skeleton import H36M
 
@@ -79,6 +80,48 @@ def test_saved_then_loaded_checkpoint_predicts_the_same_lengths(tmp_path):
     for key in sequences:
         np.testing.assert_array_equal(before[key], after[key])
     assert not list(tmp_path.glob(".model.bin*")), "atomic save left a temporary file"
+
+
+def test_log_head_starts_at_its_reference_and_survives_a_checkpoint(tmp_path):
+    """A log-output model predicts its reference lengths before training and keeps its head through save/load."""
+    reference = np.linspace(0.1, 0.45, 16)
+    model = BoneLengthModel(dropout=0.0, bidirectional=True, reference_lengths=reference, **TINY).eval()
+    keypoints = {("S9", "Walking", 0): random_keypoints(np.random.default_rng(0), 20)}
+    np.testing.assert_allclose(predict_lengths(model, keypoints)[("S9", "Walking", 0)],
+                               symmetrize_lengths(reference), rtol=1e-6)
+    with torch.no_grad():
+        model.fc.weight.normal_()
+    path = tmp_path / "log.bin"
+    save_checkpoint(path, {"model_pos": model.state_dict(), "architecture": architecture_record(model, "cpu")})
+    loaded = length_model_from_checkpoint(load_checkpoint(path), str(path))
+    assert loaded.log_output
+    np.testing.assert_array_equal(predict_lengths(model, keypoints)[("S9", "Walking", 0)],
+                                  predict_lengths(loaded, keypoints)[("S9", "Walking", 0)])
+
+
+def test_recorded_architecture_needs_no_bidirectional_flag_but_upstream_checkpoints_do(tmp_path):
+    """A bi-GRU checkpoint with blapose's architecture record loads without -bi; without the record -bi is required."""
+    model = BoneLengthModel(dropout=0.0, bidirectional=True, **TINY)
+    recorded = {"model_pos": model.state_dict(), "architecture": architecture_record(model, "best")}
+    assert length_model_from_checkpoint(recorded, "ck", bidirectional=False).bidirectional
+    with pytest.raises(InputError, match="needs -bi"):
+        length_model_from_checkpoint({"model_pos": model.state_dict()}, "ck", bidirectional=False)
+    assert architecture_record(model, "best") == {"model": "BoneLengthModel", "bidirectional": True, "num_layers": 1,
+                                                  "hidden_size": TINY["hidden_size"], "embed_dim": TINY["embed_dim"],
+                                                  "log_output": False, "recipe": "best"}
+
+
+def test_scale_and_proportion_errors_separate_size_from_shape():
+    """A uniformly scaled truth has zero proportion error; a size-preserving reshuffle has zero scale error."""
+    from blapose.train.length_eval import scale_proportion_errors
+
+    truth = {("S9", "A", 0): np.linspace(0.1, 0.45, 16)}
+    scaled = scale_proportion_errors({k: 1.1 * v for k, v in truth.items()}, truth)
+    assert scaled.proportion == pytest.approx(0.0, abs=1e-12)
+    assert scaled.scale == pytest.approx(scaled.total, rel=1e-9) and scaled.total > 0.02
+    reshaped = {k: v + 0.01 * np.tile([1.0, -1.0], 8) for k, v in truth.items()}
+    split = scale_proportion_errors(reshaped, truth)
+    assert split.proportion <= split.total + 1e-12 and split.proportion > 0.005
 
 
 @pytest.mark.parametrize("numpy_1x_layout", [False, True])

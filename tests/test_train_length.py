@@ -118,6 +118,40 @@ def test_augmented_batch_is_the_projection_of_the_reposed_body(h36m_data_dir):
     assert builder.index.flip[chunks].any() and not builder.index.flip[chunks].all()
 
 
+def test_floor_augmentation_keeps_feet_on_the_floor_and_offsets_in_the_floor_plane(h36m_data_dir):
+    """With floor=True each frame's lowest joint stays at its original world height, and offsets have no up part."""
+    from blapose.train.length_batches import world_up_in_camera
+
+    sequences = load_sequences(h36m_data_dir, subjects=("S1",))
+    bank = MotionBank.from_sequences(sequences)
+    table = np.random.default_rng(2).uniform(0.1, 0.5, size=(50, 16))
+    sampler = make_length_sampler("smpl", table, ("S1",), ("S9",))
+    builder = LengthBatchBuilder(bank, sampler, batch_size=3, chunk_len=16, segment_shift=8, flip=False,
+                                 floor=True)
+    chunks = np.array([0, 5, len(builder.index) - 1])
+    batch = builder.build(chunks, np.random.default_rng(3))
+    replay = np.random.default_rng(3)
+    lengths = table[replay.integers(0, len(table), size=3)]
+    offsets = replay.normal(0.0, 0.5, size=(3, 3))
+    for row, chunk in enumerate(chunks):
+        sequence = sequences[builder.index.sequence[chunk]]
+        start = builder.index.start[chunk]
+        poses = sequence.poses_3d[start:start + 16].astype(np.float64)
+        world = sequence.camera.camera_to_world(poses)
+        vectors = poses[:, 1:] - poses[:, list(H36M.parents[1:])]
+        body = forward_kinematics(vectors / np.linalg.norm(vectors, axis=-1, keepdims=True), lengths[row][None],
+                                  np.zeros((16, 3)))
+        up = world_up_in_camera(sequence.camera).astype(np.float64)
+        in_plane = offsets[row] - (offsets[row] @ up) * up
+        # the body as the builder must have placed it: lowest joint at the original lowest height
+        root = poses[:, 0] + in_plane + (((poses - poses[:, :1]) @ up).min(-1) - (body @ up).min(-1))[:, None] * up
+        placed = sequence.camera.camera_to_world(body + root[:, None])
+        np.testing.assert_allclose(placed[..., 2].min(-1), world[..., 2].min(-1), atol=1e-5)
+        expected = project_to_2d(body + root[:, None], sequence.camera.intrinsic().astype(np.float64))
+        np.testing.assert_allclose(batch.keypoints[row].numpy(), expected, atol=5e-5)
+    assert not np.allclose(lengths, bone_lengths(sequences[0].poses_3d[0].astype(np.float64)))
+
+
 def test_length_samplers_follow_the_augmentation_types():
     """smpl draws table rows; random types perturb the subject's row and copy right lengths to the left."""
     rng = np.random.default_rng(4)

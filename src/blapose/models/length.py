@@ -35,10 +35,17 @@ CausalState = tuple[torch.Tensor, ...]
 
 
 class BoneLengthModel(nn.Module):
-    """(bi)GRU from keypoints (B, T, J, 2) to bone lengths (B, J - 1), meters, not yet symmetrised."""
+    """(bi)GRU from keypoints (B, T, J, 2) to bone lengths (B, J - 1), meters, not yet symmetrised.
+
+    Upstream's head outputs the lengths directly. With ``reference_lengths`` (J - 1,) meters the
+    head outputs log-lengths relative to them (their mean over bones is the log of the body's
+    scale, the rest its log-proportions), starting from the reference itself; the reference is a
+    buffer, so it travels in the state dict.
+    """
 
     def __init__(self, num_joints: int = H36M.num_joints, embed_dim: int = 256, hidden_size: int = 512,
-                 num_layers: int = 1, dropout: float = 0.25, bidirectional: bool = False) -> None:
+                 num_layers: int = 1, dropout: float = 0.25, bidirectional: bool = False,
+                 reference_lengths: np.ndarray | None = None) -> None:
         super().__init__()
         self.num_joints = num_joints
         self.hidden_size = hidden_size
@@ -56,6 +63,19 @@ class BoneLengthModel(nn.Module):
             ])
         self.fc = nn.Linear(2 * hidden_size, num_joints - 1, bias=False)
         self.drop = nn.Dropout(dropout)
+        self.log_output = reference_lengths is not None
+        if self.log_output:  # lengths = reference * exp(output): log-scale plus log-proportions
+            reference = torch.as_tensor(np.asarray(reference_lengths, dtype=np.float32))
+            if reference.shape != (num_joints - 1,) or not bool((reference > 0).all()):
+                raise InputError(f"reference lengths must be {num_joints - 1} positive meters, got {tuple(reference.shape)}")
+            self.register_buffer("reference_lengths", reference)
+            nn.init.zeros_(self.fc.weight)
+
+    def _lengths(self, output: torch.Tensor) -> torch.Tensor:
+        """Lengths (..., J - 1) meters from the head's output: as is, or ``reference * exp(output)``."""
+        if self.log_output:
+            return self.reference_lengths * torch.exp(output)
+        return output
 
     def _embed(self, keypoints: torch.Tensor) -> torch.Tensor:
         """Per-frame features (B, T, E) of keypoints (B, T, J, 2)."""
@@ -70,7 +90,7 @@ class BoneLengthModel(nn.Module):
             hidden = torch.cat([final[-1], final[-2]], dim=-1)  # last layer: backward, forward
         else:
             hidden = torch.cat([gru(features)[1][-1] for gru in self.gru], dim=-1)
-        return self.fc(torch.sigmoid(hidden))
+        return self._lengths(self.fc(torch.sigmoid(hidden)))
 
     def step(self, keypoints: torch.Tensor, state: CausalState | None = None
              ) -> tuple[torch.Tensor, CausalState]:
@@ -88,7 +108,7 @@ class BoneLengthModel(nn.Module):
             output, final = gru(features, None if state is None else state[index])
             outputs.append(output)
             finals.append(final)
-        return self.fc(torch.sigmoid(torch.cat(outputs, dim=-1))), tuple(finals)
+        return self._lengths(self.fc(torch.sigmoid(torch.cat(outputs, dim=-1)))), tuple(finals)
 
     def per_frame(self, keypoints: torch.Tensor) -> torch.Tensor:
         """Causal lengths (B, T, J - 1): entry t sees frames 0..t only. Unidirectional models only."""
@@ -108,9 +128,18 @@ def model_kwargs_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict
     layers = sum(1 for name in state_dict if name.startswith(prefix + "weight_ih_l")
                  and not name.endswith("_reverse"))
     embed_dim, inputs = state_dict["expand_conv.weight"].shape
+    reference = state_dict.get("reference_lengths")
     return dict(num_joints=inputs // 2, embed_dim=embed_dim,
                 hidden_size=state_dict[prefix + "weight_hh_l0"].shape[1],
-                num_layers=layers, bidirectional=bidirectional)
+                num_layers=layers, bidirectional=bidirectional,
+                reference_lengths=None if reference is None else reference.detach().cpu().numpy())
+
+
+def architecture_record(model: BoneLengthModel, recipe: str = "") -> dict[str, Any]:
+    """What a blapose checkpoint says about its length model (key 'architecture'): plain values only."""
+    return {"model": "BoneLengthModel", "bidirectional": model.bidirectional, "num_layers": model.num_layers,
+            "hidden_size": model.hidden_size, "embed_dim": model.expand_conv.out_features,
+            "log_output": model.log_output, "recipe": recipe}
 
 
 def length_model_from_checkpoint(checkpoint: Mapping[str, Any], source: str = "checkpoint",
@@ -118,12 +147,15 @@ def length_model_from_checkpoint(checkpoint: Mapping[str, Any], source: str = "c
     """An eval-mode model (CPU, dropout 0) holding the weights of ``checkpoint['model_pos']``.
 
     The architecture is read from the state dict; ``bidirectional`` (the ``-bi`` flag), when
-    given, must agree with it. ``source`` names the file in error messages.
+    given, must agree with it, except that checkpoints written by blapose (which record their
+    architecture under 'architecture') need no ``-bi``. ``source`` names the file in error messages.
     """
     if "model_pos" not in checkpoint:
         raise InputError(f"{source} has no 'model_pos' entry; keys: {', '.join(map(str, checkpoint))}")
     state_dict = checkpoint["model_pos"]
     kwargs = model_kwargs_from_state_dict(state_dict)
+    if isinstance(checkpoint.get("architecture"), Mapping) and not bidirectional:
+        bidirectional = None  # the recorded architecture stands in for the flag
     if bidirectional is not None and bidirectional != kwargs["bidirectional"]:
         kind = "bidirectional GRU (needs -bi)" if kwargs["bidirectional"] else "unidirectional GRU (drop -bi)"
         raise InputError(f"{source} holds a {kind} length model")

@@ -41,11 +41,12 @@ __all__ = ["LengthTrainingConfig", "config_from_args", "LengthErrors", "evaluate
 MIN_DECAYING_LR = 1e-6
 
 
-def build_model(config: LengthTrainingConfig) -> BoneLengthModel:
-    """A fresh model with the config's architecture."""
+def build_model(config: LengthTrainingConfig, reference_lengths: np.ndarray | None = None) -> BoneLengthModel:
+    """A fresh model with the config's architecture; ``reference_lengths`` (16,) m for ``log_output``."""
     return BoneLengthModel(embed_dim=config.embed_dim, hidden_size=config.hidden_size,
                            num_layers=config.num_layers, dropout=config.dropout,
-                           bidirectional=config.bidirectional)
+                           bidirectional=config.bidirectional,
+                           reference_lengths=reference_lengths if config.log_output else None)
 
 
 def length_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -104,8 +105,9 @@ def fit(config: LengthTrainingConfig) -> FitResult:
                                   config.subjects_train, config.subjects_test, config.bone_length_aug)
     builder = LengthBatchBuilder(MotionBank.from_sequences(train_sequences, device), sampler,
                                  config.batch_size, config.chunk_len, config.segment_shift,
-                                 flip=config.flip_augmentation)
-    model = build_model(config).to(device)
+                                 flip=config.flip_augmentation, root_offset_std=config.root_offset_std,
+                                 floor=config.floor_augmentation)
+    model = build_model(config, sampler.table.mean(axis=0)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, amsgrad=True)
     print(f"INFO: training on {len(builder.index)} chunks of {config.chunk_len} frames "
           f"({builder.num_batches} batches per epoch) on {device}; "
@@ -143,9 +145,9 @@ def fit(config: LengthTrainingConfig) -> FitResult:
 
         if config.evaluate_each_epoch and history.valid[-1] < state.best:
             state.best = history.valid[-1]
-            save_checkpoint(best_path, checkpoint_dict(model, optimizer, state, rng))
+            save_checkpoint(best_path, checkpoint_dict(model, optimizer, state, rng, config.recipe))
             print(f"Saving checkpoint to {best_path}")
-        content = checkpoint_dict(model, optimizer, state, rng)
+        content = checkpoint_dict(model, optimizer, state, rng, config.recipe)
         if state.epoch % config.checkpoint_frequency == 0:
             save_checkpoint(checkpoint_dir / f"epoch_{state.epoch}.bin", content)
         save_checkpoint(final_path, content)
@@ -154,7 +156,7 @@ def fit(config: LengthTrainingConfig) -> FitResult:
         if config.export_training_curves:
             save_curves(history, checkpoint_dir / "loss_length.png")
     if not final_path.exists():  # nothing left to train: still leave the resumed state behind
-        save_checkpoint(final_path, checkpoint_dict(model, optimizer, state, rng))
+        save_checkpoint(final_path, checkpoint_dict(model, optimizer, state, rng, config.recipe))
     return FitResult(model=model.eval(), history=history, final_checkpoint=final_path,
                      best_checkpoint=best_path if best_path.exists() else None)
 

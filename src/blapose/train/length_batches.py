@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..bones import bones_to_poses, poses_to_bones
-from ..camera import project_to_2d
+from ..camera import Camera, project_to_2d
 from ..errors import InputError
 from ..skeleton import H36M, Skeleton
 
@@ -82,18 +82,37 @@ def mirror_lengths(lengths: torch.Tensor, skeleton: Skeleton = H36M) -> torch.Te
 
 
 def augmented_keypoints(directions: torch.Tensor, lengths: torch.Tensor, root: torch.Tensor,
-                        intrinsic: torch.Tensor, flip: torch.Tensor, skeleton: Skeleton = H36M
-                        ) -> torch.Tensor:
+                        intrinsic: torch.Tensor, flip: torch.Tensor, skeleton: Skeleton = H36M,
+                        floor: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Project bodies with new bone lengths: keypoints (B, L, J, 2), normalised screen coordinates.
 
     directions (B, L, P, 3) unit bone directions, camera frame; lengths (B, P) meters, one body per
     example; root (B, L, 3) meters, camera frame, root joint position per frame (trajectory plus
     any offset); intrinsic (B, 9) normalised camera intrinsics (``Camera.intrinsic``);
-    flip (B,) bool, mirror the example's keypoints.
+    flip (B,) bool, mirror the example's keypoints. ``floor`` = (up (B, 3) world up direction in
+    the camera frame, lowest (B, L) height of the original body's lowest joint above its root,
+    meters): each frame's body is moved along ``up`` so that its lowest joint is as high as the
+    original's, which keeps feet on the floor when the lengths change.
     """
-    poses = bones_to_poses(directions, lengths[:, None, :], root=root, skeleton=skeleton)
-    keypoints = project_to_2d(poses, intrinsic)
+    poses = bones_to_poses(directions, lengths[:, None, :], skeleton=skeleton)
+    if floor is not None:
+        root = root_on_floor(poses, root, *floor)
+    keypoints = project_to_2d(poses + root[:, :, None, :], intrinsic)
     return torch.where(flip[:, None, None, None], mirror_keypoints(keypoints, skeleton), keypoints)
+
+
+def root_on_floor(poses: torch.Tensor, root: torch.Tensor, up: torch.Tensor, lowest: torch.Tensor
+                  ) -> torch.Tensor:
+    """Root (B, L, 3) moved along ``up`` so root-relative ``poses`` (B, L, J, 3) have their lowest
+    joint ``lowest`` (B, L) meters above the root along ``up`` (B, 3), all in the camera frame."""
+    new_lowest = (poses @ up[:, None, :, None])[..., 0].amin(dim=-1)
+    return root + (lowest - new_lowest)[..., None] * up[:, None, :]
+
+
+def world_up_in_camera(camera: Camera) -> np.ndarray:
+    """World z axis (up in Human3.6M's world frame) as a unit vector (3,) in ``camera``'s frame."""
+    points = camera.world_to_camera(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]]))
+    return (points[1] - points[0]).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,8 @@ class MotionBank:
     directions: (N, P, 3) float32 unit bone directions, camera frame.
     root: (N, 3) float32 root joint positions, meters, camera frame.
     intrinsic: (S, 9) float32 normalised intrinsics of each video's camera.
+    up: (S, 3) float32 world up direction in each video's camera frame.
+    lowest: (N,) float32 height of the lowest joint above the root along ``up``, meters.
     first_frame: (S,) int64 index in N of each video's first frame; frame_counts (S,) its length.
     subjects: (S,) subject of each video.
     """
@@ -110,6 +131,8 @@ class MotionBank:
     directions: torch.Tensor
     root: torch.Tensor
     intrinsic: torch.Tensor
+    up: torch.Tensor
+    lowest: torch.Tensor
     first_frame: np.ndarray
     frame_counts: np.ndarray
     subjects: tuple[str, ...]
@@ -122,10 +145,15 @@ class MotionBank:
         poses = np.concatenate([s.poses_3d for s in sequences]).astype(np.float32)
         directions, _ = poses_to_bones(poses)
         counts = np.array([s.num_frames for s in sequences], dtype=np.int64)
+        up = np.stack([world_up_in_camera(s.camera) for s in sequences])
+        frame_up = np.repeat(up, counts, axis=0)
+        lowest = np.einsum("njc,nc->nj", poses - poses[:, :1], frame_up).min(axis=1)
         return cls(
             directions=torch.from_numpy(np.ascontiguousarray(directions, dtype=np.float32)).to(device),
             root=torch.from_numpy(np.ascontiguousarray(poses[:, 0])).to(device),
             intrinsic=torch.from_numpy(np.stack([s.camera.intrinsic() for s in sequences])).to(device),
+            up=torch.from_numpy(up).to(device),
+            lowest=torch.from_numpy(lowest.astype(np.float32)).to(device),
             first_frame=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
             frame_counts=counts,
             subjects=tuple(s.subject for s in sequences),
@@ -134,12 +162,19 @@ class MotionBank:
     def gather(self, sequence: np.ndarray, start: np.ndarray, chunk_len: int
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Directions (B, L, P, 3), root (B, L, 3) and intrinsic (B, 9) of B chunks."""
+        directions, root, intrinsic, _ = self.gather_with_floor(sequence, start, chunk_len)
+        return directions, root, intrinsic
+
+    def gather_with_floor(self, sequence: np.ndarray, start: np.ndarray, chunk_len: int
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """``gather`` plus the floor of each chunk: (up (B, 3), lowest (B, L)) for ``augmented_keypoints``."""
         frames = self.first_frame[sequence][:, None] + start[:, None] + np.arange(chunk_len)
         if (start + chunk_len > self.frame_counts[sequence]).any():
             raise ValueError("a chunk runs past the end of its video")
         frames = torch.from_numpy(frames).to(self.directions.device)
         which = torch.from_numpy(np.asarray(sequence)).to(self.directions.device)
-        return self.directions[frames], self.root[frames], self.intrinsic[which]
+        return (self.directions[frames], self.root[frames], self.intrinsic[which],
+                (self.up[which], self.lowest[frames]))
 
 
 def check_length_table(table: np.ndarray, source: str) -> np.ndarray:
@@ -230,10 +265,17 @@ class LengthBatch:
 
 
 class LengthBatchBuilder:
-    """Shuffled epochs of augmented batches over a ``MotionBank`` (upstream ChunkedGeneratorBoneLengths)."""
+    """Shuffled epochs of augmented batches over a ``MotionBank`` (upstream ChunkedGeneratorBoneLengths).
+
+    Upstream (``floor=False``): the re-posed body keeps the root trajectory and gets a random
+    offset N(0, ``root_offset_std``) on every axis. ``floor=True``: every frame's body is re-seated
+    so its lowest joint is as high above the floor as the original's, and the offset lies in the
+    floor plane (its component along the world up axis is removed).
+    """
 
     def __init__(self, bank: MotionBank, sampler: LengthSampler, batch_size: int, chunk_len: int,
-                 segment_shift: int, flip: bool = True, root_offset_std: float = ROOT_OFFSET_STD) -> None:
+                 segment_shift: int, flip: bool = True, root_offset_std: float = ROOT_OFFSET_STD,
+                 floor: bool = False) -> None:
         if batch_size < 1:
             raise InputError(f"batch size must be positive, got {batch_size}")
         self.bank = bank
@@ -241,6 +283,7 @@ class LengthBatchBuilder:
         self.batch_size = batch_size
         self.chunk_len = chunk_len
         self.root_offset_std = root_offset_std
+        self.floor = floor
         self.index = build_chunk_index(bank.frame_counts, chunk_len, segment_shift, flip)
         if len(self.index) == 0:
             raise InputError(f"no training chunks: every training video has at most {chunk_len} frames "
@@ -256,12 +299,17 @@ class LengthBatchBuilder:
         subjects = [self.bank.subjects[s] for s in sequence]
         lengths = self.sampler.sample(rng, subjects)
         offsets = rng.normal(0.0, self.root_offset_std, size=(len(chunks), 3)).astype(np.float32)
-        directions, root, intrinsic = self.bank.gather(sequence, start, self.chunk_len)
+        directions, root, intrinsic, floor = self.bank.gather_with_floor(sequence, start, self.chunk_len)
         device = directions.device
         lengths_t = torch.from_numpy(lengths).to(device)
         flip = torch.from_numpy(self.index.flip[chunks]).to(device)
-        root = root + torch.from_numpy(offsets).to(device)[:, None, :]
-        keypoints = augmented_keypoints(directions, lengths_t, root, intrinsic, flip)
+        offsets_t = torch.from_numpy(offsets).to(device)
+        if self.floor:
+            up = floor[0]
+            offsets_t = offsets_t - (offsets_t * up).sum(dim=-1, keepdim=True) * up
+        root = root + offsets_t[:, None, :]
+        keypoints = augmented_keypoints(directions, lengths_t, root, intrinsic, flip,
+                                        floor=floor if self.floor else None)
         target = torch.where(flip[:, None], mirror_lengths(lengths_t), lengths_t)
         return LengthBatch(keypoints=keypoints, lengths=target)
 

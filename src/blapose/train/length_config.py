@@ -18,7 +18,7 @@ import numpy as np
 
 from ..data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, load_sequences
 from ..errors import InputError
-from .length_batches import LENGTH_AUG_TYPES
+from .length_batches import LENGTH_AUG_TYPES, ROOT_OFFSET_STD
 
 
 @dataclass
@@ -54,6 +54,12 @@ class LengthTrainingConfig:
     seed: int = 5731
     device: str = "auto"                          # 'auto': CUDA when available, else CPU
     progress: bool = True
+    # blapose additions; the defaults keep upstream's recipe bit for bit
+    recipe: str = "upstream"
+    floor_augmentation: bool = False              # re-seat feet on the floor, offsets in the floor plane
+    root_offset_std: float = ROOT_OFFSET_STD      # meters, per axis
+    log_output: bool = False                      # predict log-scale and log-proportions (model head)
+    cameras: tuple[int, ...] | None = None        # camera indices to train on; None: all
 
 
 def _parse_list(text: str) -> tuple[str, ...]:
@@ -89,6 +95,8 @@ def load_training_sequences(config: LengthTrainingConfig, subjects: Sequence[str
                                dataset=config.dataset)
     if config.actions is not None:
         sequences = [s for s in sequences if any(s.action.startswith(a) for a in config.actions)]
+    if config.cameras is not None:
+        sequences = [s for s in sequences if s.camera_index in config.cameras]
     if config.downsample > 1:
         sequences = [dataclasses.replace(s, poses_3d=s.poses_3d[::config.downsample],
                                          keypoints_2d=s.keypoints_2d[::config.downsample])

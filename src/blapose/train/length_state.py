@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..models.length import BoneLengthModel, length_model_from_checkpoint
+from ..models.length import BoneLengthModel, architecture_record, length_model_from_checkpoint
 
 #: Best validation error to beat before epoch_best.bin is first written, meters (upstream: 200 mm).
 INITIAL_BEST_ERROR = 0.2
@@ -43,12 +43,13 @@ class TrainingState:
 
 
 def checkpoint_dict(model: BoneLengthModel, optimizer: torch.optim.Optimizer, state: TrainingState,
-                    rng: np.random.Generator) -> dict:
-    """Everything needed to predict with, or resume, the run."""
+                    rng: np.random.Generator, recipe: str = "") -> dict:
+    """Everything needed to predict with, or resume, the run, and the model's architecture record."""
     content = {
         "epoch": state.epoch, "lr": state.lr, "random_state": rng.bit_generator.state,
         "torch_rng_state": torch.get_rng_state(), "optimizer": optimizer.state_dict(),
         "model_pos": model.state_dict(), "history": state.history.as_dict(), "best_valid": state.best,
+        "architecture": architecture_record(model, recipe),
     }
     if torch.cuda.is_available():
         content["cuda_rng_state"] = torch.cuda.get_rng_state_all()

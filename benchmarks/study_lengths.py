@@ -1,0 +1,165 @@
+"""Study of the bone-length model: upstream's augmentation against variants at equal training budget.
+
+Every variant trains the same small bidirectional GRU (the CPU recipe's size) for the same number
+of epochs on the same data and synthetic-length table, then reports:
+- its learning curve: mean length error on the augmented training bodies (the training loss) and
+  on the test subjects' detected 2D, per epoch;
+- the final test error split into scale and proportion (``scale_proportion_errors``), with the
+  whole video as context and with one training-length chunk only;
+- the table's own spread (mean absolute deviation of the table from its mean) next to the
+  augmented-training error: a model at the spread has learned only the table's mean;
+- the training subjects' mean lengths as the baseline on the test subjects.
+
+    python benchmarks/study_lengths.py --data DIR --table DIR/bone_lengths_anny_neutral_train.npz \\
+        --out study [--epochs 8] [--jobs 2] [--variants upstream,floor,...]
+
+Writes ``<out>/<variant>.json`` per variant, ``<out>/study.md`` (the table) and
+``<out>/curves.png``. Each job uses one torch thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import multiprocessing
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: Settings every variant shares (the CPU recipe's model and batches).
+BASE = dict(bidirectional=True, embed_dim=64, hidden_size=128, chunk_len=64, segment_shift=32,
+            batch_size=64, dropout=0.0, learning_rate=1e-3, lr_decay=0.95, seed=0)
+
+#: Variant name -> (what it tests, settings that differ from BASE).
+VARIANTS = {
+    "upstream": ("upstream augmentation (offset N(0, 0.5 m) on every axis, root trajectory kept)", {}),
+    "upstream_lr": ("as upstream, upstream's learning rate 1e-4", dict(learning_rate=1e-4)),
+    "floor": ("(a) feet re-seated on the floor, offsets in the floor plane", dict(floor_augmentation=True)),
+    "floor_log": ("(a)+(b) floor, log-scale and log-proportion head",
+                  dict(floor_augmentation=True, log_output=True)),
+    "log": ("(b) log-scale and log-proportion head, upstream augmentation", dict(log_output=True)),
+    "floor_log_mix": ("(a)+(b)+(e) bodies of Anny's male/female mix (--table-mix)",
+                      dict(floor_augmentation=True, log_output=True)),
+    "oracle": ("(f) oracle: floor, no offset, camera 0 only (noiseless 2D)",
+               dict(floor_augmentation=True, root_offset_std=0.0, cameras=(0,))),
+    "oracle_log": ("(f)+(b) oracle with the log head",
+                   dict(floor_augmentation=True, root_offset_std=0.0, cameras=(0,), log_output=True)),
+}
+
+
+def table_spread(table: np.ndarray) -> float:
+    """Mean absolute deviation (meters) of a bone-length table (M, 16) from its mean row."""
+    return float(np.abs(table - table.mean(axis=0)).mean())
+
+
+def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict:
+    """Train one variant and measure it; the result (meters) is also written to ``<out>/<name>.json``."""
+    import torch
+
+    from blapose.demo import training_mean_lengths
+    from blapose.models.length import predict_lengths
+    from blapose.train.length import fit
+    from blapose.train.length_config import LengthTrainingConfig, load_length_table, load_training_sequences
+    from blapose.train.length_eval import mean_sequence_lengths, scale_proportion_errors
+
+    torch.set_num_threads(1)
+    settings = dict(BASE, **VARIANTS[name][1])
+    if settings.get("cameras"):  # equal budget: as many optimiser steps as a variant seeing all 4 cameras
+        epochs = epochs * 4 // len(settings["cameras"])
+    config = LengthTrainingConfig(data_dir=data, bone_length_aug=table, epochs=epochs, progress=False,
+                                  checkpoint_dir=str(Path(out) / f"ck_{name}"), recipe=f"study:{name}",
+                                  **settings)
+    started = time.perf_counter()
+    result = fit(config)
+    seconds = time.perf_counter() - started
+    test = load_training_sequences(dataclasses.replace(config, cameras=None), config.subjects_test)
+    train = load_training_sequences(dataclasses.replace(config, cameras=None), config.subjects_train)
+    truth = mean_sequence_lengths(test)
+    whole = predict_lengths(result.model, test)
+    one_chunk = predict_lengths(result.model, {s.key: s.keypoints_2d[:config.chunk_len] for s in test})
+    mean = training_mean_lengths(train)
+    measured = {
+        "name": name, "what": VARIANTS[name][0], "epochs": epochs, "seconds": seconds,
+        "settings": {k: v for k, v in settings.items()},
+        "table_spread": table_spread(load_length_table(table)),
+        "train_curve": result.history.train, "test_curve": result.history.valid,
+        "test": dataclasses.asdict(scale_proportion_errors(whole, truth)),
+        "test_one_chunk": dataclasses.asdict(scale_proportion_errors(one_chunk, truth)),
+        "mean_baseline": dataclasses.asdict(scale_proportion_errors({k: mean for k in truth}, truth)),
+    }
+    Path(out, f"{name}.json").write_text(json.dumps(measured, indent=1))
+    print(f"{name}: test {measured['test']['total'] * 1000:.2f} mm, augmented training bodies "
+          f"{result.history.train[-1] * 1000:.2f} mm, {seconds / 60:.1f} min", flush=True)
+    return measured
+
+
+def markdown_table(results: list[dict]) -> str:
+    """The study table in millimetres."""
+    mm = 1000.0
+    lines = ["| variant | augmented training bodies (last epoch) | table spread | test: total | scale | proportion "
+             "| test, one 64-frame chunk | train min |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        t, c = r["test"], r["test_one_chunk"]
+        lines.append(f"| {r['name']}: {r['what']} | {r['train_curve'][-1] * mm:.1f} | {r['table_spread'] * mm:.1f} "
+                     f"| {t['total'] * mm:.1f} | {t['scale'] * mm:.1f} | {t['proportion'] * mm:.1f} "
+                     f"| {c['total'] * mm:.1f} | {r['seconds'] / 60:.1f} |")
+    b = results[0]["mean_baseline"]
+    lines.append(f"| training subjects' mean (baseline) | | | {b['total'] * mm:.1f} | {b['scale'] * mm:.1f} "
+                 f"| {b['proportion'] * mm:.1f} | | |")
+    return "\n".join(lines)
+
+
+def plot_curves(results: list[dict], path: Path) -> None:
+    """Learning curves (mm): augmented training bodies (solid) and test detected 2D (dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=False)
+    for index, r in enumerate(results):
+        color = f"C{index}"
+        epochs = np.arange(1, len(r["train_curve"]) + 1)
+        axes[0].plot(epochs, np.array(r["train_curve"]) * 1000, color=color, label=r["name"])
+        axes[1].plot(epochs[-len(r["test_curve"]):], np.array(r["test_curve"]) * 1000, "--", color=color,
+                     label=r["name"])
+    axes[0].axhline(results[0]["table_spread"] * 1000, color="k", lw=0.8, label="table spread")
+    axes[1].axhline(results[0]["mean_baseline"]["total"] * 1000, color="k", lw=0.8, label="training mean")
+    axes[0].set_title("augmented training bodies")
+    axes[1].set_title("test subjects, detected 2D")
+    for axis in axes:
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("mean bone-length error (mm)")
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="data", help="folder of the built-in data files")
+    parser.add_argument("--table", required=True, help="synthetic lengths aligned to the training mean (npz)")
+    parser.add_argument("--table-mix", default="", help="table for floor_log_mix (e.g. --gender mix)")
+    parser.add_argument("--out", default="study")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    args = parser.parse_args()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    names = [n for n in args.variants.split(",") if n]
+    jobs = [(n, args.data, args.table_mix if n.endswith("_mix") else args.table, args.epochs, args.out)
+            for n in names]
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        results = pool.starmap(run_variant, jobs)
+    table = markdown_table(results)
+    Path(args.out, "study.md").write_text(table + "\n")
+    plot_curves(results, Path(args.out, "curves.png"))
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
