@@ -41,28 +41,22 @@ class Video:
     lengths: np.ndarray | None = None
 
 
-class _Concatenated:
-    """Videos stacked along the frame axis, with per-video reductions of per-frame values."""
+#: Videos evaluated together as one batch: consecutive videos of equal length, up to this many frames.
+BATCH_FRAMES = 10_000
 
-    def __init__(self, frame_counts: list[int]):
-        self.counts = np.asarray(frame_counts, dtype=np.int64)
-        self.starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
 
-    def video_means(self, per_frame: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(np.asarray(per_frame, np.float64), self.starts) / self.counts
-
-    def repeat(self, per_video: np.ndarray) -> np.ndarray:
-        return np.repeat(per_video, self.counts, axis=0)
-
-    def video_velocity_errors(self, predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """MPJVE of each video, from poses (F, J, 3) stacked along frames; 0 for 1-frame videos."""
-        per_step = metrics.mpjpe_per_frame(np.diff(predicted, axis=0), np.diff(target, axis=0))
-        ends = self.starts + self.counts - 1
-        inside = np.ones(len(per_step), dtype=bool)
-        inside[ends[:-1]] = False  # the step from one video's last frame to the next video's first
-        sums = np.add.reduceat(np.where(inside, per_step, 0.0), self.starts) if len(per_step) else 0
-        sums = np.where(self.counts > 1, sums, 0.0)
-        return sums / np.maximum(self.counts - 1, 1)
+def _equal_length_batches(videos: list[Video], max_frames: int = BATCH_FRAMES) -> list[list[Video]]:
+    """Split ``videos`` in order into runs of equal frame count holding at most ``max_frames`` frames
+    (a longer video forms a batch of its own). The four cameras of a take fall into one batch."""
+    batches: list[list[Video]] = []
+    for video in videos:
+        frames = len(video.predicted)
+        current = batches[-1] if batches else None
+        if current and len(current[0].predicted) == frames and (len(current) + 1) * frames <= max_frames:
+            current.append(video)
+        else:
+            batches.append([video])
+    return batches
 
 
 def action_wise(actions: list[str], frame_counts: list[int] | np.ndarray,
@@ -85,61 +79,93 @@ def action_wise(actions: list[str], frame_counts: list[int] | np.ndarray,
     return overall, per_action
 
 
-def _pose_errors(stack: _Concatenated, poses: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-video MPJPE, P-MPJPE and MPJVE (meters) of stacked poses (F, J, 3) against the target."""
-    return {"mpjpe": stack.video_means(metrics.mpjpe_per_frame(poses, target)),
-            "p_mpjpe": stack.video_means(metrics.p_mpjpe_per_frame(poses, target)),
-            "mpjve": stack.video_velocity_errors(poses, target)}
+def _frame_mean(per_frame: np.ndarray) -> np.ndarray:
+    """(V, T) per-frame values -> (V,) float64 means over the frames of each video."""
+    return per_frame.mean(axis=-1, dtype=np.float64)
 
 
-def adjustment_report(videos: list[Video], causal: bool = False) -> dict[str, Any]:
+def _pose_errors(poses: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-video MPJPE, P-MPJPE and MPJVE (meters) of poses (V, T, J, 3) against the target."""
+    if poses.shape[1] > 1:
+        velocity = _frame_mean(metrics.mpjpe_per_frame(np.diff(poses, axis=1), np.diff(target, axis=1)))
+    else:
+        velocity = np.zeros(len(poses))
+    return {"mpjpe": _frame_mean(metrics.mpjpe_per_frame(poses, target)),
+            "p_mpjpe": _frame_mean(metrics.p_mpjpe_per_frame(poses, target)),
+            "mpjve": velocity}
+
+
+def _batch_errors(videos: list[Video], causal: bool, keep_adjusted: bool
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray | None]:
+    """Errors of videos of equal length before and after adjustment -> (before, after, adjusted).
+
+    before/after map metric names to (V,) per-video means in meters; adjusted is (V, T, 17, 3)
+    float32 meters, root at the origin, or None unless ``keep_adjusted``.
+    """
+    frames = len(videos[0].predicted)
+    predicted = np.stack([video.predicted for video in videos]).astype(np.float32, copy=False)
+    target = np.stack([video.target for video in videos]).astype(np.float32, copy=False)
+    lengths = np.stack([np.broadcast_to(video.lengths, (frames, 16)) if causal
+                        else np.reshape(video.lengths, (1, 16)) for video in videos]).astype(np.float32)
+
+    predicted_directions, predicted_lengths = poses_to_bones(predicted)
+    target_directions, target_lengths = poses_to_bones(target)
+    adjusted = bones_to_poses(predicted_directions, lengths)
+    # Upstream compares per-video lengths with the ground truth of the first frame, causal ones frame by frame.
+    reference_lengths = target_lengths if causal else target_lengths[:, :1]
+
+    before = _pose_errors(predicted, target)
+    before["length_error"] = _frame_mean(np.abs(predicted_lengths - target_lengths).mean(axis=-1))
+    before["direction_error"] = _frame_mean(metrics.mean_distance(predicted_directions, target_directions))
+    after = _pose_errors(adjusted, target)
+    after["length_error"] = _frame_mean(np.abs(reference_lengths - lengths).mean(axis=-1))
+    return before, after, adjusted if keep_adjusted else None
+
+
+def adjust_and_report(videos: list[Video], causal: bool = False, keep_adjusted: bool = False
+                      ) -> tuple[dict[str, Any], dict[tuple[str, str, int], np.ndarray]]:
     """Errors before and after the BLAPose adjustment of each video's predicted poses.
 
     Adjusted poses keep the predicted bone directions, take ``video.lengths`` and are rebuilt
     from the root at the origin (as BLAPose bone_adjust.py does). ``causal`` says the lengths are
     per frame (T, 16). The "after" length error compares against the ground-truth lengths of the
     first frame for per-video lengths, and frame by frame for causal ones (as upstream).
-    Returns {"before": {...}, "after": {...}, "per_action": {class: {"before", "after"}},
-    "frames": F} with values in mm.
+    Returns (report, adjusted): report is {"before": {...}, "after": {...}, "per_action":
+    {class: {"before", "after"}}, "frames": F} with values in mm; adjusted maps each video's key
+    to its adjusted poses (T, 17, 3) float32 meters, camera frame, root-relative, when
+    ``keep_adjusted`` (else it is empty).
+
+    Videos are evaluated in batches of equal length on as many threads as there are CPUs (numpy
+    releases the GIL in its array loops), so a batch's arrays stay small and in cache.
     """
     if not videos:
         raise ValueError("no videos to evaluate")
-    stack = _Concatenated([len(video.predicted) for video in videos])
-    predicted = np.concatenate([video.predicted for video in videos]).astype(np.float32, copy=False)
-    target = np.concatenate([video.target for video in videos]).astype(np.float32, copy=False)
-    if causal:
-        lengths = np.concatenate([np.broadcast_to(video.lengths, (len(video.predicted), 16))
-                                  for video in videos]).astype(np.float32)
-    else:
-        lengths = stack.repeat(np.stack([np.reshape(video.lengths, 16) for video in videos])).astype(np.float32)
-
-    predicted_directions, predicted_lengths = poses_to_bones(predicted)
-    target_directions, target_lengths = poses_to_bones(target)
-    adjusted = bones_to_poses(predicted_directions, lengths)
-
-    if causal:
-        reference_lengths = target_lengths
-    else:
-        reference_lengths = stack.repeat(target_lengths[stack.starts])
-    # The two pose evaluations are independent numpy work that releases the GIL: run them side by side.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        before_job = pool.submit(_pose_errors, stack, predicted, target)
-        after_job = pool.submit(_pose_errors, stack, adjusted, target)
-        before, after = before_job.result(), after_job.result()
-    before["length_error"] = stack.video_means(np.abs(predicted_lengths - target_lengths).mean(axis=-1))
-    before["direction_error"] = stack.video_means(metrics.mean_distance(predicted_directions, target_directions))
-    after["length_error"] = stack.video_means(np.abs(reference_lengths - lengths).mean(axis=-1))
+    batches = _equal_length_batches(videos)
+    workers = min(len(batches), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda batch: _batch_errors(batch, causal, keep_adjusted), batches))
+    before = {name: np.concatenate([result[0][name] for result in results]) for name in BEFORE_METRICS}
+    after = {name: np.concatenate([result[1][name] for result in results]) for name in AFTER_METRICS}
+    adjusted = {video.key: poses for batch, result in zip(batches, results) if result[2] is not None
+                for video, poses in zip(batch, result[2])}
 
     actions = [action_name(video.key[1]) for video in videos]
-    overall_before, actions_before = action_wise(actions, stack.counts, {k: before[k] for k in BEFORE_METRICS})
-    overall_after, actions_after = action_wise(actions, stack.counts, {k: after[k] for k in AFTER_METRICS})
-    return {
+    counts = [len(video.predicted) for video in videos]
+    overall_before, actions_before = action_wise(actions, counts, before)
+    overall_after, actions_after = action_wise(actions, counts, after)
+    report = {
         "before": overall_before,
         "after": overall_after,
         "per_action": {action: {"before": actions_before[action], "after": actions_after[action]}
                        for action in actions_before},
-        "frames": int(stack.counts.sum()),
+        "frames": int(sum(counts)),
     }
+    return report, adjusted
+
+
+def adjustment_report(videos: list[Video], causal: bool = False) -> dict[str, Any]:
+    """The report of ``adjust_and_report`` alone (values in mm)."""
+    return adjust_and_report(videos, causal)[0]
 
 
 def format_report(report: dict[str, Any], print_action: bool = False) -> str:
