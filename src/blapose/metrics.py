@@ -81,10 +81,11 @@ def _rotation_svd(m: np.ndarray) -> np.ndarray:
     return u @ vt
 
 
-def _polar_newton(entries: np.ndarray, max_iterations: int) -> np.ndarray:
+def _polar_newton(entries: np.ndarray, max_iterations: int) -> tuple[np.ndarray, bool]:
     """Scaled Newton iteration X <- (g X + X^-T / g) / 2 on matrices stored as (3, 3, N) entries.
 
-    Stops early once no entry moves by more than 1e-12 (quadratic convergence: a few steps).
+    Stops early once no entry moves by more than 1e-12 (quadratic convergence: a few steps) and
+    returns (X, whether it stopped so); a fixed point of the iteration is orthogonal.
     """
     x = entries
     for _ in range(max_iterations):
@@ -102,8 +103,8 @@ def _polar_newton(entries: np.ndarray, max_iterations: int) -> np.ndarray:
         moved = np.abs(updated - x).max() if x.size else 0.0
         x = updated
         if moved < 1e-12:
-            break
-    return x
+            return x, True
+    return x, False
 
 
 def closest_rotation(m: np.ndarray, iterations: int = 12) -> np.ndarray:
@@ -119,10 +120,11 @@ def closest_rotation(m: np.ndarray, iterations: int = 12) -> np.ndarray:
     scale = _frobenius(flat)
     newton = _det3(flat) > 1e-9 * np.maximum(scale, 1e-100) ** 3
     entries = np.ascontiguousarray((flat[newton] / scale[newton][:, None, None]).transpose(1, 2, 0))
-    x = _polar_newton(entries, iterations).transpose(2, 0, 1)
-    orthogonality = np.abs(np.swapaxes(x, -1, -2) @ x - np.eye(3)).max(axis=(-2, -1))
-    converged = np.zeros_like(newton)
-    converged[newton] = orthogonality < 1e-9
+    x, all_converged = _polar_newton(entries, iterations)
+    x = x.transpose(2, 0, 1)
+    converged = newton.copy()
+    if not all_converged:  # keep the matrices that did converge; the rest go through the SVD
+        converged[newton] = np.abs(np.swapaxes(x, -1, -2) @ x - np.eye(3)).max(axis=(-2, -1)) < 1e-9
     result = np.empty_like(flat)
     result[newton] = x
     fallback = ~converged
