@@ -40,7 +40,10 @@ def _checkpoint_state(name: str, builtin: Path, flag: str) -> tuple[Mapping[str,
         path, source = Path(name), f"{flag} {name}"
         if not path.is_file():
             raise InputError(f"{flag} {name}: no such file (use builtin or a checkpoint path)")
-    checkpoint = load_checkpoint(path)
+    try:
+        checkpoint = load_checkpoint(path)
+    except InputError as error:
+        raise InputError(f"{flag}: {error}") from None
     state = checkpoint.get("model_pos")
     if not isinstance(state, Mapping):
         raise InputError(f"{source} has no 'model_pos' state dict; keys: {', '.join(map(str, checkpoint))}")

@@ -1,0 +1,182 @@
+"""End-to-end tests of ``blapose video`` on tests/data/pose_squats.mp4 (65 frames, 5 fps, one person)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from blapose.bones import bone_lengths
+from blapose.cli import main
+from blapose.models.checkpoint import save_checkpoint
+from blapose.models.length import BoneLengthModel
+from blapose.models.temporal import TemporalModel
+from blapose.video.bvh import read_bvh_poses
+from blapose.video.models import BUILTIN_LENGTH_MODEL, BUILTIN_LIFTER
+from blapose.video.pipeline import NPZ_KEYS, upright_rotation
+
+cv2 = pytest.importorskip("cv2")
+pytest.importorskip("mediapipe")
+
+SQUATS = Path(__file__).parent / "data" / "pose_squats.mp4"
+FRAMES, FPS, WIDTH, HEIGHT = 65, 5.0, 720, 1280
+
+
+@pytest.fixture(scope="module")
+def model_flags(tmp_path_factory) -> list[str]:
+    """--lifter/--length-model flags: the built-in models when installed, else small untrained checkpoints."""
+    flags = []
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    if not BUILTIN_LIFTER.is_file():
+        save_checkpoint(folder / "lifter.bin", {"model_pos": TemporalModel((3, 3, 3), channels=32).state_dict()})
+        flags += ["--lifter", str(folder / "lifter.bin")]
+    if not BUILTIN_LENGTH_MODEL.is_file():
+        model = BoneLengthModel(embed_dim=16, hidden_size=16)
+        with torch.no_grad():  # positive weights after a sigmoid: plausible positive lengths
+            model.fc.weight.copy_(model.fc.weight.abs() * 0.05)
+        save_checkpoint(folder / "length.bin", {"model_pos": model.state_dict()})
+        flags += ["--length-model", str(folder / "length.bin")]
+    return flags
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, model_flags):
+    """(output folder, npz content) of one whole `blapose video --bvh` run."""
+    out = tmp_path_factory.mktemp("video") / "squats"
+    assert main(["video", str(SQUATS), "--out", str(out), "--bvh", *model_flags]) == 0
+    with np.load(out / "pose_squats.npz") as content:
+        return out, dict(content)
+
+
+def read_video(path: Path) -> tuple[int, float]:
+    """(decoded frame count, frame rate) of a video file."""
+    capture = cv2.VideoCapture(str(path))
+    fps, count = capture.get(cv2.CAP_PROP_FPS), 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count, fps
+
+
+def test_writes_all_outputs_and_nothing_else(run):
+    """The run leaves exactly <name>.npz, <name>.mp4 and <name>.bvh (no temporary files)."""
+    out, _ = run
+    assert sorted(p.name for p in out.iterdir()) == ["pose_squats.bvh", "pose_squats.mp4", "pose_squats.npz"]
+
+
+def test_npz_has_the_documented_keys_and_shapes(run):
+    """Keys are those of NPZ_KEYS, with per-frame arrays of the video's 65 frames."""
+    _, content = run
+    assert set(content) == set(NPZ_KEYS)
+    assert content["keypoints_2d"].shape == (FRAMES, 17, 2)
+    assert content["scores"].shape == (FRAMES, 17)
+    assert content["detected"].shape == (FRAMES,) and content["detected"].dtype == bool
+    assert content["poses_3d"].shape == content["poses_3d_adjusted"].shape == (FRAMES, 17, 3)
+    assert content["bone_lengths"].shape == (16,)
+    assert (float(content["fps"]), int(content["width"]), int(content["height"])) == (FPS, WIDTH, HEIGHT)
+
+
+def test_the_person_is_found_in_every_frame(run):
+    """MediaPipe finds the woman in all frames; keypoints lie inside the frame, scores in [0, 1]."""
+    _, content = run
+    assert content["detected"].all()
+    keypoints = content["keypoints_2d"]
+    assert (keypoints[..., 0] >= 0).all() and (keypoints[..., 0] <= WIDTH).all()
+    assert (keypoints[..., 1] >= 0).all() and (keypoints[..., 1] <= HEIGHT).all()
+    assert (content["scores"] >= 0).all() and (content["scores"] <= 1).all()
+
+
+def test_adjusted_poses_have_the_predicted_bone_lengths_in_every_frame(run):
+    """Every frame of poses_3d_adjusted has bone lengths equal to bone_lengths; roots at the origin."""
+    _, content = run
+    measured = bone_lengths(content["poses_3d_adjusted"].astype(np.float64))
+    np.testing.assert_allclose(measured, np.tile(content["bone_lengths"], (FRAMES, 1)), atol=1e-5)
+    np.testing.assert_allclose(content["poses_3d_adjusted"][:, 0], 0.0, atol=1e-6)
+    np.testing.assert_allclose(content["poses_3d"][:, 0], 0.0, atol=1e-6)
+
+
+def test_rendered_video_has_the_input_frame_count_and_rate(run):
+    """The mp4 has as many frames as the input, at the input's frame rate."""
+    out, _ = run
+    count, fps = read_video(out / "pose_squats.mp4")
+    assert count == FRAMES and fps == pytest.approx(FPS)
+
+
+def test_bvh_round_trips_to_the_adjusted_poses(run):
+    """Forward kinematics of the BVH file gives poses_3d_adjusted, in the upright frame of 'up'."""
+    out, content = run
+    upright = upright_rotation(content["up"].astype(np.float64))
+    expected = content["poses_3d_adjusted"].astype(np.float64) @ upright.T
+    np.testing.assert_allclose(read_bvh_poses(out / "pose_squats.bvh"), expected, atol=1e-5)
+
+
+def test_mediapipe_lifter_causal_lengths_and_time_range(tmp_path, model_flags):
+    """--lifter mediapipe --causal --start 2 --end 6 gives 20 frames, per-frame lengths, no video."""
+    flags = [flag for flag in model_flags if "lifter" not in flag and not flag.endswith("lifter.bin")]
+    assert main(["video", str(SQUATS), "--out", str(tmp_path), "--lifter", "mediapipe", "--causal",
+                 "--no-render", "--start", "2", "--end", "6", *flags]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["pose_squats.npz"]
+    with np.load(tmp_path / "pose_squats.npz") as content:
+        assert content["poses_3d"].shape == (20, 17, 3)
+        assert content["bone_lengths"].shape == (20, 16)
+        np.testing.assert_allclose(bone_lengths(content["poses_3d_adjusted"].astype(np.float64)),
+                                   content["bone_lengths"], atol=1e-5)
+        torso = np.linalg.norm(content["poses_3d"][:, 8] - content["poses_3d"][:, 0], axis=-1)
+        assert (0.3 < torso).all() and (torso < 0.7).all()  # MediaPipe's metric world landmarks
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (160, 120))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def first_frame(count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(SQUATS))
+    frames = [capture.read()[1] for _ in range(count)]
+    capture.release()
+    return [cv2.resize(frame, (160, 120)) for frame in frames]
+
+
+def bad_inputs(folder: Path) -> dict[str, tuple[list[str], str]]:
+    text = folder / "notes.mp4"
+    text.write_text("this is not a video")
+    blank = write_video(folder / "blank.mp4", [np.full((120, 160, 3), 90, np.uint8)] * 4)
+    single = write_video(folder / "single.mp4", first_frame(1))
+    empty = write_video(folder / "empty.mp4", [])
+    blocker = folder / "a_file"
+    blocker.write_text("")
+    return {
+        "not a video": ([str(text)], "not a video that OpenCV can read"),
+        "no person": ([str(blank)], "no person was detected in any of the 4 frames"),
+        "one frame": ([str(single)], "only one frame"),
+        "empty": ([str(empty)], "not a video that OpenCV can read|no frames"),
+        "missing": ([str(folder / "missing.mp4")], "does not exist"),
+        "unwritable folder": ([str(SQUATS), "--out", str(blocker / "out")], "cannot write to output folder"),
+        "wrong checkpoint": ([str(SQUATS), "--lifter", str(text)], "--lifter.*notes.mp4"),
+    }
+
+
+@pytest.mark.parametrize("case", ["not a video", "no person", "one frame", "empty", "missing",
+                                  "unwritable folder", "wrong checkpoint"])
+def test_bad_input_gets_one_line_and_leaves_no_files(case, tmp_path, capsys, model_flags):
+    """Each bad input exits non-zero with one error line naming the problem and writes no output."""
+    import re
+
+    arguments, message = bad_inputs(tmp_path)[case]
+    out = tmp_path / "out"
+    flags = model_flags if case != "wrong checkpoint" else [f for f in model_flags if "length" in f
+                                                            or f.endswith("length.bin")]
+    if "--out" not in arguments:
+        arguments = arguments + ["--out", str(out)]
+    code = main(["video", *arguments, *flags])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code != 0
+    assert error and error[-1].startswith("blapose video: error:") and re.search(message, error[-1])
+    assert "Traceback" not in "\n".join(error)
+    assert not out.exists()
