@@ -102,6 +102,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     settings = parser.add_argument_group("settings")
     settings.add_argument("-t", "--task", default="", metavar="NAME", choices=["length", "lift", "mix"],
                           help="task to train: length, lift or mix")
+    settings.add_argument("--recipe", default="upstream", choices=["upstream", "best", "cpu"],
+                          help="-t length: upstream (the flags as given, upstream's meaning), best or cpu "
+                               "(blapose's recipes, see docs/lengths.md: they set the model, schedule and "
+                               "augmentation; data, -c, -bla and --seed flags work as usual)")
     settings.add_argument("--evaluate", action="store_true",
                           help="evaluate a checkpoint instead of training (the protocols of blapose evaluate)")
     settings.add_argument("--render", action="store_true", help="visualize a particular video")
@@ -138,6 +142,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                        help="learning rate decay per epoch")
     model.add_argument("-no-da", "--no-data-augmentation", dest="data_augmentation", action="store_false",
                        help="disable train-time flipping")
+    model.add_argument("--augment", default="none", choices=["none", "wild"],
+                       help="-t lift: 'wild' sees every training chunk through a random virtual camera "
+                            "with detector-like 2D noise instead of the dataset's cameras and 2D files")
     model.add_argument("-ich", "--in-chans", default=2, type=int, help="number of input channels per joint")
     model.add_argument("-layer", "--num-layers", default=1, type=int, help="number of GRU layers")
 
@@ -151,8 +158,11 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The upstream argument set (BLAPose utils/arguments.py) plus --data-dir and -r/--resume."""
+    from .device_args import add_device_arguments
+
     add_training_arguments(parser)
     add_pose_arguments(parser)
+    add_device_arguments(parser, nproc=True)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -169,10 +179,25 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if not 0.0 <= args.dropout < 1.0:
         raise InputError(f"-drop/--dropout must be in [0, 1), got {args.dropout}")
+    if args.nproc < 1 or (args.nproc > 1 and args.evaluate):
+        raise InputError(f"--nproc must be a positive number of training processes (not with --evaluate), "
+                         f"got {args.nproc}")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the flags; with --nproc N start N processes through torchrun, else join torchrun's
+    process group when it started this one, and train."""
     check_arguments(args)
+    from ..train.distributed import distributed_session, launched_by_torchrun
+    from .device_args import relaunch_with_torchrun
+
+    if args.nproc > 1 and not launched_by_torchrun():
+        return relaunch_with_torchrun(args.nproc)
+    with distributed_session(args.device):
+        return _run_task(args)
+
+
+def _run_task(args: argparse.Namespace) -> int:
     if args.task == "length":
         from ..train.length import run_from_args
 

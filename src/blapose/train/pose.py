@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -38,6 +38,9 @@ from ..progress import progress
 from ..skeleton import H36M
 from . import flush_subnormal_floats
 from .chunks import ChunkBatch, ChunkedBatches
+from .device import FP32, Precision, resolve_device, resolve_precision, to_device
+from .distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
+                          restore_random_states, shard, wrap_model)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -50,7 +53,9 @@ class PoseTrainConfig:
 
     Learning rate decays by ``lr_decay`` after every epoch while it is >= ``min_learning_rate``;
     batch-norm momentum goes from ``initial_bn_momentum`` to ``final_bn_momentum`` exponentially
-    over ``epochs`` (VideoPose3D run.py). ``batch_size`` counts frames.
+    over ``epochs`` (VideoPose3D run.py). ``batch_size`` counts frames: the global batch, split over
+    the processes when several train (``blapose.train.distributed``). ``device``: see
+    ``resolve_device``; ``amp``: None/'off', 'bf16' or 'fp16' (``resolve_precision``).
     """
 
     filter_widths: tuple[int, ...] = (3, 3, 3, 3, 3)
@@ -65,21 +70,23 @@ class PoseTrainConfig:
     final_bn_momentum: float = 0.001
     flip_augment: bool = True
     direction_loss_weight: float = 1.0
+    augment: str = "none"  # "wild": random virtual cameras and detector noise (blapose.train.wild)
     seed: int = 5731
     progress: bool = True
     device: str | None = None
+    amp: str | None = None
 
     @property
     def torch_device(self) -> torch.device:
-        """The configured device; by default CUDA when available, else the CPU."""
-        if self.device is not None:
-            return torch.device(self.device)
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        """The configured device (``resolve_device``); by default CUDA when available, else the CPU."""
+        return resolve_device(self.device)
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.batch_size < 1 or self.channels < 1:
             raise InputError(f"epochs, batch size and channels must be positive, got {self.epochs}, "
                              f"{self.batch_size}, {self.channels}")
+        if self.augment not in ("none", "wild"):
+            raise InputError(f"unknown augmentation {self.augment!r}; choose none or wild")
         if not 0 <= self.dropout < 1 or self.learning_rate <= 0:
             raise InputError(f"dropout must lie in [0, 1) and the learning rate be positive, got "
                              f"{self.dropout} and {self.learning_rate}")
@@ -134,13 +141,18 @@ def finetune_loss(model: MixModel, batch: ChunkBatch, config: PoseTrainConfig) -
 
 @dataclass
 class EpochResult:
-    """What one epoch produced: its mean training loss (meters) and the state after it."""
+    """What one epoch produced: its mean training loss (meters, over all ranks) and the state after it.
+
+    resume_state: what a checkpoint needs beyond model and optimizer to resume exactly
+    ('rank_random_states', every rank's generators; 'scaler', the fp16 loss scaler), for ``checkpoint_dict``.
+    """
 
     epoch: int
     train_loss: float
     learning_rate: float
     seconds: float
     extra: dict = field(default_factory=dict)
+    resume_state: dict = field(default_factory=dict)
 
 
 LossFunction = Callable[[nn.Module, ChunkBatch, PoseTrainConfig], torch.Tensor]
@@ -148,13 +160,42 @@ EpochCallback = Callable[[EpochResult, nn.Module, torch.optim.Optimizer, np.rand
 
 
 def train_step(model: nn.Module, batch: ChunkBatch, optimizer: torch.optim.Optimizer,
-               loss_function: LossFunction, config: PoseTrainConfig) -> float:
-    """One optimiser step on ``batch`` (on the model's device); returns the loss before the step."""
+               loss_function: LossFunction, config: PoseTrainConfig, precision: Precision = FP32,
+               scaler: torch.amp.GradScaler | None = None, weight: float = 1.0) -> torch.Tensor:
+    """One optimiser step on ``batch`` (on the model's device); returns the loss before the step.
+
+    The forward pass and loss run under ``precision``'s autocast; the gradient is that of
+    ``weight`` x loss (``distributed.loss_weight``), scaled by ``scaler`` when given (fp16). The
+    returned loss is a detached 0-d float32 tensor on the device: reading it is the caller's choice,
+    so a step does not wait for the device.
+    """
     optimizer.zero_grad(set_to_none=True)
-    loss = loss_function(model, batch, config)
-    loss.backward()
-    optimizer.step()
-    return float(loss.detach())
+    with precision.autocast():
+        loss = loss_function(model, batch, config).float()
+    weighted = loss * weight if weight != 1.0 else loss
+    if scaler is not None and scaler.is_enabled():
+        scaler.scale(weighted).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        weighted.backward()
+        optimizer.step()
+    return loss.detach()
+
+
+def epoch_batches(batches: ChunkedBatches, rng: np.random.Generator, context: DistributedContext
+                  ) -> Iterator[tuple[ChunkBatch, int]]:
+    """This rank's part of each global batch of an epoch, with the global batch's size.
+
+    Every rank draws the same order from ``rng``; a final global batch with fewer examples than
+    ranks is left out on every rank (so the ranks stay in step).
+    """
+    order = to_device(rng.permutation(batches.num_examples), batches.device)
+    for first in range(0, batches.num_examples, batches.batch_size):
+        chosen = order[first:first + batches.batch_size]
+        if len(chosen) < context.world_size:
+            return
+        yield batches.batch(shard(chosen, context)), len(chosen)
 
 
 def fit(model: nn.Module, batches: ChunkedBatches, loss_function: LossFunction, config: PoseTrainConfig,
@@ -162,52 +203,79 @@ def fit(model: nn.Module, batches: ChunkedBatches, loss_function: LossFunction, 
         resume: Mapping[str, Any] | None = None) -> list[EpochResult]:
     """Train ``model`` (single-frame form, on the batches' device) until ``config.epochs``.
 
+    In a torchrun process group every rank calls ``fit`` alike: the model trains wrapped in DDP on
+    its shard of each global batch (``blapose.train.distributed``), the loss is reduced over ranks
+    once per epoch, and ``on_epoch_end`` (printing, checkpoints) runs on rank 0 only, given the
+    unwrapped model. ``rng`` draws the shared example order and must be seeded alike on every rank.
     ``resume``: a checkpoint dict written during an earlier run ('epoch', 'lr', 'optimizer',
-    'random_state'); training continues after its epoch with its optimizer and shuffling state.
-    Returns one result per epoch run.
+    'random_state', and blapose's 'rank_random_states', 'scaler'); training continues after its
+    epoch with its optimizer, learning rate and every rank's random state. Returns one result per
+    epoch run.
     """
     flush_subnormal_floats()
+    context = current_context(batches.device)
+    precision = resolve_precision(config.amp, context.device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=config.learning_rate, amsgrad=True)
-    first_epoch = 0 if resume is None else _resume(resume, optimizer, rng)
+    scaler = precision.grad_scaler()
+    first_epoch = 0 if resume is None else _resume(resume, optimizer, scaler, rng, context)
     model.set_bn_momentum(bn_momentum(config, first_epoch))
+    trained = wrap_model(model, context)
     results = []
     for epoch in range(first_epoch, config.epochs):
         start = time.perf_counter()
-        model.train()
-        total, count = 0.0, 0
-        for batch in progress(batches.epoch(rng), batches.num_batches, f"epoch {epoch + 1}", unit="batch",
-                              enabled=config.progress):
-            total += train_step(model, batch, optimizer, loss_function, config) * len(batch.poses_3d)
-            count += len(batch.poses_3d)
+        trained.train()
+        sums = torch.zeros(2, dtype=torch.float64, device=context.device)  # loss x examples, examples
+        for batch, global_size in progress(epoch_batches(batches, rng, context), batches.num_batches,
+                                           f"epoch {epoch + 1}", unit="batch",
+                                           enabled=config.progress and context.is_main):
+            size = len(batch.poses_3d)
+            loss = train_step(trained, batch, optimizer, loss_function, config, precision, scaler,
+                              loss_weight(size, global_size, context))
+            sums[0] += loss * size
+            sums[1] += size
+        totals = all_reduce_sum(sums, context).tolist()  # the epoch's one wait for the device
         learning_rate = optimizer.param_groups[0]["lr"]
         if learning_rate >= config.min_learning_rate:
             for group in optimizer.param_groups:
                 group["lr"] *= config.lr_decay
         model.set_bn_momentum(bn_momentum(config, epoch + 1))
-        result = EpochResult(epoch=epoch + 1, train_loss=total / max(count, 1),
-                             learning_rate=learning_rate, seconds=time.perf_counter() - start)
-        if on_epoch_end is not None:
+        resume_state = {"rank_random_states": random_states(rng, context)}
+        if scaler.is_enabled():
+            resume_state["scaler"] = scaler.state_dict()
+        result = EpochResult(epoch=epoch + 1, train_loss=totals[0] / max(totals[1], 1),
+                             learning_rate=learning_rate, seconds=time.perf_counter() - start,
+                             resume_state=resume_state)
+        if on_epoch_end is not None and context.is_main:
             on_epoch_end(result, model, optimizer, rng)
         results.append(result)
     return results
 
 
-def _resume(checkpoint: Mapping[str, Any], optimizer: torch.optim.Optimizer, rng: np.random.Generator) -> int:
-    """Restore optimizer, learning rate and shuffling state from ``checkpoint``; returns its epoch."""
+def _resume(checkpoint: Mapping[str, Any], optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+            rng: np.random.Generator, context: DistributedContext) -> int:
+    """Restore optimizer, learning rate, loss scaler and this rank's random states from ``checkpoint``;
+    returns its epoch. A checkpoint without per-rank states (upstream's, or another number of
+    ranks) restores the shared numpy order only, and says so."""
     if checkpoint.get("optimizer") is not None:
         try:
             optimizer.load_state_dict(checkpoint["optimizer"])
         except (ValueError, KeyError) as error:
             raise InputError(f"the checkpoint's optimizer state does not fit this model ({error})") from None
-    else:
+    elif context.is_main:
         print("WARNING: this checkpoint has no optimizer state; the optimizer starts afresh")
     if "lr" in checkpoint:
         for group in optimizer.param_groups:
             group["lr"] = float(checkpoint["lr"])
-    state = checkpoint.get("random_state")
-    if isinstance(state, dict) and "bit_generator" in state:
-        rng.bit_generator.state = state
+    if scaler.is_enabled() and isinstance(checkpoint.get("scaler"), Mapping):
+        scaler.load_state_dict(dict(checkpoint["scaler"]))
+    if not restore_random_states(checkpoint.get("rank_random_states"), rng, context):
+        state = checkpoint.get("random_state")
+        if isinstance(state, dict) and "bit_generator" in state:
+            rng.bit_generator.state = state
+        if context.is_main:
+            print(f"WARNING: this checkpoint has no random state for each of {context.world_size} process(es); "
+                  "the example order continues, dropout restarts from the seed")
     return int(checkpoint.get("epoch", 0))
 
 
@@ -243,12 +311,21 @@ def train_lifting_model(train_sequences: Sequence[Any], config: PoseTrainConfig,
     """
     keypoints, poses = _training_arrays(train_sequences)
     device = config.torch_device
-    with _forked_torch_rng(config.seed):  # initial weights and dropout drawn from the seed
+    # Initial weights and dropout drawn from the seed (+ rank: DDP then copies rank 0's weights).
+    with _forked_torch_rng(config.seed + current_context(device).rank):
         single_frame = build_temporal_model(config, single_frame=True) if model is None \
             else convert_form(model, single_frame=True)
         single_frame.to(device)
-        batches = ChunkedBatches(keypoints, poses, single_frame.receptive_field(), config.batch_size,
-                                 flip=config.flip_augment, device=device)
+        if config.augment == "wild":
+            from .wild import WildChunkBatches, world_motions
+
+            draws = torch.Generator(device=device)
+            draws.manual_seed(config.seed)
+            batches = WildChunkBatches(world_motions(train_sequences), single_frame.receptive_field(),
+                                       config.batch_size, flip=config.flip_augment, device=device, generator=draws)
+        else:
+            batches = ChunkedBatches(keypoints, poses, single_frame.receptive_field(), config.batch_size,
+                                     flip=config.flip_augment, device=device)
         fit(single_frame, batches, lifting_loss, config, np.random.default_rng(config.seed), on_epoch_end,
             resume)
     return convert_form(single_frame, single_frame=False).eval()
@@ -289,7 +366,7 @@ def finetune(model: nn.Module, length_lookup: LengthLookup, train_sequences: Seq
     lengths = lengths_of_sequences(train_sequences, length_lookup)
     batches = ChunkedBatches(keypoints, poses, mix.receptive_field(), config.batch_size,
                              flip=config.flip_augment, lengths=lengths, device=device)
-    with _forked_torch_rng(config.seed):
+    with _forked_torch_rng(config.seed + current_context(device).rank):
         fit(mix, batches, finetune_loss, config, np.random.default_rng(config.seed), on_epoch_end, resume)
     return MixModel(convert_form(mix.direction_model, single_frame=False), length_model).eval()
 
@@ -339,8 +416,14 @@ def mix_model_from_checkpoint(checkpoint: Mapping[str, Any], filter_widths: Sequ
 
 
 def checkpoint_dict(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int, learning_rate: float,
-                    rng: np.random.Generator) -> dict:
-    """A checkpoint in the upstream layout; 'random_state' is the numpy generator's state dict."""
-    return {"epoch": epoch, "lr": learning_rate, "random_state": rng.bit_generator.state,
-            "optimizer": optimizer.state_dict(), "model_pos": model.state_dict()}
+                    rng: np.random.Generator, resume_state: Mapping[str, Any] | None = None) -> dict:
+    """A checkpoint in the upstream layout; 'random_state' is the numpy generator's state dict.
+
+    resume_state: ``EpochResult.resume_state`` (every rank's random states, the fp16 loss scaler),
+    added so that ``fit`` resumes exactly.
+    """
+    content = {"epoch": epoch, "lr": learning_rate, "random_state": rng.bit_generator.state,
+               "optimizer": optimizer.state_dict(), "model_pos": model.state_dict()}
+    content.update(resume_state or {})
+    return content
 

@@ -59,7 +59,9 @@ def config_from_args(args: Any) -> PoseTrainConfig:
         raise InputError("only 2D keypoints (-ich 2) are supported")
     overrides = dict(filter_widths=parse_architecture(args.architecture), channels=args.channels,
                      dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size,
-                     lr_decay=args.lr_decay, flip_augment=args.data_augmentation, seed=args.seed)
+                     lr_decay=args.lr_decay, flip_augment=args.data_augmentation,
+                     augment=getattr(args, "augment", "none"), seed=args.seed,
+                     device=getattr(args, "device", None), amp=getattr(args, "amp", None))
     if getattr(args, "learning_rate", None) is not None:
         overrides["learning_rate"] = args.learning_rate
     return (lift_config if args.task == "lift" else finetune_config)(**overrides)

@@ -45,7 +45,8 @@ class EpochReporter:
         valid_text = "-" if valid is None else f"{valid * 1000:.2f}"
         print(f"[{result.epoch}] time {result.seconds / 60:.2f} min lr {result.learning_rate:.6f} "
               f"3d_train {result.train_loss * 1000:.2f} mm 3d_valid {valid_text} mm", flush=True)
-        checkpoint = checkpoint_dict(model, optimizer, result.epoch, optimizer.param_groups[0]["lr"], rng)
+        checkpoint = checkpoint_dict(model, optimizer, result.epoch, optimizer.param_groups[0]["lr"], rng,
+                                     result.resume_state)
         if valid is not None and valid < self.best:
             self.best = valid
             save_checkpoint(self.directory / "epoch_best.bin", checkpoint)
@@ -86,7 +87,7 @@ def run_from_args(args: Any) -> int:
         reporter = EpochReporter(args.checkpoint, args.checkpoint_frequency, validate)
         print(f"INFO: receptive field {model.receptive_field()} frames, device {config.torch_device}")
         finetune(model, lookup, train, config, reporter, resume)
-    if getattr(args, "export_training_curves", False):
+    if getattr(args, "export_training_curves", False) and reporter.history:  # rank 0 only
         _plot_curves(reporter.history, Path(args.checkpoint) / "loss_3d.png")
     return 0
 
