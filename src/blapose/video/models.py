@@ -27,8 +27,8 @@ BUILTIN_LENGTH_MODEL = ASSETS / "length_wild.bin"
 MEDIAPIPE_LIFTER = "mediapipe"
 
 
-def _checkpoint_state(name: str, builtin: Path, flag: str) -> tuple[Mapping[str, Any], str]:
-    """The 'model_pos' state dict of checkpoint ``name`` ('builtin' or a path) and how to name it."""
+def _checkpoint_state(name: str, builtin: Path, flag: str) -> tuple[dict, Mapping[str, Any], str]:
+    """Checkpoint ``name`` ('builtin' or a path), its 'model_pos' state dict, and how to name it."""
     from ..models.checkpoint import load_checkpoint
 
     if name == "builtin":
@@ -47,7 +47,7 @@ def _checkpoint_state(name: str, builtin: Path, flag: str) -> tuple[Mapping[str,
     state = checkpoint.get("model_pos")
     if not isinstance(state, Mapping):
         raise InputError(f"{source} has no 'model_pos' state dict; keys: {', '.join(map(str, checkpoint))}")
-    return state, source
+    return checkpoint, state, source
 
 
 def load_lifter(name: str):
@@ -59,7 +59,7 @@ def load_lifter(name: str):
         return None
     from ..models.temporal import TemporalModel, architecture_from_state_dict
 
-    state, source = _checkpoint_state(name, BUILTIN_LIFTER, "--lifter")
+    _, state, source = _checkpoint_state(name, BUILTIN_LIFTER, "--lifter")
     if any(key.startswith("direction_model.") for key in state):
         state = {key.split(".", 1)[1]: value for key, value in state.items()
                  if key.startswith("direction_model.")}
@@ -82,11 +82,11 @@ def load_length_model(name: str, bidirectional: bool | None = None):
     """The ``BoneLengthModel`` (eval mode, CPU) named by ``--length-model``; ``-bi`` must agree when given."""
     from ..models.length import length_model_from_checkpoint
 
-    state, source = _checkpoint_state(name, BUILTIN_LENGTH_MODEL, "--length-model")
+    checkpoint, state, source = _checkpoint_state(name, BUILTIN_LENGTH_MODEL, "--length-model")
     if any(key.startswith(("direction_model.", "expand_bn.", "layers_conv.")) for key in state):
         raise InputError(f"{source} is a lifting model, not a bone-length model")
     try:
-        return length_model_from_checkpoint({"model_pos": state}, source, bidirectional)
+        return length_model_from_checkpoint(checkpoint, source, bidirectional)
     except InputError as error:
         message = str(error)
         raise InputError(message if message.startswith(source) else f"{source}: {message}") from None
