@@ -3,31 +3,41 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from .bones import adjust_poses
-from .camera import h36m_cameras
+from .camera import h36m_cameras, quaternion_to_matrix
 from .data.h36m import load_poses_3d
-from .data.predictions import SequenceKey, read_predictions
+from .data.predictions import SequenceKey, prediction_keys, read_predictions
 from .errors import InputError
 from .lengths_io import load_lengths_dict
-from .report import Video, adjustment_report
+from .report import Video, adjust_and_report
 
 
 def ground_truth_root_relative(poses_world: dict[str, dict[str, np.ndarray]], keys: list[SequenceKey],
                                source: Any = "ground truth") -> dict[SequenceKey, np.ndarray]:
-    """Camera-frame, root-relative ground truth (T, 17, 3) meters for each (subject, action, camera)."""
-    cameras = {}
+    """Camera-frame, root-relative ground truth (T, 17, 3) float32 meters for each (subject, action, camera).
+
+    poses_world: {subject: {action: (T, 17, 3)}} meters, world frame. The camera translation
+    cancels in root-relative poses, so each camera only rotates the take's root-relative poses.
+    """
+    rotations: dict[str, list[np.ndarray]] = {}
+    relative: dict[tuple[str, str], np.ndarray] = {}
     result = {}
     for subject, action, camera in keys:
         if subject not in poses_world or action not in poses_world[subject]:
             raise InputError(f"{source}: no 3D poses for subject '{subject}', action '{action}'")
-        if subject not in cameras:
-            cameras[subject] = h36m_cameras(subject)
-        posed = cameras[subject][camera].world_to_camera(poses_world[subject][action]).astype(np.float32)
-        result[(subject, action, camera)] = posed - posed[:, :1]
+        if subject not in rotations:
+            rotations[subject] = [quaternion_to_matrix(np.asarray(c.orientation)).astype(np.float32)
+                                  for c in h36m_cameras(subject)]
+        if (subject, action) not in relative:
+            world = np.asarray(poses_world[subject][action], dtype=np.float32)
+            relative[(subject, action)] = world - world[:, :1]
+        take = relative[(subject, action)]
+        # world_to_camera is (x - t) @ R; as one (T * 17, 3) product.
+        result[(subject, action, camera)] = (take.reshape(-1, 3) @ rotations[subject][camera]).reshape(take.shape)
     return result
 
 
@@ -63,19 +73,19 @@ def adjust_files(prediction_path: str | os.PathLike, lengths_path: str | os.Path
     """Adjust predictions from files and evaluate them -> (report in mm, adjusted poses by key).
 
     Adjusted poses are (T, 17, 3) meters, camera frame, root-relative; with ``keep_adjusted``
-    False they are not built and the second item is empty.
+    False they are not built and the second item is empty. Only the predicted subjects of the
+    ground truth are converted, and the ground-truth file is decompressed on a second thread
+    (zlib releases the GIL) while the predictions and lengths are read.
     """
-    predictions = read_predictions(prediction_path, action_dict_path)
-    if not predictions:
+    keys = prediction_keys(prediction_path, action_dict_path)
+    if not keys:
         raise InputError(f"{prediction_path}: holds no predictions")
-    lengths = load_lengths_dict(lengths_path)
-    ground_truth = ground_truth_root_relative(load_poses_3d(ground_truth_path), list(predictions),
-                                              ground_truth_path)
+    subjects = {subject for subject, _, _ in keys}
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        poses_world = reader.submit(load_poses_3d, ground_truth_path, subjects)
+        predictions = read_predictions(prediction_path, action_dict_path)
+        lengths = load_lengths_dict(lengths_path)
+        poses_world = poses_world.result()
+    ground_truth = ground_truth_root_relative(poses_world, list(predictions), ground_truth_path)
     videos = videos_for_adjustment(predictions, lengths, ground_truth, causal, (prediction_path, lengths_path))
-    report = adjustment_report(videos, causal=causal)
-    if not keep_adjusted:
-        return report, {}
-    adjusted = {video.key: adjust_poses(video.predicted - video.predicted[:, :1],
-                                        np.asarray(video.lengths, np.float32)).astype(np.float32)
-                for video in videos}
-    return report, adjusted
+    return adjust_and_report(videos, causal=causal, keep_adjusted=keep_adjusted)

@@ -14,6 +14,7 @@ Glossary: T frames, J joints (17).
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -80,16 +81,20 @@ def _check_array(array: Any, path: Any, where: str, last_dim: int, min_last: boo
     return array
 
 
-def load_poses_3d(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
+def load_poses_3d(path: str | os.PathLike, subjects: Collection[str] | None = None
+                  ) -> dict[str, dict[str, np.ndarray]]:
     """Read ``data_3d_h36m.npz`` -> {subject: {action: (T, 17, 3) float32}}, meters, world frame.
 
-    Accepts the original 32-joint arrays (reduced to 17) and 17-joint arrays.
+    Accepts the original 32-joint arrays (reduced to 17) and 17-joint arrays. ``subjects`` keeps
+    only those subjects (the others are neither checked nor converted).
     """
     content = load_npz(path)
     nested = _check_nested(_require_key(content, "positions_3d", path, "{subject: {action: (T, 32, 3)}}"),
                            path, "positions_3d")
     poses: dict[str, dict[str, np.ndarray]] = {}
     for subject, actions in nested.items():
+        if subjects is not None and subject not in subjects:
+            continue
         poses[subject] = {}
         for action, array in actions.items():
             where = f"positions_3d['{subject}']['{action}']"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,32 @@ def _npz_key(key: SequenceKey) -> str:
     return f"{key[0]}/{key[1]}/{key[2]}"
 
 
+def _parse_npz_key(name: str, path: Any) -> SequenceKey:
+    parts = name.rsplit("/", 2)
+    if len(parts) != 3 or not parts[2].isdigit():
+        raise InputError(f"{path}: key '{name}' is not '<subject>/<action>/<camera>'")
+    return (parts[0], parts[1], int(parts[2]))
+
+
+def prediction_keys(path: str | os.PathLike, action_dict_path: str | os.PathLike | None = None
+                    ) -> list[SequenceKey]:
+    """The (subject, action, camera) keys that ``read_predictions`` will return, in its order,
+    without reading the poses: from ``action_dict_path`` for a ``.pkl`` list, from the member
+    names of a ``.npz``."""
+    if str(path).endswith(".npz"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = [name[:-4] for name in archive.namelist() if name.endswith(".npy")]
+        except FileNotFoundError:
+            raise InputError(f"{path}: file not found") from None
+        except (zipfile.BadZipFile, IsADirectoryError):
+            raise InputError(f"{path}: not an npz file (not a zip archive)") from None
+        return [_parse_npz_key(name, path) for name in names]
+    if action_dict_path is None:
+        raise InputError(f"{path}: a prediction list needs its action_dict.pkl (--act) for the order")
+    return keys_in_action_order(read_action_dict(action_dict_path))
+
+
 def read_predictions(path: str | os.PathLike, action_dict_path: str | os.PathLike | None = None
                      ) -> dict[SequenceKey, np.ndarray]:
     """Read predicted poses -> {(subject, action, camera): (T, 17, 3) float32, meters}.
@@ -82,16 +109,9 @@ def read_predictions(path: str | os.PathLike, action_dict_path: str | os.PathLik
     ``.npz`` files are blapose's keyed format.
     """
     if str(path).endswith(".npz"):
-        predictions = {}
-        for name, array in load_npz(path).items():
-            parts = name.rsplit("/", 2)
-            if len(parts) != 3 or not parts[2].isdigit():
-                raise InputError(f"{path}: key '{name}' is not '<subject>/<action>/<camera>'")
-            predictions[(parts[0], parts[1], int(parts[2]))] = _check_poses(array, path, f"['{name}']")
-        return predictions
-    if action_dict_path is None:
-        raise InputError(f"{path}: a prediction list needs its action_dict.pkl (--act) for the order")
-    keys = keys_in_action_order(read_action_dict(action_dict_path))
+        return {_parse_npz_key(name, path): _check_poses(array, path, f"['{name}']")
+                for name, array in load_npz(path).items()}
+    keys = prediction_keys(path, action_dict_path)
     arrays = load_pickle(path)
     if not isinstance(arrays, (list, tuple)):
         raise InputError(f"{path}: holds {type(arrays).__name__}, expected a list of (frames, 17, 3) arrays")

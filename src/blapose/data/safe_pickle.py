@@ -115,7 +115,8 @@ def load_npz(path: str | os.PathLike) -> dict[str, Any]:
                 if not member.endswith(".npy"):
                     continue
                 key = member[:-4]
-                with archive.open(member) as stream:
+                # One read decompresses the whole member in a single zlib call, which releases the GIL.
+                with io.BytesIO(archive.read(member)) as stream:
                     try:
                         array = _read_npy(stream, f"{path}['{key}']")
                     except (ValueError, EOFError) as error:
