@@ -17,7 +17,7 @@ from blapose.data.h36m import load_poses_3d
 from blapose.errors import InputError
 from blapose.lengths import sample_training_lengths
 from blapose.lengths.align import aligned_sets, shift_to_mean, subject_mean_lengths
-from blapose.lengths.anny_model import anny_available
+from blapose.lengths.anny_model import anny_available, anny_is_built
 from blapose.lengths.fallback import sample_fallback_lengths
 from blapose.lengths.files import read_lengths, write_lengths
 from blapose.lengths.report import length_report
@@ -255,6 +255,30 @@ def bodies():
     from blapose.lengths.anny_model import load_anny_bodies
 
     return load_anny_bodies(log=print)
+
+
+def test_anny_first_build_moves_only_a_finished_compact_file_into_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An interrupted first build leaves no cache file behind; a finished one leaves only the compact file."""
+    from blapose.lengths import anny_model
+
+    def build(folder: Path, finish: bool) -> str:
+        (folder / "v14").mkdir()
+        (folder / "v14" / "build_model_data_1.safetensors").write_bytes(b"intermediate")
+        (folder / "v14" / "build_compact_model_data_2.safetensors").write_bytes(b"compact")
+        if not finish:
+            raise KeyboardInterrupt
+        return "model"
+
+    cache = tmp_path / "anny"
+    monkeypatch.setattr(anny_model, "_build_anny_model", lambda folder: build(folder, finish=False))
+    with pytest.raises(KeyboardInterrupt):
+        anny_model._build_into_cache(cache)
+    assert not anny_is_built(cache) and list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(anny_model, "_build_anny_model", lambda folder: build(folder, finish=True))
+    assert anny_model._build_into_cache(cache) == "model" and anny_is_built(cache)
+    assert [path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file()] == [
+        "anny/v14/build_compact_model_data_2.safetensors"]
 
 
 @needs_anny

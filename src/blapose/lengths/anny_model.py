@@ -30,9 +30,10 @@ upstream's alignment does for SMPL):
 | L/RElbow          | ``lowerarm01.L/R`` head                        | elbow joint centres                  |
 | L/RWrist          | ``wrist.L/R`` head                             | wrist joint centres                  |
 
-The first use builds Anny's model data (about one to two minutes, several hundred MB of
-intermediate files); blapose keeps only the compact file Anny loads afterwards (~50 MB) in its
-user cache folder (``blapose.lengths.cache.user_cache_dir() / "anny"``).
+The first use builds Anny's model data (one to three minutes on two cores, several hundred MB of
+intermediate files in a temporary folder); blapose keeps only the compact file Anny loads
+afterwards (~50 MB) in its user cache folder (``blapose.lengths.cache.user_cache_dir() / "anny"``),
+moved there whole once the build has finished.
 
 Glossary: N bodies, J joints (17), B bones (16).
 """
@@ -40,6 +41,8 @@ Glossary: N bodies, J joints (17), B bones (16).
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -87,9 +90,8 @@ BONE_HEAD_SOURCES: dict[str, tuple[str, ...]] = {
 #: H36M joint -> Anny COCO keypoints averaged to place it.
 KEYPOINT_SOURCES: dict[str, tuple[str, ...]] = {"Head": ("left_ear", "right_ear")}
 
-# Anny's intermediate cache files (named after its builder functions); only the compact model
-# data ("build_compact_model_data_*") is read once it exists.
-_INTERMEDIATE_CACHE_PREFIXES = ("load_data_", "build_model_data_")
+# Anny caches what its builder functions return under their names; only the compact model data
+# ("build_compact_model_data_*") is read once it exists, the intermediate files are not kept.
 _COMPACT_CACHE_PREFIX = "build_compact_model_data_"
 
 
@@ -115,14 +117,31 @@ def anny_is_built(cache_dir: Path | None = None) -> bool:
     return cache_dir.is_dir() and any(cache_dir.rglob(f"{_COMPACT_CACHE_PREFIX}*.safetensors"))
 
 
-def prune_anny_cache(cache_dir: Path) -> int:
-    """Delete Anny's intermediate build files under ``cache_dir``; return the bytes freed."""
-    freed = 0
-    for path in list(cache_dir.rglob("*.safetensors")):
-        if path.name.startswith(_INTERMEDIATE_CACHE_PREFIXES):
-            freed += path.stat().st_size
-            path.unlink()
-    return freed
+def _build_anny_model(cache_dir: Path) -> Any:
+    """Construct ``anny.Anny()`` with its cache in ``cache_dir`` (Anny's global setting restored after)."""
+    import anny
+    import anny.paths
+
+    previous_cache = anny.paths.get_anny_cache_path()
+    anny.paths.set_anny_cache_path(cache_dir)
+    try:
+        return anny.Anny()
+    finally:
+        anny.paths.set_anny_cache_path(previous_cache)
+
+
+def _build_into_cache(cache_dir: Path) -> Any:
+    """First build: build in a temporary folder beside ``cache_dir``, then move only the compact model
+    data into ``cache_dir``. An interrupted build, or two at once, never leaves a partial cache file."""
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{cache_dir.name}-build-", dir=cache_dir.parent) as folder:
+        build_dir = Path(folder)
+        model = _build_anny_model(build_dir)
+        for built in build_dir.rglob(f"{_COMPACT_CACHE_PREFIX}*.safetensors"):
+            target = cache_dir / built.relative_to(build_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(built, target)
+    return model
 
 
 @dataclass
@@ -216,7 +235,7 @@ def _quiet_warp() -> None:
 
 
 def load_anny_bodies(cache_dir: Path | None = None, log: Callable[[str], None] = print) -> AnnyBodies:
-    """Build (first use, ~1-2 min) or load (about a second) the Anny model; return ``AnnyBodies``.
+    """Build (first use, 1-3 min) or load (about a second) the Anny model; return ``AnnyBodies``.
 
     ``log`` receives one-line messages about the first build. Raises ``InputError`` when Anny
     is not installed.
@@ -224,23 +243,16 @@ def load_anny_bodies(cache_dir: Path | None = None, log: Callable[[str], None] =
     require_anny()
     _quiet_warp()
     import anny
-    import anny.paths
     import torch
     from anny.shape_distribution import SimpleShapeDistribution
 
     cache_dir = anny_cache_dir() if cache_dir is None else Path(cache_dir)
     first_build = not anny_is_built(cache_dir)
     if first_build:
-        log(f"Building the Anny body model once (about 1-2 minutes); it is cached in {cache_dir}")
+        log(f"Building the Anny body model once (1-3 minutes); it is cached in {cache_dir}")
     started = time.perf_counter()
-    previous_cache = anny.paths.get_anny_cache_path()
-    anny.paths.set_anny_cache_path(cache_dir)
-    try:
-        model = anny.Anny()
-    finally:
-        anny.paths.set_anny_cache_path(previous_cache)
+    model = _build_into_cache(cache_dir) if first_build else _build_anny_model(cache_dir)
     if first_build:
-        prune_anny_cache(cache_dir)
         log(f"Anny body model ready in {time.perf_counter() - started:.0f} s "
             f"(cache {folder_size_bytes(cache_dir) / 2**20:.0f} MB)")
     model.eval()
