@@ -121,3 +121,56 @@ def test_mismatched_pose_lengths_are_refused(tmp_path, walk):
     with pytest.raises(InputError, match="frame count"):
         write_pose_video(tmp_path / "clip.mp4", {"a": poses, "b": poses[:-1]}, fps=50)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def dataset_files(h36m_data_dir, tmp_path):
+    """(data folder, predictions.npz, lengths_dict.npz, true poses) for the video S9/Walking/1 of the tiny dataset."""
+    from blapose.data.h36m import load_poses_3d
+    from blapose.data.predictions import write_predictions_npz
+    from blapose.evaluation import ground_truth_root_relative
+    from blapose.lengths_io import save_lengths
+
+    key = ("S9", "Walking", 1)
+    truth = ground_truth_root_relative(load_poses_3d(h36m_data_dir / "data_3d_h36m.npz"), [key])[key]
+    predicted = truth + np.random.default_rng(0).normal(0, 0.02, truth.shape).astype(np.float32)
+    predicted -= predicted[:, :1]
+    predictions = write_predictions_npz(tmp_path / "predictions.npz", {key: predicted})
+    every_camera = {("S9", "Walking", camera): np.full(16, 0.3, np.float32) for camera in range(4)}
+    save_lengths(every_camera, tmp_path / "lengths_dict.npz", tmp_path / "lengths_list.npz")
+    return h36m_data_dir, predictions, tmp_path / "lengths_dict.npz", truth
+
+
+def test_render_command_draws_prediction_adjusted_and_truth(dataset_files, tmp_path):
+    """`blapose render` writes one frame per pose at --fps, three panels side by side."""
+    from blapose.cli import main
+
+    data_dir, predictions, lengths, truth = dataset_files
+    out = tmp_path / "clip.mp4"
+    code = main(["render", "--pred", str(predictions), "--key", "S9/Walking/1", "--gt", str(data_dir / "data_3d_h36m.npz"),
+                 "--lengths", str(lengths), "--out", str(out), "--height", "160", "--fps", "25"])
+    assert code == 0
+    video, fps = read_video(out)
+    assert video.shape == (len(truth), 160, 3 * 160, 3)
+    assert fps == pytest.approx(25)
+
+
+def test_render_command_refuses_an_unknown_video_in_one_line(dataset_files, tmp_path, capsys):
+    """A --key missing from the predictions gives one error line, exit code 2 and no file."""
+    from blapose.cli import main
+
+    _, predictions, _, _ = dataset_files
+    out = tmp_path / "clip.mp4"
+    assert main(["render", "--pred", str(predictions), "--key", "S9/Jumping/0", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "S9/Jumping/0" in error
+    assert not out.exists()
+
+
+def test_dataset_camera_up_points_to_the_sky():
+    """The up of a Human3.6M camera is close to the camera's -y axis (the cameras are nearly level)."""
+    from blapose.cli.render import camera_up
+
+    for camera in range(4):
+        assert np.dot(camera_up("S9", camera), CAMERA_UP) > np.cos(np.radians(25))
+    assert camera_up("nobody", 0) is None

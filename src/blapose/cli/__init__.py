@@ -15,7 +15,7 @@ from .. import __version__
 
 # Subcommand modules in the order ``blapose --help`` lists them.
 COMMAND_MODULES = ("demo", "make_data", "prepare_h36m", "synth_lengths", "download", "train", "infer_lengths",
-                   "adjust", "evaluate", "predict", "video")
+                   "adjust", "evaluate", "predict", "video", "render")
 
 
 def build_parser() -> argparse.ArgumentParser:

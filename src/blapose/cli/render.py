@@ -1,0 +1,110 @@
+"""``blapose render``: one test video's prediction, adjusted prediction and ground truth as an mp4."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "render", help="render one video's predicted, adjusted and true 3D poses side by side (mp4)",
+        description="Draw the 3D poses of one Human3.6M-format video with the blapose renderer: the "
+                    "prediction, the prediction adjusted with the video's bone lengths (--lengths) and the "
+                    "ground truth (--gt), side by side or overlaid, upright, at --fps.")
+    parser.add_argument("--pred", required=True,
+                        help="predictions: blapose predictions .npz (blapose predict) or upstream prediction.pkl")
+    parser.add_argument("--act", default="3D_prediction/action_dict.pkl",
+                        help="action_dict.pkl giving the order of a .pkl prediction list")
+    parser.add_argument("--key", required=True, metavar="SUBJECT/ACTION/CAMERA",
+                        help="the video to draw, e.g. S9/Walking/0 (camera index 0-3)")
+    parser.add_argument("--gt", help="ground-truth 3D poses (data_3d_h36m.npz) to draw beside the prediction")
+    parser.add_argument("--lengths", help="lengths_dict.npz: draw the prediction adjusted with the video's lengths")
+    parser.add_argument("--out", required=True, help="the mp4 to write")
+    parser.add_argument("--fps", type=float, default=50.0, help="frame rate of the output (default: 50, as Human3.6M)")
+    parser.add_argument("--overlay", action="store_true",
+                        help="draw all poses in one panel (prediction faint) instead of side by side")
+    parser.add_argument("--height", type=int, default=480, help="output height in pixels (default: 480)")
+    parser.add_argument("--azimuth", type=float, default=30.0,
+                        help="viewpoint, degrees around the vertical from the camera's direction (default: 30)")
+    parser.set_defaults(run=run)
+
+
+def parse_key(text: str) -> tuple[str, str, int]:
+    """'S9/Walking 1/0' -> ('S9', 'Walking 1', 0); raises InputError for anything else."""
+    from ..errors import InputError
+
+    parts = text.rsplit("/", 2)
+    if len(parts) != 3 or not parts[0] or not parts[1] or not parts[2].isdigit():
+        raise InputError(f"--key {text!r} is not SUBJECT/ACTION/CAMERA, e.g. S9/Walking/0")
+    return parts[0], parts[1], int(parts[2])
+
+
+def camera_up(subject: str, camera: int):
+    """World up (3,) in the camera frame of a Human3.6M camera, or None for an unknown subject/camera."""
+    import numpy as np
+
+    from ..camera import h36m_cameras, quaternion_to_matrix
+    from ..errors import InputError
+
+    try:
+        cameras = h36m_cameras(subject)
+    except InputError:  # not a Human3.6M subject: the renderer estimates up from the poses
+        return None
+    if not 0 <= camera < len(cameras):
+        return None
+    rotation = quaternion_to_matrix(np.asarray(cameras[camera].orientation))  # camera -> world
+    return rotation.T @ np.array([0.0, 0.0, 1.0])
+
+
+def dataset_poses(args: argparse.Namespace) -> dict:
+    """Label -> (T, 17, 3) meters, camera frame, root-relative, for the flags given."""
+    from ..bones import adjust_poses
+    from ..data.h36m import load_poses_3d
+    from ..data.predictions import read_predictions
+    from ..errors import InputError
+    from ..evaluation import ground_truth_root_relative
+    from ..lengths_io import load_lengths_dict
+
+    key = parse_key(args.key)
+    predictions = read_predictions(args.pred, None if args.pred.endswith(".npz") else args.act)
+    if key not in predictions:
+        shown = ", ".join("/".join(map(str, k)) for k in list(predictions)[:3])
+        raise InputError(f"{args.pred}: no video {args.key}; it holds {len(predictions)} videos, e.g. {shown}")
+    predicted = predictions[key].astype("float64")
+    predicted = predicted - predicted[:, :1]
+    poses = {"prediction": predicted}
+    if args.lengths:
+        lengths = load_lengths_dict(args.lengths)
+        if key not in lengths:
+            raise InputError(f"{args.lengths}: no bone lengths for video {args.key}")
+        video_lengths = lengths[key]
+        if video_lengths.shape not in ((16,), (len(predicted), 16)):
+            raise InputError(f"{args.lengths}: lengths of {args.key} have shape {video_lengths.shape}, expected "
+                             f"(16,) or ({len(predicted)}, 16)")
+        poses["adjusted"] = adjust_poses(predicted, video_lengths.astype("float64"))
+    if args.gt:
+        world = load_poses_3d(args.gt, subjects=[key[0]])
+        truth = ground_truth_root_relative(world, [key], args.gt)[key].astype("float64")
+        if len(truth) != len(predicted):
+            raise InputError(f"{args.gt}: {args.key} has {len(truth)} frames of ground truth but the prediction "
+                             f"has {len(predicted)}")
+        poses["ground truth"] = truth
+    return poses
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from ..progress import Progress
+    from ..viz.render import write_pose_video
+
+    if args.height < 64 or args.fps <= 0:
+        raise InputError(f"--height must be at least 64 and --fps positive, got {args.height} and {args.fps}")
+    poses = dataset_poses(args)
+    subject, _, camera = parse_key(args.key)
+    frames = len(next(iter(poses.values())))
+    with Progress(total=frames, description="render", unit="frame") as bar:
+        path = write_pose_video(args.out, poses, args.fps, up=camera_up(subject, camera), overlay=args.overlay,
+                                faint=["prediction"] if args.overlay else (), height=args.height,
+                                azimuth_deg=args.azimuth, progress=bar)
+    print(f"wrote {path}: {frames} frames at {args.fps:g} fps ({', '.join(poses)})")
+    return 0
