@@ -1,30 +1,47 @@
-"""Adjust and evaluate a test set the size of Human3.6M's (S9 + S11: ~543,000 frames, 240 videos).
+"""`blapose adjust` end to end on a Human3.6M-sized test set (S9 + S11: 549,952 frames, 240 videos).
 
-Prints the seconds and frames per second of `adjustment_report` (adjustment, MPJPE, P-MPJPE,
-MPJVE, bone length and direction errors, before and after, action-wise), and of the whole
-`adjust_files` path (reading upstream-format files included). Target: adjust + evaluate in
-under 3 s on 2 CPU cores.
+Writes upstream-format files once (prediction.pkl, action_dict.pkl, lengths_dict.npz beside the
+full built-in dataset's data_3d_h36m.npz), then prints:
+- each stage on one thread: read (predictions, lengths, ground truth), bones, adjust, each metric
+  before and after, write (JSON, CSV, adjusted poses npz);
+- the whole `blapose adjust` process (interpreter start and imports included) and
+  `blapose.adjust_files` in this process, best and median of ``--repeat`` runs;
+- an upstream stand-in on the same files: a numpy reimplementation of the loop of upstream
+  BLAPose bone_adjust.py (hs1ang-hsu/BLAPose): the whole npz loaded with np.load, every subject
+  turned into camera frames, then video by video MPJPE, P-MPJPE by batched SVD (VideoPose3D's
+  p_mpjpe), MPJVE, bones and the adjusted pose. It skips upstream's torch and pandas imports and
+  its tiled-quaternion rotation, so it runs faster than upstream itself; it must print the same
+  figures as blapose.
 
-    python benchmarks/bench_adjust.py [--data data_full] [--repeat 3]
+    python benchmarks/bench_adjust.py [--data data_full] [--repeat 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import pickle
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from blapose.data.h36m import TEST_SUBJECTS, keypoints_2d_path, load_sequences
-from blapose.data.predictions import write_predictions
-from blapose.data.synthetic import make_dataset
+from blapose import metrics
 from blapose.bones import bones_to_poses, poses_to_bones
+from blapose.camera import h36m_cameras
+from blapose.data.h36m import KEPT_JOINTS_OF_32, TEST_SUBJECTS, action_name, keypoints_2d_path, load_poses_3d, \
+    load_sequences
+from blapose.data.predictions import read_predictions, write_predictions, write_predictions_npz
+from blapose.data.synthetic import make_dataset
 from blapose.demo import median_lengths
-from blapose.evaluation import adjust_files
-from blapose.lengths_io import save_lengths
-from blapose.report import Video, adjustment_report
+from blapose.evaluation import adjust_files, ground_truth_root_relative, videos_for_adjustment
+from blapose.lengths_io import load_lengths_dict, save_lengths
+from blapose.report import _equal_length_batches, adjust_and_report, write_csv, write_json
+from blapose.skeleton import H36M
 
 
 def _smooth(rng: np.random.Generator, shape: tuple[int, ...], frames: int, width: int) -> np.ndarray:
@@ -49,39 +66,187 @@ def simulated_lifting_predictions(sequences, rng: np.random.Generator) -> dict:
     return predictions
 
 
+def upstream_files(data_dir: Path) -> dict[str, Path]:
+    """The full built-in dataset and upstream-format prediction files beside it (written once)."""
+    files = {"gt": data_dir / "data_3d_h36m.npz", "pred": data_dir / "adjust_bench" / "prediction.pkl",
+             "act": data_dir / "adjust_bench" / "action_dict.pkl",
+             "bone": data_dir / "adjust_bench" / "lengths_dict.npz"}
+    if not keypoints_2d_path(data_dir, "gt").exists():
+        print(f"building the full built-in dataset in {data_dir}/ (once, about a minute) ...", flush=True)
+        make_dataset(data_dir, seed=0, size="full")
+    if not all(path.exists() for path in files.values()):
+        print("writing simulated lifting-model predictions in upstream formats (once) ...", flush=True)
+        sequences = load_sequences(data_dir, "gt", TEST_SUBJECTS)
+        predictions = simulated_lifting_predictions(sequences, np.random.default_rng(0))
+        write_predictions(files["pred"].parent, predictions)
+        save_lengths(median_lengths(predictions), files["bone"], files["bone"].parent / "lengths_list.npz")
+    return files
+
+
+# ---- upstream stand-in ------------------------------------------------------------------------
+
+def _procrustes_error_svd(predicted: np.ndarray, target: np.ndarray) -> float:
+    """P-MPJPE of (T, 17, 3) poses by one batched SVD (VideoPose3D loss.py's p_mpjpe)."""
+    target_centered = target - target.mean(axis=1, keepdims=True)
+    predicted_centered = predicted - predicted.mean(axis=1, keepdims=True)
+    target_norm = np.sqrt((target_centered ** 2).sum(axis=(1, 2), keepdims=True))
+    predicted_norm = np.sqrt((predicted_centered ** 2).sum(axis=(1, 2), keepdims=True))
+    target_centered = target_centered / target_norm
+    predicted_centered = predicted_centered / predicted_norm
+    u, singular, vt = np.linalg.svd(np.swapaxes(target_centered, 1, 2) @ predicted_centered)
+    v = np.swapaxes(vt, 1, 2)
+    sign = np.sign(np.linalg.det(v @ np.swapaxes(u, 1, 2)))[:, None]
+    v[:, :, -1] *= sign
+    singular[:, -1] *= sign[:, 0]
+    rotation = v @ np.swapaxes(u, 1, 2)
+    scale = singular.sum(axis=1)[:, None, None] * target_norm / predicted_norm
+    aligned = scale * predicted_centered * predicted_norm @ rotation
+    return float(np.linalg.norm(aligned - target_centered * target_norm, axis=-1).mean())
+
+
+def _split_bones(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vectors = poses[:, list(H36M.bone_children)] - poses[:, list(H36M.bone_parents)]
+    lengths = np.linalg.norm(vectors, axis=-1)
+    return vectors / lengths[..., None], lengths
+
+
+def _joined_bones(directions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    poses = np.zeros((len(directions), H36M.num_joints, 3), dtype=directions.dtype)
+    for joint in range(1, H36M.num_joints):
+        poses[:, joint] = poses[:, H36M.parents[joint]] + directions[:, joint - 1] * lengths[..., joint - 1, None]
+    return poses
+
+
+def upstream_standin(files: dict[str, Path]) -> dict[str, float]:
+    """bone_adjust.py's evaluation, reimplemented: {'before_mpjpe': mm, ...} action-wise averages."""
+    with open(files["act"], "rb") as stream:
+        action_dict = pickle.load(stream)  # our own files: trusted, as upstream treats them
+    with open(files["pred"], "rb") as stream:
+        predictions = pickle.load(stream)
+    lengths_dict = np.load(files["bone"], allow_pickle=True)["lengths"].item()
+    positions = np.load(files["gt"], allow_pickle=True)["positions_3d"].item()
+    ground_truth = {}
+    for subject, actions in positions.items():  # upstream's load_gt converts every subject
+        for action, world in actions.items():
+            world = world[:, list(KEPT_JOINTS_OF_32)]
+            for index, camera in enumerate(h36m_cameras(subject)):
+                posed = camera.world_to_camera(world)
+                ground_truth[(subject, action, index)] = posed - posed[:, :1]
+    sums: dict[str, dict[str, float]] = {}
+    frames: dict[str, int] = {}
+    position = 0
+    for action_class, pairs in action_dict.items():
+        for subject, action in pairs:
+            for camera in range(4):
+                predicted, target = predictions[position], ground_truth[(subject, action, camera)]
+                position += 1
+                lengths = lengths_dict[subject][action][camera].reshape(1, 16)
+                predicted_directions, predicted_lengths = _split_bones(predicted)
+                target_directions, target_lengths = _split_bones(target)
+                adjusted = _joined_bones(predicted_directions, lengths)
+                values = {}
+                for stage, poses in (("before", predicted), ("after", adjusted)):
+                    values[f"{stage}_mpjpe"] = np.linalg.norm(poses - target, axis=-1).mean()
+                    values[f"{stage}_p_mpjpe"] = _procrustes_error_svd(poses, target)
+                    values[f"{stage}_mpjve"] = np.linalg.norm(np.diff(poses, axis=0) - np.diff(target, axis=0),
+                                                              axis=-1).mean()
+                values["before_length_error"] = np.abs(target_lengths - predicted_lengths).mean()
+                values["before_direction_error"] = np.linalg.norm(predicted_directions - target_directions,
+                                                                  axis=-1).mean()
+                values["after_length_error"] = np.abs(target_lengths[:1] - lengths).mean()
+                name = action_name(action)
+                frames[name] = frames.get(name, 0) + len(predicted)
+                for key, value in values.items():
+                    sums.setdefault(name, {}).setdefault(key, 0.0)
+                    sums[name][key] += len(predicted) * float(value)
+    return {key: float(np.mean([sums[name][key] / frames[name] for name in sums])) * 1000
+            for key in next(iter(sums.values()))}
+
+
+# ---- timings ----------------------------------------------------------------------------------
+
+def _seconds(function, repeat: int) -> tuple[list[float], object]:
+    timings, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        timings.append(time.perf_counter() - start)
+    return timings, result
+
+
+def _summary(timings: list[float]) -> str:
+    return f"best {min(timings):.2f} s, median {statistics.median(timings):.2f} s of {len(timings)}"
+
+
+def stage_timings(files: dict[str, Path]) -> None:
+    """Each stage of the adjustment on one thread, over the whole test set."""
+    print("stages, one thread (seconds):")
+    clock = {}
+
+    def timed(name, function):
+        start = time.perf_counter()
+        result = function()
+        clock[name] = clock.get(name, 0.0) + time.perf_counter() - start
+        return result
+
+    predictions = timed("read predictions.pkl", lambda: read_predictions(files["pred"], files["act"]))
+    lengths = timed("read lengths_dict.npz", lambda: load_lengths_dict(files["bone"]))
+    world = timed("read data_3d_h36m.npz", lambda: load_poses_3d(files["gt"], {key[0] for key in predictions}))
+    ground_truth = timed("ground truth to camera frames", lambda: ground_truth_root_relative(world, list(predictions)))
+    videos = videos_for_adjustment(predictions, lengths, ground_truth, causal=False)
+    for batch in _equal_length_batches(videos):
+        predicted = np.stack([video.predicted for video in batch])
+        target = np.stack([video.target for video in batch])
+        video_lengths = np.stack([np.reshape(video.lengths, (1, 16)) for video in batch])
+        directions, predicted_lengths = timed("bones (predicted and ground truth)", lambda: poses_to_bones(predicted))
+        target_directions, target_lengths = timed("bones (predicted and ground truth)", lambda: poses_to_bones(target))
+        adjusted = timed("adjust (rebuild poses)", lambda: bones_to_poses(directions, video_lengths))
+        for poses in (predicted, adjusted):
+            timed("MPJPE (before and after)", lambda: metrics.mpjpe_per_frame(poses, target))
+            timed("P-MPJPE (before and after)", lambda: metrics.p_mpjpe_per_frame(poses, target))
+            timed("MPJVE (before and after)",
+                  lambda: metrics.mpjpe_per_frame(np.diff(poses, axis=1), np.diff(target, axis=1)))
+        timed("length error (before and after)", lambda: (np.abs(predicted_lengths - target_lengths).mean(-1),
+                                                          np.abs(target_lengths[:, :1] - video_lengths).mean(-1)))
+        timed("direction error", lambda: metrics.mean_distance(directions, target_directions))
+    report, adjusted_by_key = timed("report (all of the above, all CPUs)",
+                                    lambda: adjust_and_report(videos, keep_adjusted=True))
+    with tempfile.TemporaryDirectory() as folder:
+        timed("write JSON and CSV", lambda: (write_json(Path(folder) / "r.json", report),
+                                             write_csv(Path(folder) / "r.csv", report)))
+        timed("write adjusted poses npz (--out)",
+              lambda: write_predictions_npz(Path(folder) / "adjusted.npz", adjusted_by_key))
+    for name, seconds in clock.items():
+        print(f"  {name:<42}{seconds:>7.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data_full", help="folder of the full built-in dataset (built if absent)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip-upstream", action="store_true", help="do not time the upstream stand-in")
     args = parser.parse_args()
 
-    if not keypoints_2d_path(args.data, "gt").exists():
-        print(f"building the full built-in dataset in {args.data}/ (once) ...", flush=True)
-        make_dataset(args.data, seed=0, size="full")
-    sequences = load_sequences(args.data, "gt", TEST_SUBJECTS)
-    predictions = simulated_lifting_predictions(sequences, np.random.default_rng(0))
-    lengths = median_lengths(predictions)
-    videos = [Video(s.key, predictions[s.key], s.poses_root_relative, lengths[s.key]) for s in sequences]
-    frames = sum(len(v.predicted) for v in videos)
-    print(f"test set: {len(videos)} videos, {frames} frames")
+    files = upstream_files(Path(args.data))
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
+    stage_timings(files)
 
-    timings = []
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        report = adjustment_report(videos)
-        timings.append(time.perf_counter() - start)
-    best = min(timings)
-    print(f"adjust + evaluate (in memory): best {best:.2f} s of {args.repeat}, {frames / best:,.0f} frames/s "
-          f"(MPJPE {report['before']['mpjpe']:.1f} -> {report['after']['mpjpe']:.1f} mm)")
-
-    with tempfile.TemporaryDirectory() as folder:
-        write_predictions(folder, predictions)
-        save_lengths(lengths, Path(folder) / "lengths_dict.npz", Path(folder) / "lengths_list.npz")
-        start = time.perf_counter()
-        adjust_files(Path(folder) / "prediction.pkl", Path(folder) / "lengths_dict.npz",
-                     Path(args.data) / "data_3d_h36m.npz", Path(folder) / "action_dict.pkl", keep_adjusted=False)
-        whole = time.perf_counter() - start
-    print(f"adjust from files (reading upstream formats included): {whole:.2f} s, {frames / whole:,.0f} frames/s")
+    command = [sys.executable, "-m", "blapose", "adjust", "--act", str(files["act"]), "--pred", str(files["pred"]),
+               "--bone", str(files["bone"]), "--gt", str(files["gt"])]
+    whole, _ = _seconds(lambda: subprocess.run(command, check=True, capture_output=True), args.repeat)
+    in_process, (report, _) = _seconds(
+        lambda: adjust_files(files["pred"], files["bone"], files["gt"], files["act"], keep_adjusted=False), args.repeat)
+    print(f"test set: {report['frames']:,} frames")
+    print(f"blapose adjust, whole process:        {_summary(whole)} ({report['frames'] / min(whole):,.0f} frames/s)")
+    print(f"blapose.adjust_files, in process:     {_summary(in_process)}")
+    if not args.skip_upstream:
+        upstream, expected = _seconds(lambda: upstream_standin(files), max(1, args.repeat // 2))
+        print(f"upstream stand-in, in process:        {_summary(upstream)}; "
+              f"{min(upstream) / min(whole):.1f}x the best whole blapose process")
+        worst = max(abs(report[stage][name] - expected[f"{stage}_{name}"])
+                    for stage in ("before", "after") for name in report[stage])
+        print(f"largest difference between blapose's and the stand-in's figures: {worst:.4f} mm")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ class LengthTrainingConfig:
     resume: str = ""                              # checkpoint name or path to continue from
     export_training_curves: bool = False
     seed: int = 5731
-    device: str = "auto"                          # 'auto': CUDA when available, else CPU
+    device: str = "auto"                          # 'auto': CUDA when available, else CPU (``resolve_device``)
+    amp: str = "off"                              # 'off', 'bf16' or 'fp16' (``resolve_precision``)
     progress: bool = True
     # blapose additions; the defaults keep upstream's recipe bit for bit
     recipe: str = "upstream"
@@ -86,6 +87,7 @@ def config_from_args(args: Any) -> LengthTrainingConfig:
         flip_augmentation=args.data_augmentation, evaluate_each_epoch=not args.no_eval,
         checkpoint_dir=args.checkpoint, checkpoint_frequency=args.checkpoint_frequency, resume=resume,
         export_training_curves=args.export_training_curves, seed=args.seed,
+        device=getattr(args, "device", "auto"), amp=getattr(args, "amp", "off"),
     )
 
 
