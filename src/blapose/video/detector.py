@@ -11,11 +11,16 @@ in meters, origin at the mid-hips, x right, y down, z away from the camera.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TextIO
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..progress import Progress
 from .landmarks import NUM_LANDMARKS
 
@@ -37,21 +42,53 @@ class Detections:
     detected: np.ndarray
 
 
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[TextIO]:
+    """Send file descriptor 2 to /dev/null while MediaPipe runs; yield a stream to the real stderr.
+
+    MediaPipe's C++ code prints start-up notices (TFLite delegate, absl warnings) from its own
+    threads, which would break the one-line-per-stage output; progress goes to the yielded stream.
+    Python exceptions still propagate.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    real_stderr = os.fdopen(os.dup(saved), "w", buffering=1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield real_stderr
+    finally:
+        real_stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        real_stderr.close()
+
+
+def _import_mediapipe():
+    try:
+        import mediapipe as mp
+    except ImportError:
+        raise InputError("blapose video needs MediaPipe: pip install 'blapose[video]'") from None
+    return mp
+
+
 def detect_landmarks(frames: Iterable[np.ndarray], width: int, height: int,
-                     bar: Progress | None = None, model_complexity: int = 1) -> Detections:
+                     bar: Progress | None = None) -> Detections:
     """Run MediaPipe Pose on BGR frames (H, W, 3) uint8 of a ``width`` x ``height`` video.
 
     ``bar`` is updated once per frame. Frames are scaled down to ``DETECTION_SIZE`` pixels on
-    their longest side before detection; landmarks are returned in full-frame pixels.
+    their longest side before detection; landmarks are returned in full-frame pixels. The pose
+    model is MediaPipe's ``model_complexity=1``, the one bundled in its wheel (0 and 2 download).
     """
     import cv2
-    import mediapipe as mp
+
+    mp = _import_mediapipe()
 
     scale = min(1.0, DETECTION_SIZE / max(width, height))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     pixels, visibility, world, detected = [], [], [], []
-    with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=model_complexity,
-                                smooth_landmarks=True, enable_segmentation=False) as pose:
+    with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
+                                enable_segmentation=False) as pose:
         for frame in frames:
             small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA) if scale < 1.0 else frame
             result = pose.process(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))

@@ -134,7 +134,7 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
     start / end: seconds of the video to use. log: where the summary goes (None: nowhere).
     Bad input raises ``InputError`` before any output file exists.
     """
-    from .models import MEDIAPIPE_LIFTER, lift, load_length_model, load_lifter, predict_bone_lengths
+    from .models import MEDIAPIPE_LIFTER, load_length_model, load_lifter
 
     total_start = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -159,7 +159,7 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
     created = _check_output_folder(folder)
     try:
         result = _analyse(info, frame_range, lifting_model, lengths_model, lifter == MEDIAPIPE_LIFTER,
-                          causal, seconds, show_progress, lift, predict_bone_lengths)
+                          causal, seconds, show_progress)
         _write_outputs(result, info, frame_range, targets, seconds, show_progress)
     except BaseException:
         if created:
@@ -173,16 +173,18 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
     return result
 
 
-def _analyse(info, frame_range, lifting_model, lengths_model, use_mediapipe_world, causal, seconds,
-             show_progress, lift, predict_bone_lengths) -> VideoResult:
-    from .detector import detect_landmarks
+def _analyse(info, frame_range: FrameRange, lifting_model, lengths_model, use_mediapipe_world: bool,
+             causal: bool, seconds: dict[str, float], show_progress: bool) -> VideoResult:
+    """Detect, map, lift, predict lengths and adjust; stage times go into ``seconds``."""
+    from .detector import detect_landmarks, native_stderr_silenced
+    from .models import lift, predict_bone_lengths
 
     expected = info.frame_count - frame_range.first
     if frame_range.stop is not None:
         expected = min(expected, frame_range.stop - frame_range.first)
     stage = time.perf_counter()
-    with Progress(total=max(expected, 0) or None, description="detect 2D", unit="frame",
-                  enabled=show_progress) as bar:
+    with native_stderr_silenced() as stderr, Progress(total=max(expected, 0) or None, description="detect 2D",
+                                                      unit="frame", enabled=show_progress, stream=stderr) as bar:
         detections = detect_landmarks(read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
                                       info.width, info.height, bar)
     seconds["decode + detect"] = time.perf_counter() - stage
@@ -193,28 +195,31 @@ def _analyse(info, frame_range, lifting_model, lengths_model, use_mediapipe_worl
         raise InputError(f"no person was detected in any of the {frames} frames of {info.path}")
 
     stage = time.perf_counter()
-    detected = detections.detected
-    keypoints = lm.fill_gaps(lm.landmarks_to_h36m(detections.pixels), detected)
-    scores = lm.landmarks_to_h36m(detections.visibility[..., None])[..., 0] * detected[:, None]
-    normalized = normalize_screen_coordinates(keypoints, info.width, info.height)
-    model_keypoints = resample.to_model_rate(normalized, info.fps)
-    if use_mediapipe_world:
-        world = lm.fill_gaps(lm.landmarks_to_h36m(detections.world), detected)
-        poses = world - world[:, :1]
-    else:
-        poses = resample.to_video_rate(lift(lifting_model, model_keypoints), info.fps, frames)
+    with Progress(total=frames, description="lift 3D", unit="frame", enabled=show_progress) as lifting:
+        detected = detections.detected
+        keypoints = lm.fill_gaps(lm.landmarks_to_h36m(detections.pixels), detected)
+        scores = lm.landmarks_to_h36m(detections.visibility[..., None])[..., 0] * detected[:, None]
+        normalized = normalize_screen_coordinates(keypoints, info.width, info.height)
+        model_keypoints = resample.to_model_rate(normalized, info.fps)
+        if use_mediapipe_world:
+            world = lm.fill_gaps(lm.landmarks_to_h36m(detections.world), detected)
+            poses = world - world[:, :1]
+        else:
+            poses = resample.to_video_rate(lift(lifting_model, model_keypoints), info.fps, frames)
+        lifting.update(frames)
     seconds["lift"] = time.perf_counter() - stage
 
     stage = time.perf_counter()
-    lengths = predict_bone_lengths(lengths_model, model_keypoints, causal)
-    if causal:
-        lengths = lengths[resample.latest_model_frame(frames, info.fps)]
-    seconds["lengths"] = time.perf_counter() - stage
-
-    stage = time.perf_counter()
-    adjusted = adjust_poses(poses, lengths)
-    up = up_direction(adjusted)
-    seconds["adjust"] = time.perf_counter() - stage
+    with Progress(total=frames, description="bone lengths + adjust", unit="frame", enabled=show_progress) as bar:
+        lengths = predict_bone_lengths(lengths_model, model_keypoints, causal)
+        if causal:
+            lengths = lengths[resample.latest_model_frame(frames, info.fps)]
+        seconds["lengths"] = time.perf_counter() - stage
+        stage = time.perf_counter()
+        adjusted = adjust_poses(poses, lengths)
+        up = up_direction(adjusted)
+        seconds["adjust"] = time.perf_counter() - stage
+        bar.update(frames)
     return VideoResult(keypoints, scores, detected, poses, adjusted, lengths, info.fps, info.width,
                        info.height, up)
 
