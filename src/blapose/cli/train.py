@@ -110,6 +110,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                           help="evaluate a checkpoint instead of training (the protocols of blapose evaluate)")
     settings.add_argument("--render", action="store_true", help="visualize a particular video")
     settings.add_argument("--by-subject", action="store_true", help="break down error by subject (on evaluation)")
+    settings.add_argument("--export", metavar="FILE",
+                          help="after training, also write the final model as a small weights-only file "
+                               "(float16, with its architecture), e.g. for blapose video")
     settings.add_argument("--export-training-curves", action="store_true",
                           help="save training curves as .png images")
     settings.add_argument("--seed", default=5731, type=int, metavar="N", help="random seed")
@@ -194,7 +197,23 @@ def run(args: argparse.Namespace) -> int:
     if args.nproc > 1 and not launched_by_torchrun():
         return relaunch_with_torchrun(args.nproc)
     with distributed_session(args.device):
-        return _run_task(args)
+        code = _run_task(args)
+    if code == 0 and args.export:
+        export_final_weights(args)
+    return code
+
+
+def export_final_weights(args: argparse.Namespace) -> None:
+    """--export: the final checkpoint in -c as a small weights-only file (by rank 0 under torchrun)."""
+    import os
+    from pathlib import Path
+
+    from ..models.checkpoint import export_weights
+
+    if os.environ.get("RANK", "0") != "0":
+        return
+    export_weights(Path(args.checkpoint) / "final.bin", args.export)
+    print(f"wrote {args.export}: the final weights (float16) and architecture, without training state")
 
 
 def _run_task(args: argparse.Namespace) -> int:
