@@ -11,7 +11,7 @@ of epochs on the same data and synthetic-length table, then reports:
 - the training subjects' mean lengths as the baseline on the test subjects.
 
     python benchmarks/study_lengths.py --data DIR --table DIR/bone_lengths_anny_neutral_train.npz \\
-        --out study [--epochs 8] [--jobs 2] [--variants upstream,floor,...]
+        --table-mix DIR/mix/bone_lengths_anny_mix_train.npz --out study [--epochs 3] [--jobs 2] [--variants ...]
 
 Writes ``<out>/<variant>.json`` per variant, ``<out>/study.md`` (the table) and
 ``<out>/curves.png``. Each job uses one torch thread.
@@ -32,6 +32,11 @@ import numpy as np
 BASE = dict(bidirectional=True, embed_dim=64, hidden_size=128, chunk_len=64, segment_shift=32,
             batch_size=64, dropout=0.0, learning_rate=1e-3, lr_decay=0.95, seed=0)
 
+#: The pooled model's settings (per-frame features averaged over time instead of the GRU).
+POOL = dict(temporal="pool", log_output=True, bone_inputs=True)
+#: Simulated 2D detector error, normalised units (2 / image width per pixel): about 4 px at 1000 px.
+NOISE = 0.008
+
 #: Variant name -> (what it tests, settings that differ from BASE).
 VARIANTS = {
     "upstream": ("upstream augmentation (offset N(0, 0.5 m) on every axis, root trajectory kept)", {}),
@@ -40,13 +45,31 @@ VARIANTS = {
     "floor_log": ("(a)+(b) floor, log-scale and log-proportion head",
                   dict(floor_augmentation=True, log_output=True)),
     "log": ("(b) log-scale and log-proportion head, upstream augmentation", dict(log_output=True)),
-    "floor_log_mix": ("(a)+(b)+(e) bodies of Anny's male/female mix (--table-mix)",
-                      dict(floor_augmentation=True, log_output=True)),
     "oracle": ("(f) oracle: floor, no offset, camera 0 only (noiseless 2D)",
                dict(floor_augmentation=True, root_offset_std=0.0, cameras=(0,))),
     "oracle_log": ("(f)+(b) oracle with the log head",
                    dict(floor_augmentation=True, root_offset_std=0.0, cameras=(0,), log_output=True)),
+    "oracle_log_bones": ("(f)+(b) oracle, log head, root + magnified 2D bones as input",
+                         dict(floor_augmentation=True, root_offset_std=0.0, cameras=(0,), log_output=True,
+                              bone_inputs=True)),
+    "floor_log_bones": ("(a)+(b) floor, log head, root + magnified 2D bones as input",
+                        dict(floor_augmentation=True, log_output=True, bone_inputs=True)),
+    "upstream_bones": ("upstream augmentation, root + magnified 2D bones as input", dict(bone_inputs=True)),
+    "pool_oracle": ("(f) oracle, pooled per-frame features, log head, bone inputs",
+                    dict(POOL, floor_augmentation=True, root_offset_std=0.0, cameras=(0,))),
+    "pool_upstream": ("upstream augmentation, pooled per-frame features, log head, bone inputs", dict(POOL)),
+    "pool_floor": ("(a) floor, pooled per-frame features, log head, bone inputs",
+                   dict(POOL, floor_augmentation=True)),
+    "pool_floor_noise": ("(a) floor, pooled, log head, bone inputs, simulated 2D detector errors",
+                         dict(POOL, floor_augmentation=True, keypoint_noise=NOISE)),
+    "pool_floor_noise_mix": ("(a)+(e) as pool_floor_noise, bodies of Anny's male/female mix (--table-mix)",
+                             dict(POOL, floor_augmentation=True, keypoint_noise=NOISE)),
 }
+
+
+#: The variants of docs/lengths.md, in the order of its table.
+STUDY = ("upstream", "floor", "floor_log", "oracle", "pool_upstream", "pool_floor", "pool_floor_noise",
+         "pool_oracle", "pool_floor_noise_mix")
 
 
 def table_spread(table: np.ndarray) -> float:
@@ -79,6 +102,8 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
     truth = mean_sequence_lengths(test)
     whole = predict_lengths(result.model, test)
     one_chunk = predict_lengths(result.model, {s.key: s.keypoints_2d[:config.chunk_len] for s in test})
+    exact_2d = predict_lengths(result.model, load_training_sequences(
+        dataclasses.replace(config, cameras=None, keypoints="gt"), config.subjects_test))
     mean = training_mean_lengths(train)
     measured = {
         "name": name, "what": VARIANTS[name][0], "epochs": epochs, "seconds": seconds,
@@ -87,6 +112,7 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
         "train_curve": result.history.train, "test_curve": result.history.valid,
         "test": dataclasses.asdict(scale_proportion_errors(whole, truth)),
         "test_one_chunk": dataclasses.asdict(scale_proportion_errors(one_chunk, truth)),
+        "test_exact_2d": dataclasses.asdict(scale_proportion_errors(exact_2d, truth)),
         "mean_baseline": dataclasses.asdict(scale_proportion_errors({k: mean for k in truth}, truth)),
     }
     Path(out, f"{name}.json").write_text(json.dumps(measured, indent=1))
@@ -99,16 +125,16 @@ def markdown_table(results: list[dict]) -> str:
     """The study table in millimetres."""
     mm = 1000.0
     lines = ["| variant | augmented training bodies (last epoch) | table spread | test: total | scale | proportion "
-             "| test, one 64-frame chunk | train min |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| test, one 64-frame chunk | test, exact 2D | train min |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
-        t, c = r["test"], r["test_one_chunk"]
+        t, c, e = r["test"], r["test_one_chunk"], r["test_exact_2d"]
         lines.append(f"| {r['name']}: {r['what']} | {r['train_curve'][-1] * mm:.1f} | {r['table_spread'] * mm:.1f} "
                      f"| {t['total'] * mm:.1f} | {t['scale'] * mm:.1f} | {t['proportion'] * mm:.1f} "
-                     f"| {c['total'] * mm:.1f} | {r['seconds'] / 60:.1f} |")
+                     f"| {c['total'] * mm:.1f} | {e['total'] * mm:.1f} | {r['seconds'] / 60:.1f} |")
     b = results[0]["mean_baseline"]
     lines.append(f"| training subjects' mean (baseline) | | | {b['total'] * mm:.1f} | {b['scale'] * mm:.1f} "
-                 f"| {b['proportion'] * mm:.1f} | | |")
+                 f"| {b['proportion'] * mm:.1f} | | | |")
     return "\n".join(lines)
 
 
@@ -145,9 +171,9 @@ def main() -> None:
     parser.add_argument("--table", required=True, help="synthetic lengths aligned to the training mean (npz)")
     parser.add_argument("--table-mix", default="", help="table for floor_log_mix (e.g. --gender mix)")
     parser.add_argument("--out", default="study")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs over all four cameras' videos")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", default=",".join(STUDY))
     args = parser.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     names = [n for n in args.variants.split(",") if n]

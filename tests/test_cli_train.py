@@ -55,3 +55,15 @@ def test_seed_commands_parse(command):
     args = build_parser().parse_args(shlex.split(command))
     assert args.architecture == "3,3,3,3,3" and args.task in ("lift", "mix")
     assert args.test_time_augmentation is True and args.keypoints == "cpn_ft_h36m_dbb"
+
+
+def test_length_recipes_set_the_model_but_keep_the_data_flags():
+    """--recipe cpu fixes model, schedule and augmentation; the data, -c, -bla and seed flags pass through; upstream changes nothing."""
+    flags = ["train", "-t", "length", "--data-dir", "d", "-c", "ck", "-bla", "t.npz", "--seed", "3", "-e", "2"]
+    upstream = length.config_from_args(build_parser().parse_args(flags))
+    assert upstream.recipe == "upstream" and upstream.epochs == 2 and not upstream.floor_augmentation
+    assert upstream.chunk_len == 512 and upstream.learning_rate == 1e-4 and upstream.temporal == "gru"
+    cpu = length.config_from_args(build_parser().parse_args(flags + ["--recipe", "cpu"]))
+    assert (cpu.data_dir, cpu.checkpoint_dir, cpu.bone_length_aug, cpu.seed) == ("d", "ck", "t.npz", 3)
+    assert cpu.recipe == "cpu" and cpu.floor_augmentation and cpu.log_output
+    assert {k: getattr(cpu, k) for k in length.RECIPES["cpu"]} == length.RECIPES["cpu"]

@@ -108,7 +108,8 @@ def test_recorded_architecture_needs_no_bidirectional_flag_but_upstream_checkpoi
         length_model_from_checkpoint({"model_pos": model.state_dict()}, "ck", bidirectional=False)
     assert architecture_record(model, "best") == {"model": "BoneLengthModel", "bidirectional": True, "num_layers": 1,
                                                   "hidden_size": TINY["hidden_size"], "embed_dim": TINY["embed_dim"],
-                                                  "log_output": False, "recipe": "best"}
+                                                  "log_output": False, "bone_inputs": False, "temporal": "gru",
+                                                  "recipe": "best"}
 
 
 def test_scale_and_proportion_errors_separate_size_from_shape():
@@ -250,6 +251,23 @@ def test_causal_and_non_causal_agree_on_the_last_frame():
         first, state = model.step(batch[:, :17])
         second, _ = model.step(batch[:, 17:], state)
         np.testing.assert_allclose(torch.cat([first, second], 1), model.per_frame(batch), atol=1e-6)
+
+
+def test_pooled_model_streams_and_round_trips_through_a_checkpoint(tmp_path):
+    """A pooled model's causal run ends at its whole-sequence lengths, streams in pieces, and reloads as pooled."""
+    torch.manual_seed(5)
+    model = BoneLengthModel(dropout=0.0, temporal="pool", bone_inputs=True, **TINY).eval()
+    batch = torch.from_numpy(random_keypoints(np.random.default_rng(5), 25)[None])
+    with torch.no_grad():
+        per_frame = model.per_frame(batch)
+        first, state = model.step(batch[:, :9])
+        second, _ = model.step(batch[:, 9:], state)
+        np.testing.assert_allclose(per_frame[:, -1], model(batch), atol=1e-6)
+        np.testing.assert_allclose(torch.cat([first, second], 1), per_frame, atol=1e-6)
+    loaded = length_model_from_checkpoint({"model_pos": model.state_dict()}, "ck")
+    assert loaded.temporal == "pool" and loaded.bone_inputs and not loaded.log_output
+    with torch.no_grad():
+        np.testing.assert_array_equal(loaded(batch), model(batch))
 
 
 def test_bidirectional_model_refuses_causal_mode():

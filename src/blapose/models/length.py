@@ -30,6 +30,11 @@ from ..progress import Progress
 from ..skeleton import H36M
 
 Key = tuple[str, str, int]
+#: How frames are combined: upstream's GRU (final hidden states) or the mean of per-frame features.
+TEMPORAL_KINDS = ("gru", "pool")
+#: Magnification of the 2D bone vectors when the model reads bones (``bone_inputs``): a thigh spans
+#: about 0.2 normalised units, a 5 % size change 0.01, too small a difference for the first layer.
+BONE_INPUT_SCALE = 10.0
 #: GRU states of a causal run: one (num_layers, B, H) tensor per unidirectional GRU.
 CausalState = tuple[torch.Tensor, ...]
 
@@ -40,20 +45,29 @@ class BoneLengthModel(nn.Module):
     Upstream's head outputs the lengths directly. With ``reference_lengths`` (J - 1,) meters the
     head outputs log-lengths relative to them (their mean over bones is the log of the body's
     scale, the rest its log-proportions), starting from the reference itself; the reference is a
-    buffer, so it travels in the state dict.
+    buffer, so it travels in the state dict. With ``bone_inputs`` each frame is read as the root's
+    2D position and the 16 2D bone vectors magnified ``BONE_INPUT_SCALE`` times (same input width).
+    ``temporal='pool'`` replaces the GRU by a per-frame layer (E -> 2H, ReLU) averaged over the
+    frames: any length of context, causal by running means, and far cheaper to train on a CPU.
     """
 
     def __init__(self, num_joints: int = H36M.num_joints, embed_dim: int = 256, hidden_size: int = 512,
                  num_layers: int = 1, dropout: float = 0.25, bidirectional: bool = False,
-                 reference_lengths: np.ndarray | None = None) -> None:
+                 reference_lengths: np.ndarray | None = None, bone_inputs: bool = False,
+                 temporal: str = "gru") -> None:
         super().__init__()
+        if temporal not in TEMPORAL_KINDS:
+            raise InputError(f"temporal must be one of {', '.join(TEMPORAL_KINDS)}, got {temporal!r}")
         self.num_joints = num_joints
         self.hidden_size = hidden_size
         self.num_layers = num_layers
-        self.bidirectional = bidirectional
+        self.temporal = temporal
+        self.bidirectional = bidirectional and temporal == "gru"
         gru_dropout = dropout if num_layers > 1 else 0.0
         self.expand_conv = nn.Linear(num_joints * 2, embed_dim)
-        if bidirectional:
+        if temporal == "pool":  # per-frame features, averaged over the frames
+            self.frame_mlp = nn.Linear(embed_dim, 2 * hidden_size)
+        elif bidirectional:
             self.gru = nn.GRU(embed_dim, hidden_size, num_layers, dropout=gru_dropout,
                               bidirectional=True, batch_first=True)
         else:
@@ -63,6 +77,9 @@ class BoneLengthModel(nn.Module):
             ])
         self.fc = nn.Linear(2 * hidden_size, num_joints - 1, bias=False)
         self.drop = nn.Dropout(dropout)
+        self.bone_inputs = bone_inputs
+        if bone_inputs:  # per frame: root position and the 2D bone vectors, the latter magnified
+            self.register_buffer("bone_input_scale", torch.tensor(BONE_INPUT_SCALE))
         self.log_output = reference_lengths is not None
         if self.log_output:  # lengths = reference * exp(output): log-scale plus log-proportions
             reference = torch.as_tensor(np.asarray(reference_lengths, dtype=np.float32))
@@ -80,11 +97,17 @@ class BoneLengthModel(nn.Module):
     def _embed(self, keypoints: torch.Tensor) -> torch.Tensor:
         """Per-frame features (B, T, E) of keypoints (B, T, J, 2)."""
         batch, frames = keypoints.shape[:2]
+        if self.bone_inputs:
+            parents = torch.as_tensor(H36M.parents[1:], device=keypoints.device)
+            bones = (keypoints[..., 1:, :] - keypoints[..., parents, :]) * self.bone_input_scale
+            keypoints = torch.cat([keypoints[..., :1, :], bones], dim=-2)
         return self.drop(torch.relu(self.expand_conv(keypoints.reshape(batch, frames, -1))))
 
     def forward(self, keypoints: torch.Tensor) -> torch.Tensor:
         """Lengths (B, J - 1) in meters from the whole sequence keypoints (B, T, J, 2)."""
         features = self._embed(keypoints)
+        if self.temporal == "pool":
+            return self._lengths(self.fc(torch.relu(self.frame_mlp(features)).mean(dim=1)))
         if self.bidirectional:
             _, final = self.gru(features)
             hidden = torch.cat([final[-1], final[-2]], dim=-1)  # last layer: backward, forward
@@ -103,6 +126,13 @@ class BoneLengthModel(nn.Module):
             raise InputError("only a unidirectional (GRU) length model can run causally; "
                              "this one is bidirectional (-bi)")
         features = self._embed(keypoints)
+        if self.temporal == "pool":  # state: (sum of the frame features so far (B, 2H), frames seen (B, 1))
+            frame_features = torch.relu(self.frame_mlp(features))
+            total = frame_features.cumsum(dim=1)
+            count = torch.arange(1, features.shape[1] + 1, device=features.device, dtype=features.dtype)[None, :, None]
+            if state is not None:
+                total, count = total + state[0][:, None], count + state[1][:, None]
+            return self._lengths(self.fc(total / count)), (total[:, -1], count[:, -1].expand(len(total), 1))
         outputs, finals = [], []
         for index, gru in enumerate(self.gru):
             output, final = gru(features, None if state is None else state[index])
@@ -111,7 +141,7 @@ class BoneLengthModel(nn.Module):
         return self._lengths(self.fc(torch.sigmoid(torch.cat(outputs, dim=-1)))), tuple(finals)
 
     def per_frame(self, keypoints: torch.Tensor) -> torch.Tensor:
-        """Causal lengths (B, T, J - 1): entry t sees frames 0..t only. Unidirectional models only."""
+        """Causal lengths (B, T, J - 1): entry t sees frames 0..t only. Not for bidirectional GRUs."""
         return self.step(keypoints)[0]
 
 
@@ -123,23 +153,29 @@ def model_kwargs_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict
     if "expand_conv.weight" not in state_dict or "fc.weight" not in state_dict:
         raise InputError("state dict is not a bone-length model's: expected 'expand_conv.weight' and "
                          f"'fc.weight', got {', '.join(list(state_dict)[:6])}...")
+    embed_dim, inputs = state_dict["expand_conv.weight"].shape
+    reference = state_dict.get("reference_lengths")
+    extras = dict(reference_lengths=None if reference is None else reference.detach().cpu().numpy(),
+                  bone_inputs="bone_input_scale" in state_dict)
+    if "frame_mlp.weight" in state_dict:
+        return dict(num_joints=inputs // 2, embed_dim=embed_dim, temporal="pool",
+                    hidden_size=state_dict["frame_mlp.weight"].shape[0] // 2, **extras)
     bidirectional = "gru.weight_ih_l0" in state_dict
     prefix = "gru." if bidirectional else "gru.0."
     layers = sum(1 for name in state_dict if name.startswith(prefix + "weight_ih_l")
                  and not name.endswith("_reverse"))
-    embed_dim, inputs = state_dict["expand_conv.weight"].shape
-    reference = state_dict.get("reference_lengths")
     return dict(num_joints=inputs // 2, embed_dim=embed_dim,
                 hidden_size=state_dict[prefix + "weight_hh_l0"].shape[1],
                 num_layers=layers, bidirectional=bidirectional,
-                reference_lengths=None if reference is None else reference.detach().cpu().numpy())
+                **extras)
 
 
 def architecture_record(model: BoneLengthModel, recipe: str = "") -> dict[str, Any]:
     """What a blapose checkpoint says about its length model (key 'architecture'): plain values only."""
     return {"model": "BoneLengthModel", "bidirectional": model.bidirectional, "num_layers": model.num_layers,
             "hidden_size": model.hidden_size, "embed_dim": model.expand_conv.out_features,
-            "log_output": model.log_output, "recipe": recipe}
+            "log_output": model.log_output, "bone_inputs": model.bone_inputs, "temporal": model.temporal,
+            "recipe": recipe}
 
 
 def length_model_from_checkpoint(checkpoint: Mapping[str, Any], source: str = "checkpoint",

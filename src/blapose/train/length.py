@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..errors import InputError
 from ..fileio import atomic_path
@@ -26,14 +27,17 @@ from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_c
 from ..models.length import BoneLengthModel
 from ..progress import Progress
 from . import flush_subnormal_floats
+from .device import FP32, Precision, resolve_precision
+from .distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
+                          restore_random_states, wrap_model)
 from .length_batches import LengthBatchBuilder, MotionBank, make_length_sampler
-from .length_config import (LengthTrainingConfig, config_from_args, load_length_table,
+from .length_config import (RECIPES, LengthTrainingConfig, config_from_args, load_length_table,
                             load_training_sequences)
 from .length_eval import (LengthErrors, evaluate, evaluate_checkpoint, mean_length_error,
-                          mean_sequence_lengths, resolve_device)
+                          mean_sequence_lengths)
 from .length_state import (TrainingHistory, TrainingState, checkpoint_dict, restore, save_curves)
 
-__all__ = ["LengthTrainingConfig", "config_from_args", "LengthErrors", "evaluate", "evaluate_checkpoint",
+__all__ = ["RECIPES", "LengthTrainingConfig", "config_from_args", "LengthErrors", "evaluate", "evaluate_checkpoint",
            "mean_length_error", "mean_sequence_lengths", "TrainingHistory", "build_model", "length_loss",
            "train_step", "train_epoch", "fit", "FitResult", "run_from_args"]
 
@@ -45,7 +49,8 @@ def build_model(config: LengthTrainingConfig, reference_lengths: np.ndarray | No
     """A fresh model with the config's architecture; ``reference_lengths`` (16,) m for ``log_output``."""
     return BoneLengthModel(embed_dim=config.embed_dim, hidden_size=config.hidden_size,
                            num_layers=config.num_layers, dropout=config.dropout,
-                           bidirectional=config.bidirectional,
+                           bidirectional=config.bidirectional, bone_inputs=config.bone_inputs,
+                           temporal=config.temporal,
                            reference_lengths=reference_lengths if config.log_output else None)
 
 
@@ -54,27 +59,59 @@ def length_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean(torch.abs(predicted - target))
 
 
-def train_step(model: BoneLengthModel, optimizer: torch.optim.Optimizer, keypoints: torch.Tensor,
-               target: torch.Tensor) -> float:
-    """One optimiser step on keypoints (B, L, J, 2) and target lengths (B, 16) meters; returns the loss (m)."""
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, keypoints: torch.Tensor,
+               target: torch.Tensor, precision: Precision = FP32, scaler: torch.amp.GradScaler | None = None,
+               weight: float = 1.0) -> torch.Tensor:
+    """One optimiser step on keypoints (B, L, J, 2) and target lengths (B, 16) meters.
+
+    The forward pass runs under ``precision``'s autocast; the gradient is that of ``weight`` x
+    loss (``distributed.loss_weight``), scaled by ``scaler`` when given (fp16). Returns the loss
+    (m) before the step as a detached 0-d float32 tensor on the device, so the step does not wait
+    for the device.
+    """
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    loss = length_loss(model(keypoints), target)
-    loss.backward()
-    optimizer.step()
-    return float(loss.detach())
+    with precision.autocast():
+        loss = length_loss(model(keypoints).float(), target)
+    weighted = loss * weight if weight != 1.0 else loss
+    if scaler is not None and scaler.is_enabled():
+        scaler.scale(weighted).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        weighted.backward()
+        optimizer.step()
+    return loss.detach()
 
 
-def train_epoch(model: BoneLengthModel, optimizer: torch.optim.Optimizer, builder: LengthBatchBuilder,
-                rng: np.random.Generator, description: str = "", progress: bool = True) -> float:
-    """One pass over all training chunks; returns the example-weighted mean loss, meters."""
-    total, count = 0.0, 0
-    with Progress(builder.num_batches, description, unit="batch", enabled=progress) as bar:
-        for batch in builder.epoch(rng):
-            loss = train_step(model, optimizer, batch.keypoints, batch.lengths)
-            total += loss * len(batch.lengths)
-            count += len(batch.lengths)
-            bar.update(1, loss_mm=loss * 1000)
+#: Batches between two readings of the loss for the progress display (each waits for the device).
+LOSS_DISPLAY_INTERVAL = 50
+
+
+def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, builder: LengthBatchBuilder,
+                rng: np.random.Generator, description: str = "", progress: bool = True,
+                context: DistributedContext | None = None, precision: Precision = FP32,
+                scaler: torch.amp.GradScaler | None = None) -> float:
+    """One pass over all training chunks; returns the example-weighted mean loss over all ranks, meters.
+
+    With a ``context`` of several ranks, each trains on its block of every global batch
+    (``LengthBatchBuilder.epoch``) and the loss is reduced over ranks at the end of the epoch.
+    """
+    context = context or DistributedContext(device=next(model.parameters()).device)
+    sums = torch.zeros(2, dtype=torch.float64, device=context.device)  # loss x examples, examples
+    with Progress(builder.num_batches, description, unit="batch", enabled=progress and context.is_main) as bar:
+        for step, batch in enumerate(builder.epoch(rng, context)):
+            size = len(batch.lengths)
+            global_size = min(builder.batch_size, len(builder.index) - step * builder.batch_size)
+            loss = train_step(model, optimizer, batch.keypoints, batch.lengths, precision, scaler,
+                              loss_weight(size, global_size, context))
+            sums[0] += loss * size
+            sums[1] += size
+            if step % LOSS_DISPLAY_INTERVAL == 0:
+                bar.update(1, loss_mm=float(loss) * 1000)
+            else:
+                bar.update(1)
+    total, count = all_reduce_sum(sums, context).tolist()
     return total / max(count, 1)
 
 
@@ -94,10 +131,17 @@ def fit(config: LengthTrainingConfig) -> FitResult:
     Seeds torch's global generator (weights, dropout) and a numpy generator (chunk order, lengths,
     root offsets) from ``config.seed``; both states go into every checkpoint, so a run resumed from
     ``final.bin`` continues exactly as the uninterrupted run would.
+
+    In a torchrun process group every rank calls ``fit`` alike: the model trains wrapped in DDP
+    on its block of each global batch of ``config.batch_size`` chunks (torch seeded with seed +
+    rank, the numpy draws shared), and only rank 0 evaluates, prints and writes checkpoints, which
+    carry every rank's random states ('rank_random_states').
     """
     flush_subnormal_floats()
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
+    context = current_context(config.device)
+    device = context.device
+    precision = resolve_precision(config.amp, device)
+    torch.manual_seed(config.seed + context.rank)
     rng = np.random.default_rng(config.seed)
     train_sequences = load_training_sequences(config, config.subjects_train)
     test_sequences = load_training_sequences(config, config.subjects_test) if config.evaluate_each_epoch else []
@@ -106,18 +150,25 @@ def fit(config: LengthTrainingConfig) -> FitResult:
     builder = LengthBatchBuilder(MotionBank.from_sequences(train_sequences, device), sampler,
                                  config.batch_size, config.chunk_len, config.segment_shift,
                                  flip=config.flip_augmentation, root_offset_std=config.root_offset_std,
-                                 floor=config.floor_augmentation)
+                                 floor=config.floor_augmentation, keypoint_noise=config.keypoint_noise)
     model = build_model(config, sampler.table.mean(axis=0)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, amsgrad=True)
+    scaler = precision.grad_scaler()
     print(f"INFO: training on {len(builder.index)} chunks of {config.chunk_len} frames "
-          f"({builder.num_batches} batches per epoch) on {device}; "
+          f"({builder.num_batches} batches per epoch) on {device}"
+          f"{f' x {context.world_size} processes' if context.is_distributed else ''}, {precision.name}; "
           f"{sum(p.numel() for p in model.parameters())} parameters")
 
     state = TrainingState(lr=config.learning_rate)
     if config.resume:
         path = resolve_checkpoint_path(config.resume, config.checkpoint_dir)
-        state = restore(load_checkpoint(path), str(path), model, optimizer, rng)
+        checkpoint = load_checkpoint(path)
+        state = restore(checkpoint, str(path), model, optimizer, rng)
+        restore_random_states(checkpoint.get("rank_random_states"), rng, context)
+        if scaler.is_enabled() and isinstance(checkpoint.get("scaler"), dict):
+            scaler.load_state_dict(checkpoint["scaler"])
         print(f"INFO: resuming from {path} after epoch {state.epoch}")
+    trained = wrap_model(model, context)
 
     checkpoint_dir = Path(config.checkpoint_dir)
     best_path = checkpoint_dir / "epoch_best.bin"
@@ -125,11 +176,11 @@ def fit(config: LengthTrainingConfig) -> FitResult:
     history = state.history
     while state.epoch < config.epochs:
         started = time.time()
-        history.train.append(train_epoch(model, optimizer, builder, rng, f"epoch {state.epoch + 1}",
-                                         config.progress))
+        history.train.append(train_epoch(trained, optimizer, builder, rng, f"epoch {state.epoch + 1}",
+                                         config.progress, context, precision, scaler))
         line = f"[{state.epoch + 1}] time {(time.time() - started) / 60:.2f} min lr {state.lr:.6f} " \
                f"length_train {history.train[-1] * 1000:.2f} mm"
-        if config.evaluate_each_epoch:
+        if config.evaluate_each_epoch and context.is_main:
             model.eval()
             errors = evaluate(model, test_sequences, sampler, seed=config.seed + 1, progress=config.progress)
             history.valid.append(errors.detected)
@@ -142,12 +193,19 @@ def fit(config: LengthTrainingConfig) -> FitResult:
             for group in optimizer.param_groups:
                 group["lr"] *= config.lr_decay
         state.lr = optimizer.param_groups[0]["lr"]
+        resume_state = {"rank_random_states": random_states(rng, context)}  # every rank takes part
+        if scaler.is_enabled():
+            resume_state["scaler"] = scaler.state_dict()
+        if not context.is_main:
+            continue
 
-        if config.evaluate_each_epoch and history.valid[-1] < state.best:
+        improved = config.evaluate_each_epoch and history.valid[-1] < state.best
+        if improved:
             state.best = history.valid[-1]
-            save_checkpoint(best_path, checkpoint_dict(model, optimizer, state, rng, config.recipe))
+        content = {**checkpoint_dict(model, optimizer, state, rng, config.recipe), **resume_state}
+        if improved:
+            save_checkpoint(best_path, content)
             print(f"Saving checkpoint to {best_path}")
-        content = checkpoint_dict(model, optimizer, state, rng, config.recipe)
         if state.epoch % config.checkpoint_frequency == 0:
             save_checkpoint(checkpoint_dir / f"epoch_{state.epoch}.bin", content)
         save_checkpoint(final_path, content)
@@ -155,7 +213,7 @@ def fit(config: LengthTrainingConfig) -> FitResult:
             temporary.write_bytes(pickle.dumps(history.as_dict()))
         if config.export_training_curves:
             save_curves(history, checkpoint_dir / "loss_length.png")
-    if not final_path.exists():  # nothing left to train: still leave the resumed state behind
+    if context.is_main and not final_path.exists():  # nothing left to train: leave the resumed state behind
         save_checkpoint(final_path, checkpoint_dict(model, optimizer, state, rng, config.recipe))
     return FitResult(model=model.eval(), history=history, final_checkpoint=final_path,
                      best_checkpoint=best_path if best_path.exists() else None)

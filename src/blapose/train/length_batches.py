@@ -27,6 +27,8 @@ from ..bones import bones_to_poses, poses_to_bones
 from ..camera import Camera, project_to_2d
 from ..errors import InputError
 from ..skeleton import H36M, Skeleton
+from .device import to_device
+from .distributed import DistributedContext, shard
 
 LENGTH_AUG_TYPES = ("smpl", "random_unif", "random_norm_train", "random_norm_all")
 #: Standard deviation (meters, per axis) of the random root offset added to each example (upstream).
@@ -270,12 +272,14 @@ class LengthBatchBuilder:
     Upstream (``floor=False``): the re-posed body keeps the root trajectory and gets a random
     offset N(0, ``root_offset_std``) on every axis. ``floor=True``: every frame's body is re-seated
     so its lowest joint is as high above the floor as the original's, and the offset lies in the
-    floor plane (its component along the world up axis is removed).
+    floor plane (its component along the world up axis is removed). ``keypoint_noise`` > 0 adds
+    detector-like 2D errors (normalised units): a constant error per chunk and joint plus an
+    independent one per frame, each normal with that standard deviation, drawn after the offsets.
     """
 
     def __init__(self, bank: MotionBank, sampler: LengthSampler, batch_size: int, chunk_len: int,
                  segment_shift: int, flip: bool = True, root_offset_std: float = ROOT_OFFSET_STD,
-                 floor: bool = False) -> None:
+                 floor: bool = False, keypoint_noise: float = 0.0) -> None:
         if batch_size < 1:
             raise InputError(f"batch size must be positive, got {batch_size}")
         self.bank = bank
@@ -284,6 +288,7 @@ class LengthBatchBuilder:
         self.chunk_len = chunk_len
         self.root_offset_std = root_offset_std
         self.floor = floor
+        self.keypoint_noise = keypoint_noise
         self.index = build_chunk_index(bank.frame_counts, chunk_len, segment_shift, flip)
         if len(self.index) == 0:
             raise InputError(f"no training chunks: every training video has at most {chunk_len} frames "
@@ -293,28 +298,48 @@ class LengthBatchBuilder:
     def num_batches(self) -> int:
         return -(-len(self.index) // self.batch_size)
 
-    def build(self, chunks: np.ndarray, rng: np.random.Generator) -> LengthBatch:
-        """The batch of chunk numbers ``chunks`` (B,), with lengths and root offsets drawn from ``rng``."""
-        sequence, start = self.index.sequence[chunks], self.index.start[chunks]
-        subjects = [self.bank.subjects[s] for s in sequence]
-        lengths = self.sampler.sample(rng, subjects)
+    def build(self, chunks: np.ndarray, rng: np.random.Generator,
+              context: DistributedContext | None = None) -> LengthBatch:
+        """The batch of chunk numbers ``chunks`` (B,), with lengths and root offsets drawn from ``rng``.
+
+        With the ``context`` of one of several ranks, the draws are made for all of ``chunks`` (as a
+        single process makes them) and only the rank's block of the batch (``distributed.shard``) is built.
+        """
+        sequence = self.index.sequence[chunks]
+        lengths = self.sampler.sample(rng, [self.bank.subjects[s] for s in sequence])
         offsets = rng.normal(0.0, self.root_offset_std, size=(len(chunks), 3)).astype(np.float32)
+        if context is not None and context.is_distributed:
+            keep = shard(np.arange(len(chunks)), context)
+            chunks, lengths, offsets = chunks[keep], lengths[keep], offsets[keep]
+        sequence, start = self.index.sequence[chunks], self.index.start[chunks]
         directions, root, intrinsic, floor = self.bank.gather_with_floor(sequence, start, self.chunk_len)
         device = directions.device
-        lengths_t = torch.from_numpy(lengths).to(device)
-        flip = torch.from_numpy(self.index.flip[chunks]).to(device)
-        offsets_t = torch.from_numpy(offsets).to(device)
+        lengths_t = to_device(lengths, device)
+        flip = to_device(self.index.flip[chunks], device)
+        offsets_t = to_device(offsets, device)
         if self.floor:
             up = floor[0]
             offsets_t = offsets_t - (offsets_t * up).sum(dim=-1, keepdim=True) * up
         root = root + offsets_t[:, None, :]
         keypoints = augmented_keypoints(directions, lengths_t, root, intrinsic, flip,
                                         floor=floor if self.floor else None)
+        if self.keypoint_noise > 0:
+            shape = keypoints.shape
+            noise = rng.normal(0.0, self.keypoint_noise, size=(2,) + tuple(shape)).astype(np.float32)
+            noise[0] = noise[0, :, :1]  # the first draw is held over the chunk: a per-joint bias
+            keypoints = keypoints + torch.from_numpy(noise.sum(axis=0)).to(device)
         target = torch.where(flip[:, None], mirror_lengths(lengths_t), lengths_t)
         return LengthBatch(keypoints=keypoints, lengths=target)
 
-    def epoch(self, rng: np.random.Generator) -> Iterator[LengthBatch]:
-        """One pass over all chunks in a random order drawn from ``rng``."""
+    def epoch(self, rng: np.random.Generator, context: DistributedContext | None = None
+              ) -> Iterator[LengthBatch]:
+        """One pass over all chunks in a random order drawn from ``rng``, ``batch_size`` (the global
+        batch) at a time; with a ``context`` of several ranks, this rank's block of each batch. A
+        final batch with fewer chunks than ranks is left out on every rank."""
         order = rng.permutation(len(self.index))
+        ranks = 1 if context is None else context.world_size
         for first in range(0, len(order), self.batch_size):
-            yield self.build(order[first:first + self.batch_size], rng)
+            chosen = order[first:first + self.batch_size]
+            if len(chosen) < ranks:
+                return
+            yield self.build(chosen, rng, context)

@@ -60,7 +60,31 @@ class LengthTrainingConfig:
     floor_augmentation: bool = False              # re-seat feet on the floor, offsets in the floor plane
     root_offset_std: float = ROOT_OFFSET_STD      # meters, per axis
     log_output: bool = False                      # predict log-scale and log-proportions (model head)
+    keypoint_noise: float = 0.0                   # std of simulated 2D detector errors, normalised units
+    temporal: str = "gru"                         # 'gru' (upstream) or 'pool' (mean of per-frame features)
+    bone_inputs: bool = False                     # read root position and magnified 2D bones, not keypoints
     cameras: tuple[int, ...] | None = None        # camera indices to train on; None: all
+
+
+#: blapose's named recipes (``--recipe``): the settings they fix; data, subjects, checkpoint folder,
+#: augmentation table and seed still come from the flags. 'upstream' fixes nothing (the flags as given).
+#: Chosen by the study in docs/lengths.md (benchmarks/study_lengths.py).
+RECIPES: dict[str, dict[str, Any]] = {
+    "upstream": {},
+    "cpu": dict(bidirectional=True, embed_dim=64, hidden_size=128, num_layers=1, dropout=0.0, chunk_len=64,
+                segment_shift=32, batch_size=64, learning_rate=1e-3, lr_decay=0.95, epochs=6,
+                floor_augmentation=True, log_output=True),
+    "best": dict(bidirectional=True, embed_dim=256, hidden_size=512, num_layers=1, dropout=0.0, chunk_len=128,
+                 segment_shift=32, batch_size=256, learning_rate=1e-3, lr_decay=0.95, epochs=30,
+                 floor_augmentation=True, log_output=True),
+}
+
+
+def apply_recipe(config: LengthTrainingConfig, recipe: str) -> LengthTrainingConfig:
+    """``config`` with the settings of the named recipe (``RECIPES``) and the recipe's name recorded."""
+    if recipe not in RECIPES:
+        raise InputError(f"--recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+    return dataclasses.replace(config, recipe=recipe, **RECIPES[recipe])
 
 
 def _parse_list(text: str) -> tuple[str, ...]:
@@ -74,7 +98,7 @@ def config_from_args(args: Any) -> LengthTrainingConfig:
     if args.length_aug_type not in LENGTH_AUG_TYPES:
         raise InputError(f"--length_aug_type must be one of {', '.join(LENGTH_AUG_TYPES)}")
     resume = args.resume or args.length_model
-    return LengthTrainingConfig(
+    config = LengthTrainingConfig(
         data_dir=args.data_dir, dataset=args.dataset, keypoints=args.keypoints,
         subjects_train=_parse_list(args.subjects_train), subjects_test=_parse_list(args.subjects_test),
         actions=None if args.actions == "*" else _parse_list(args.actions),
@@ -89,6 +113,7 @@ def config_from_args(args: Any) -> LengthTrainingConfig:
         export_training_curves=args.export_training_curves, seed=args.seed,
         device=getattr(args, "device", "auto"), amp=getattr(args, "amp", "off"),
     )
+    return apply_recipe(config, getattr(args, "recipe", "upstream"))
 
 
 def load_training_sequences(config: LengthTrainingConfig, subjects: Sequence[str]) -> list:
