@@ -117,3 +117,31 @@ def resolve_checkpoint_path(name: str | os.PathLike, checkpoint_dir: str | os.Pa
     tried = " or ".join(str(c) for c in dict.fromkeys(candidates))
     raise InputError(f"checkpoint {name} not found (looked for {tried}); "
                      "use -c to name the checkpoint folder or give a full path")
+
+
+def export_weights(source: str | os.PathLike, target: str | os.PathLike, half: bool = True) -> dict:
+    """Write the weights of checkpoint ``source`` as a small file to ship or share; return its content.
+
+    Keeps 'model_pos' (floating tensors stored as float16 when ``half``: loading into a model
+    converts them back), 'epoch' and the 'architecture' record (for a temporal model, one read from
+    its weights is added); drops the optimizer and random states. Written atomically.
+    """
+    import torch
+
+    checkpoint = load_checkpoint(source)
+    state = checkpoint.get("model_pos")
+    if not isinstance(state, dict):
+        raise InputError(f"checkpoint {source} has no 'model_pos' state dict")
+    weights = {name: value.half() if half and value.is_floating_point() else value.clone()
+               for name, value in state.items() if isinstance(value, torch.Tensor)}
+    exported = {"model_pos": weights, "epoch": checkpoint.get("epoch")}
+    architecture = checkpoint.get("architecture")
+    if architecture is None and "expand_conv.weight" in weights and "shrink.weight" in weights:
+        from .temporal import architecture_from_state_dict
+
+        architecture = {"model": "TemporalModel", **architecture_from_state_dict(weights)}
+        architecture["filter_widths"] = list(architecture["filter_widths"])
+    if architecture is not None:
+        exported["architecture"] = architecture
+    save_checkpoint(target, exported)
+    return exported
