@@ -6,15 +6,15 @@ import sys
 import numpy as np
 import pytest
 
-from blapose.bones import bones_to_poses, poses_to_bones
+from blapose.bones import adjust_poses, bones_to_poses, poses_to_bones
+from blapose.camera import h36m_cameras
 from blapose.cli import main
-from blapose.data.h36m import action_name, load_sequences
-from blapose.data.predictions import read_predictions, write_predictions
+from blapose.data.h36m import action_name, load_poses_3d, load_sequences
+from blapose.data.predictions import prediction_keys, read_predictions, write_predictions
+from blapose.evaluation import adjust_files, ground_truth_root_relative
 from blapose.lengths_io import load_lengths_dict, save_lengths
-from blapose.report import Video, action_wise, adjustment_report
+from blapose.report import Video, _equal_length_batches, action_wise, adjust_and_report, adjustment_report
 from reference import reference_p_mpjpe_per_frame
-
-
 
 
 def reference_report(videos):
@@ -168,3 +168,73 @@ def test_cli_adjust_bad_input_one_line_no_output(upstream_files, h36m_data_dir, 
     assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr
     assert "Traceback" not in result.stderr and "ran" not in result.stdout
     assert not (tmp_path / "r.json").exists()
+
+
+def test_partial_ground_truth_read_gives_the_same_arrays(h36m_data_dir):
+    """Reading only the test subjects returns exactly the arrays of a full read, and nothing else."""
+    path = h36m_data_dir / "data_3d_h36m.npz"
+    full = load_poses_3d(path)
+    partial = load_poses_3d(path, {"S9", "S11"})
+    assert set(partial) == {"S9", "S11"} and set(full) > set(partial)
+    for subject in partial:
+        assert list(partial[subject]) == list(full[subject])
+        for action, poses in partial[subject].items():
+            np.testing.assert_array_equal(poses, full[subject][action])
+
+
+def test_ground_truth_rotation_of_root_relative_takes_equals_world_to_camera(h36m_data_dir):
+    """Rotating root-relative world poses equals world_to_camera then subtracting the root (to 1e-6 m)."""
+    world = load_poses_3d(h36m_data_dir / "data_3d_h36m.npz", {"S11"})
+    keys = [("S11", action, camera) for action in world["S11"] for camera in range(4)]
+    result = ground_truth_root_relative(world, keys)
+    for subject, action, camera in keys:
+        posed = h36m_cameras(subject)[camera].world_to_camera(world[subject][action].astype(np.float64))
+        assert result[(subject, action, camera)].dtype == np.float32
+        np.testing.assert_allclose(result[(subject, action, camera)], posed - posed[:, :1], atol=1e-6)
+
+
+def test_prediction_keys_match_the_read_order(upstream_files):
+    """prediction_keys lists the keys of read_predictions, in order, for the pickle list and the npz."""
+    folder, _, _, _ = upstream_files
+    for path, act in ((folder / "prediction.pkl", folder / "action_dict.pkl"), (folder / "predictions.npz", None)):
+        assert prediction_keys(path, act) == list(read_predictions(path, act))
+
+
+def test_adjust_files_equals_the_report_of_loaded_sequences(upstream_files, h36m_data_dir):
+    """From files, the report (to 1e-4 mm) and adjusted poses equal those built from in-memory sequences."""
+    folder, sequences, predictions, lengths = upstream_files
+    report, adjusted = adjust_files(folder / "prediction.pkl", folder / "lengths_dict.npz",
+                                    h36m_data_dir / "data_3d_h36m.npz", folder / "action_dict.pkl")
+    videos = [Video(s.key, predictions[s.key], s.poses_root_relative, lengths[s.key]) for s in sequences]
+    expected = adjustment_report(videos)
+    for stage in ("before", "after"):
+        for name, value in expected[stage].items():
+            assert report[stage][name] == pytest.approx(value, abs=1e-4), (stage, name)  # float32 files
+    assert report["frames"] == expected["frames"] and set(adjusted) == set(predictions)
+    key = sequences[3].key
+    np.testing.assert_allclose(adjusted[key], adjust_poses(predictions[key], np.float32(lengths[key])), atol=1e-6)
+
+
+def test_batches_hold_consecutive_videos_of_equal_length():
+    """Batches keep the video order, mix no lengths and stay under the frame cap (a long video stands alone)."""
+    def video(frames):
+        return Video(("S9", "Walking", 0), np.zeros((frames, 17, 3)), np.zeros((frames, 17, 3)))
+    videos = [video(n) for n in (5, 5, 5, 5, 5, 7, 7, 30, 5)]
+    batches = _equal_length_batches(videos, max_frames=20)
+    assert [len(batch) for batch in batches] == [4, 1, 2, 1, 1]
+    assert [v for batch in batches for v in batch] == videos
+    assert all(len({len(v.predicted) for v in batch}) == 1 for batch in batches)
+
+
+def test_causal_lengths_constant_over_frames_match_per_video_lengths(upstream_files):
+    """Per-frame lengths repeating one set give the per-video adjustment's pose errors."""
+    _, sequences, predictions, lengths = upstream_files
+    chosen = sequences[:8]
+    videos = [Video(s.key, predictions[s.key], s.poses_root_relative, lengths[s.key]) for s in chosen]
+    causal = [Video(s.key, predictions[s.key], s.poses_root_relative,
+                    np.tile(lengths[s.key], (s.num_frames, 1))) for s in chosen]
+    per_video, adjusted = adjust_and_report(videos, keep_adjusted=True)
+    per_frame, adjusted_causal = adjust_and_report(causal, causal=True, keep_adjusted=True)
+    for name in ("mpjpe", "p_mpjpe", "mpjve"):
+        assert per_frame["after"][name] == pytest.approx(per_video["after"][name], abs=1e-6)
+    np.testing.assert_allclose(adjusted_causal[chosen[0].key], adjusted[chosen[0].key], atol=1e-7)

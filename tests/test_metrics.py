@@ -71,6 +71,13 @@ def test_closest_rotation_agrees_with_svd(rng):
     np.testing.assert_allclose(rotations, metrics._rotation_svd(matrices), atol=1e-8)
 
 
+def test_closest_rotation_falls_back_to_svd_when_newton_is_cut_short(rng):
+    """With too few Newton steps to converge, every matrix still gets the SVD's rotation."""
+    matrices = rng.normal(size=(200, 3, 3))
+    np.testing.assert_allclose(metrics.closest_rotation(matrices, iterations=2), metrics._rotation_svd(matrices),
+                               atol=1e-8)
+
+
 def test_float32_and_float64_agree_to_a_micrometre(rng):
     """Working in float32, as the data files are, changes P-MPJPE by far less than 0.1 mm."""
     target = rng.normal(size=(200, 17, 3)) * 0.3
