@@ -16,6 +16,7 @@ Without the built-in models (src/blapose/assets) untrained models of the sizes n
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -64,19 +65,27 @@ def untrained_models(folder: Path, architecture: str) -> tuple[str, str]:
 
 
 def timed_run(video: Path, out: Path, lifter: str, length_model: str) -> tuple[dict[str, float], int]:
+    """Stage wall times of one `process` call, plus 'CPU' (seconds of CPU time, all threads)."""
     from blapose.video.pipeline import process
 
+    before = os.times()
     result = process(video, out_dir=out, lifter=lifter, length_model=length_model, bvh=True,
                      show_progress=False, log=None)
-    return result.seconds, len(result.detected)
+    after = os.times()
+    seconds = dict(result.seconds)
+    seconds["CPU"] = (after.user + after.system) - (before.user + before.system)
+    return seconds, len(result.detected)
 
 
-def report(title: str, seconds: dict[str, float], frames: int) -> None:
+def report(title: str, seconds: dict[str, float], frames: int, threads: int) -> None:
     print(f"{title}: {frames} frames")
     for stage, value in seconds.items():
         print(f"  {stage:<16} {value:7.2f} s  {frames / value:8.1f} frames/s")
     models = sum(seconds.get(stage, 0.0) for stage in ("lift", "lengths", "adjust"))
     print(f"  lift + lengths + adjust: {100 * models / seconds['total']:.1f} % of the total")
+    print(f"  CPU time / {threads} cores: {frames / (seconds['CPU'] / threads):.1f} frames/s "
+          f"(what {threads} otherwise idle cores could reach at best); load average now "
+          f"{os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -119,14 +128,14 @@ def main() -> None:
         print(f"video {video.name}: {size}; {args.threads} threads")
         timed_run(video, folder / "warm-up", lifter, length_model)  # first MediaPipe/torch start-up
         seconds, frames = timed_run(video, folder / "out", lifter, length_model)
-        report("blapose video --bvh", seconds, frames)
+        report("blapose video --bvh", seconds, frames, args.threads)
         if args.compare:
             pipeline.DECODE_AHEAD = 0
             seconds, frames = timed_run(video, folder / "sequential", lifter, length_model)
-            report("decoding on the main thread", seconds, frames)
+            report("decoding on the main thread", seconds, frames, args.threads)
             pipeline.DECODE_AHEAD, detector.DETECTION_SIZE = 8, 100_000
             seconds, frames = timed_run(video, folder / "full-size", lifter, length_model)
-            report("detection on full-size frames", seconds, frames)
+            report("detection on full-size frames", seconds, frames, args.threads)
 
 
 if __name__ == "__main__":
