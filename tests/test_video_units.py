@@ -193,3 +193,18 @@ def test_bvh_refuses_per_frame_lengths(tmp_path):
     with pytest.raises(InputError, match="one bone length set"):
         write_bvh(tmp_path / "x.bvh", poses, np.ones((3, 16)), fps=25.0)
     assert not (tmp_path / "x.bvh").exists()
+
+
+def test_float16_exported_checkpoints_load_and_predict_like_the_original(checkpoints, tmp_path):
+    """Weights shipped as float16 (``export_weights``) load into both loaders and lift within 1 cm."""
+    from blapose.models.checkpoint import export_weights
+
+    export_weights(checkpoints[0], tmp_path / "lifter16.bin")
+    export_weights(checkpoints[1], tmp_path / "length16.bin")
+    keypoints = np.random.default_rng(2).normal(0, 0.3, size=(30, 17, 2))
+    original = lift(load_lifter(str(checkpoints[0])), keypoints)
+    exported = lift(load_lifter(str(tmp_path / "lifter16.bin")), keypoints)
+    assert np.abs(exported - original).max() < 0.01
+    lengths = predict_bone_lengths(load_length_model(str(tmp_path / "length16.bin")), keypoints)
+    reference = predict_bone_lengths(load_length_model(str(checkpoints[1])), keypoints)
+    np.testing.assert_allclose(lengths, reference, atol=2e-3)
