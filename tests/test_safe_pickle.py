@@ -1,5 +1,6 @@
 import os
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -75,3 +76,30 @@ def test_missing_file_and_non_zip_npz(tmp_path):
     with pytest.raises(InputError, match="not an npz"):
         load_npz(bad)
     assert os.path.exists(bad)
+
+
+@pytest.mark.parametrize("inflater", ["zlib", "isal"])
+def test_npz_members_read_in_one_call_equal_numpy(tmp_path, monkeypatch, inflater):
+    """Compressed and stored npz members read back equal to numpy's reader, by zlib or ISA-L."""
+    if inflater == "zlib":
+        monkeypatch.setitem(sys.modules, "isal", None)  # the import fails: zlib is used
+    else:
+        pytest.importorskip("isal")
+    arrays = {"a": np.arange(5000, dtype=np.float32).reshape(50, 100), "b": np.array([1, 2, 3])}
+    np.savez_compressed(tmp_path / "c.npz", **arrays)
+    np.savez(tmp_path / "s.npz", **arrays)
+    for name in ("c.npz", "s.npz"):
+        loaded = load_npz(tmp_path / name)
+        assert set(loaded) == set(arrays)
+        for key, array in arrays.items():
+            np.testing.assert_array_equal(loaded[key], array)
+
+
+def test_corrupt_npz_member_is_one_line_error(tmp_path):
+    """A flipped byte inside a compressed member is refused with an InputError naming the member."""
+    np.savez_compressed(tmp_path / "c.npz", a=np.random.default_rng(0).normal(size=(200, 50)))
+    data = bytearray((tmp_path / "c.npz").read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    (tmp_path / "c.npz").write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"c\.npz\['a'\]: corrupt npz file"):
+        load_npz(tmp_path / "c.npz")

@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import struct
 import zipfile
+import zlib
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -98,6 +100,39 @@ def _read_npy(stream: BinaryIO, source: str) -> np.ndarray:
     return array
 
 
+def _inflate(data: bytes, source: str) -> bytes:
+    """Raw DEFLATE data -> bytes: by ISA-L when python-isal is installed (``blapose[fast]``, about
+    1.4x zlib's speed on pose arrays), else by zlib. Both release the GIL while they work."""
+    try:
+        from isal import isal_zlib as inflater
+    except ImportError:
+        inflater = zlib
+    try:
+        return inflater.decompress(data, -15)
+    except inflater.error as error:
+        raise InputError(f"{source}: corrupt npz file ({error})") from None
+
+
+def _member_bytes(raw: BinaryIO, archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
+    """The uncompressed bytes of one zip member, inflated in one call and checked against its CRC.
+
+    The member's data starts after its 30-byte local header, file name and extra field (PKWARE
+    APPNOTE 4.3.7); stored and encrypted members are left to ``zipfile``.
+    """
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+        return archive.read(info)
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise InputError(f"{source}: corrupt npz file (bad zip member header)")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    raw.seek(info.header_offset + 30 + name_length + extra_length)
+    data = _inflate(raw.read(info.compress_size), source)
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise InputError(f"{source}: corrupt npz file (size or CRC check failed)")
+    return data
+
+
 def load_npz(path: str | os.PathLike) -> dict[str, Any]:
     """Read every array of an npz file; object arrays go through the restricted unpickler.
 
@@ -115,10 +150,10 @@ def load_npz(path: str | os.PathLike) -> dict[str, Any]:
                 if not member.endswith(".npy"):
                     continue
                 key = member[:-4]
-                # One read decompresses the whole member in a single zlib call, which releases the GIL.
-                with io.BytesIO(archive.read(member)) as stream:
+                source = f"{path}['{key}']"
+                with io.BytesIO(_member_bytes(raw, archive, archive.getinfo(member), source)) as stream:
                     try:
-                        array = _read_npy(stream, f"{path}['{key}']")
+                        array = _read_npy(stream, source)
                     except (ValueError, EOFError) as error:
                         if isinstance(error, InputError):
                             raise
