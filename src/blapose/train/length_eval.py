@@ -15,6 +15,7 @@ import torch
 from ..bones import bone_lengths
 from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
 from ..models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
+from .device import resolve_device  # noqa: F401  (re-exported: its home was this module)
 from .length_batches import ROOT_OFFSET_STD, LengthSampler, augmented_keypoints, make_length_sampler
 from .length_config import LengthTrainingConfig, load_length_table, load_training_sequences
 
@@ -25,13 +26,6 @@ class LengthErrors:
 
     detected: float
     augmented: float
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' -> CUDA when available, else CPU; any other name as given."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def mean_sequence_lengths(sequences: Sequence) -> dict[tuple[str, str, int], np.ndarray]:
