@@ -62,6 +62,8 @@ VARIANTS = {
                    dict(POOL, floor_augmentation=True)),
     "pool_floor_noise": ("(a) floor, pooled, log head, bone inputs, simulated 2D detector errors",
                          dict(POOL, floor_augmentation=True, keypoint_noise=NOISE)),
+    "pool_floor_prop": ("(a)+(b) floor, pooled, proportions only: size kept at the table's mean",
+                        dict(POOL, floor_augmentation=True, proportions_only=True)),
     "pool_floor_noise_mix": ("(a)+(e) as pool_floor_noise, bodies of Anny's male/female mix (--table-mix)",
                              dict(POOL, floor_augmentation=True, keypoint_noise=NOISE)),
 }
@@ -69,7 +71,7 @@ VARIANTS = {
 
 #: The variants of docs/lengths.md, in the order of its table.
 STUDY = ("upstream", "floor", "floor_log", "oracle", "pool_upstream", "pool_floor", "pool_floor_noise",
-         "pool_oracle", "pool_floor_noise_mix")
+         "pool_oracle", "pool_floor_prop", "pool_floor_noise_mix")
 
 
 def table_spread(table: np.ndarray) -> float:
@@ -174,13 +176,19 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="epochs over all four cameras' videos")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--variants", default=",".join(STUDY))
+    parser.add_argument("--report", action="store_true",
+                        help="train nothing: tabulate the <out>/<variant>.json files already there")
     args = parser.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     names = [n for n in args.variants.split(",") if n]
-    jobs = [(n, args.data, args.table_mix if n.endswith("_mix") else args.table, args.epochs, args.out)
-            for n in names]
-    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-        results = pool.starmap(run_variant, jobs)
+    if args.report:
+        results = [json.loads(Path(args.out, f"{n}.json").read_text()) for n in names
+                   if Path(args.out, f"{n}.json").is_file()]
+    else:
+        jobs = [(n, args.data, args.table_mix if n.endswith("_mix") else args.table, args.epochs, args.out)
+                for n in names]
+        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+            results = pool.starmap(run_variant, jobs)
     table = markdown_table(results)
     Path(args.out, "study.md").write_text(table + "\n")
     plot_curves(results, Path(args.out, "curves.png"))

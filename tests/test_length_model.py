@@ -270,6 +270,20 @@ def test_pooled_model_streams_and_round_trips_through_a_checkpoint(tmp_path):
         np.testing.assert_array_equal(loaded(batch), model(batch))
 
 
+def test_proportions_only_model_keeps_the_reference_size():
+    """A proportions-only model's lengths always have the reference's geometric mean; they reload as proportions-only."""
+    reference = np.linspace(0.1, 0.45, 16)
+    torch.manual_seed(6)
+    model = BoneLengthModel(dropout=0.0, temporal="pool", reference_lengths=reference, proportions_only=True,
+                            **TINY).eval()
+    with torch.no_grad():
+        model.fc.weight.normal_()
+        lengths = model(torch.from_numpy(random_keypoints(np.random.default_rng(6), 12)[None]))
+    assert not np.allclose(lengths.numpy()[0], reference, rtol=1e-3)
+    np.testing.assert_allclose(np.exp(np.log(lengths.numpy()).mean()), np.exp(np.log(reference).mean()), rtol=1e-5)
+    assert length_model_from_checkpoint({"model_pos": model.state_dict()}, "ck").proportions_only
+
+
 def test_bidirectional_model_refuses_causal_mode():
     """Only a unidirectional model may run causally."""
     model = BoneLengthModel(dropout=0.0, bidirectional=True, **TINY)

@@ -152,6 +152,15 @@ def test_floor_augmentation_keeps_feet_on_the_floor_and_offsets_in_the_floor_pla
     assert not np.allclose(lengths, bone_lengths(sequences[0].poses_3d[0].astype(np.float64)))
 
 
+def test_proportion_loss_ignores_the_targets_size_but_not_its_shape():
+    """With proportions_only the loss of a uniformly rescaled target is zero; a reshaped target still costs."""
+    predicted = torch.linspace(0.1, 0.45, 16)[None]
+    assert float(length_loss(predicted, 1.2 * predicted, proportions_only=True)) == pytest.approx(0.0, abs=1e-7)
+    assert float(length_loss(predicted, 1.2 * predicted)) > 0.02
+    reshaped = predicted * torch.tensor([1.1, 0.9] * 8)
+    assert float(length_loss(predicted, reshaped, proportions_only=True)) > 0.01
+
+
 def test_length_samplers_follow_the_augmentation_types():
     """smpl draws table rows; random types perturb the subject's row and copy right lengths to the left."""
     rng = np.random.default_rng(4)

@@ -3,8 +3,9 @@
 Steps (small functions, reused by tests and benchmarks):
 1. build the built-in dataset if the data folder lacks it;
 2. sample synthetic bone lengths (Anny when installed, else the documented fallback), shifted
-   to the training subjects' mean (upstream's ``_train`` alignment), and train a small
-   bidirectional-GRU length model on re-projected, re-lengthened training videos;
+   to the training subjects' mean (upstream's ``_train`` alignment), and train a length model
+   with ``--recipe cpu`` (docs/lengths.md) on re-projected, re-lengthened training videos; the
+   model of the last epoch is used: nothing is selected on the test subjects;
 3. train a small VideoPose3D temporal model on the training subjects and predict the test
    subjects (S9, S11) with flip test-time augmentation;
 4. adjust its poses with: each video's median predicted lengths, the training subjects' mean
@@ -139,15 +140,20 @@ def write_augmentation_lengths(config: DemoConfig, train_sequences: list[Sequenc
 
 
 def train_length_model(config: DemoConfig, augmentation_path: Path) -> Any:
-    """A small bidirectional-GRU length model trained with synthetic-length augmentation."""
-    from .train.length import LengthTrainingConfig, fit
+    """A length model trained with ``--recipe cpu`` for the demo's epochs; the last epoch's model.
 
-    settings = LengthTrainingConfig(
+    No per-epoch evaluation on the test subjects: they neither pick the checkpoint nor cost time.
+    """
+    import dataclasses
+
+    from .train.length import fit
+    from .train.length_config import LengthTrainingConfig, apply_recipe
+
+    settings = apply_recipe(LengthTrainingConfig(
         data_dir=config.data_dir, keypoints=config.keypoints, bone_length_aug=str(augmentation_path),
-        bidirectional=True, epochs=config.length_epochs, batch_size=64, chunk_len=64, segment_shift=32,
-        dropout=0.0, learning_rate=1e-3, embed_dim=64, hidden_size=128, seed=config.seed,
-        checkpoint_dir=str(Path(config.out_dir) / "checkpoint"), progress=config.progress)
-    return fit(settings).model
+        seed=config.seed, checkpoint_dir=str(Path(config.out_dir) / "checkpoint"), progress=config.progress,
+        evaluate_each_epoch=False), "cpu")
+    return fit(dataclasses.replace(settings, epochs=config.length_epochs)).model
 
 
 def _videos(sequences: list[Sequence], predictions: dict[Key, np.ndarray], lengths: dict[Key, np.ndarray]
@@ -190,7 +196,7 @@ def run_demo(config: DemoConfig) -> DemoResult:
     train_sequences = load_sequences(config.data_dir, config.keypoints, TRAIN_SUBJECTS)
     test_sequences = load_sequences(config.data_dir, config.keypoints, TEST_SUBJECTS)
 
-    began = _step("1/4 synthetic bone lengths and the bone-length model (bi-GRU)")
+    began = _step("1/4 synthetic bone lengths and the bone-length model (--recipe cpu)")
     augmentation_path, source = write_augmentation_lengths(config, train_sequences)
     result.notes.append(f"synthetic lengths: {source}")
     length_model = train_length_model(config, augmentation_path)
@@ -228,7 +234,7 @@ def run_demo(config: DemoConfig) -> DemoResult:
         DemoRow("Lifting model (VideoPose3D, trained here)", reports["learned"]["before"]),
         DemoRow("  adjusted: median of its own lengths", reports["median"]["after"]),
         DemoRow("  adjusted: training subjects' mean lengths", reports["mean"]["after"]),
-        DemoRow("  adjusted: learned lengths (bi-GRU)", reports["learned"]["after"]),
+        DemoRow("  adjusted: learned lengths (--recipe cpu)", reports["learned"]["after"]),
         DemoRow("  adjusted: ground-truth lengths (bound)", reports["truth"]["after"]),
         DemoRow("Fine-tuned through the adjustment", tuned_report["before"]),
     ]

@@ -49,12 +49,14 @@ class BoneLengthModel(nn.Module):
     2D position and the 16 2D bone vectors magnified ``BONE_INPUT_SCALE`` times (same input width).
     ``temporal='pool'`` replaces the GRU by a per-frame layer (E -> 2H, ReLU) averaged over the
     frames: any length of context, causal by running means, and far cheaper to train on a CPU.
+    ``proportions_only`` (log head only) centres the log output over the bones: the predicted body
+    keeps the reference's overall size (geometric mean) and only its proportions change.
     """
 
     def __init__(self, num_joints: int = H36M.num_joints, embed_dim: int = 256, hidden_size: int = 512,
                  num_layers: int = 1, dropout: float = 0.25, bidirectional: bool = False,
                  reference_lengths: np.ndarray | None = None, bone_inputs: bool = False,
-                 temporal: str = "gru") -> None:
+                 temporal: str = "gru", proportions_only: bool = False) -> None:
         super().__init__()
         if temporal not in TEMPORAL_KINDS:
             raise InputError(f"temporal must be one of {', '.join(TEMPORAL_KINDS)}, got {temporal!r}")
@@ -84,12 +86,20 @@ class BoneLengthModel(nn.Module):
         if self.log_output:  # lengths = reference * exp(output): log-scale plus log-proportions
             reference = torch.as_tensor(np.asarray(reference_lengths, dtype=np.float32))
             if reference.shape != (num_joints - 1,) or not bool((reference > 0).all()):
-                raise InputError(f"reference lengths must be {num_joints - 1} positive meters, got {tuple(reference.shape)}")
+                raise InputError(f"reference lengths must be {num_joints - 1} positive meters, "
+                                 f"got shape {tuple(reference.shape)}")
             self.register_buffer("reference_lengths", reference)
             nn.init.zeros_(self.fc.weight)
+        self.proportions_only = proportions_only
+        if proportions_only:  # the body's size stays the reference's: only proportions are predicted
+            if not self.log_output:
+                raise InputError("proportions_only needs reference lengths (the log head)")
+            self.register_buffer("fixed_scale", torch.tensor(1.0))
 
     def _lengths(self, output: torch.Tensor) -> torch.Tensor:
         """Lengths (..., J - 1) meters from the head's output: as is, or ``reference * exp(output)``."""
+        if self.proportions_only:
+            output = output - output.mean(dim=-1, keepdim=True)
         if self.log_output:
             return self.reference_lengths * torch.exp(output)
         return output
@@ -156,7 +166,7 @@ def model_kwargs_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict
     embed_dim, inputs = state_dict["expand_conv.weight"].shape
     reference = state_dict.get("reference_lengths")
     extras = dict(reference_lengths=None if reference is None else reference.detach().cpu().numpy(),
-                  bone_inputs="bone_input_scale" in state_dict)
+                  bone_inputs="bone_input_scale" in state_dict, proportions_only="fixed_scale" in state_dict)
     if "frame_mlp.weight" in state_dict:
         return dict(num_joints=inputs // 2, embed_dim=embed_dim, temporal="pool",
                     hidden_size=state_dict["frame_mlp.weight"].shape[0] // 2, **extras)
@@ -175,7 +185,7 @@ def architecture_record(model: BoneLengthModel, recipe: str = "") -> dict[str, A
     return {"model": "BoneLengthModel", "bidirectional": model.bidirectional, "num_layers": model.num_layers,
             "hidden_size": model.hidden_size, "embed_dim": model.expand_conv.out_features,
             "log_output": model.log_output, "bone_inputs": model.bone_inputs, "temporal": model.temporal,
-            "recipe": recipe}
+            "proportions_only": model.proportions_only, "recipe": recipe}
 
 
 def length_model_from_checkpoint(checkpoint: Mapping[str, Any], source: str = "checkpoint",
@@ -184,13 +194,14 @@ def length_model_from_checkpoint(checkpoint: Mapping[str, Any], source: str = "c
 
     The architecture is read from the state dict; ``bidirectional`` (the ``-bi`` flag), when
     given, must agree with it, except that checkpoints written by blapose (which record their
-    architecture under 'architecture') need no ``-bi``. ``source`` names the file in error messages.
+    architecture under 'architecture') need no ``-bi`` and ignore it. ``source`` names the file in
+    error messages.
     """
     if "model_pos" not in checkpoint:
         raise InputError(f"{source} has no 'model_pos' entry; keys: {', '.join(map(str, checkpoint))}")
     state_dict = checkpoint["model_pos"]
     kwargs = model_kwargs_from_state_dict(state_dict)
-    if isinstance(checkpoint.get("architecture"), Mapping) and not bidirectional:
+    if isinstance(checkpoint.get("architecture"), Mapping):
         bidirectional = None  # the recorded architecture stands in for the flag
     if bidirectional is not None and bidirectional != kwargs["bidirectional"]:
         kind = "bidirectional GRU (needs -bi)" if kwargs["bidirectional"] else "unidirectional GRU (drop -bi)"

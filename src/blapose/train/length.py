@@ -50,13 +50,25 @@ def build_model(config: LengthTrainingConfig, reference_lengths: np.ndarray | No
     return BoneLengthModel(embed_dim=config.embed_dim, hidden_size=config.hidden_size,
                            num_layers=config.num_layers, dropout=config.dropout,
                            bidirectional=config.bidirectional, bone_inputs=config.bone_inputs,
-                           temporal=config.temporal,
+                           temporal=config.temporal, proportions_only=config.proportions_only,
                            reference_lengths=reference_lengths if config.log_output else None)
 
 
-def length_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean absolute error (L1) over batch and bones, meters (upstream loss.py ``boneLoss``)."""
+def length_loss(predicted: torch.Tensor, target: torch.Tensor, proportions_only: bool = False) -> torch.Tensor:
+    """Mean absolute error (L1) over batch and bones, meters (upstream loss.py ``boneLoss``).
+
+    ``proportions_only``: the target is first scaled to the prediction's size (geometric mean of
+    the lengths), so only proportions count (for a model whose size is fixed).
+    """
+    if proportions_only:
+        target = target * torch.exp(torch.log(predicted).mean(-1, keepdim=True)
+                                    - torch.log(target).mean(-1, keepdim=True)).detach()
     return torch.mean(torch.abs(predicted - target))
+
+
+def _proportions_only(model: nn.Module) -> bool:
+    """Whether the (possibly DDP-wrapped) length model predicts proportions only."""
+    return bool(getattr(getattr(model, "module", model), "proportions_only", False))
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, keypoints: torch.Tensor,
@@ -72,7 +84,7 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, keypoints: to
     model.train()
     optimizer.zero_grad(set_to_none=True)
     with precision.autocast():
-        loss = length_loss(model(keypoints).float(), target)
+        loss = length_loss(model(keypoints).float(), target, _proportions_only(model))
     weighted = loss * weight if weight != 1.0 else loss
     if scaler is not None and scaler.is_enabled():
         scaler.scale(weighted).backward()

@@ -61,6 +61,7 @@ class LengthTrainingConfig:
     root_offset_std: float = ROOT_OFFSET_STD      # meters, per axis
     log_output: bool = False                      # predict log-scale and log-proportions (model head)
     keypoint_noise: float = 0.0                   # std of simulated 2D detector errors, normalised units
+    proportions_only: bool = False                # keep the table's mean size, learn proportions only
     temporal: str = "gru"                         # 'gru' (upstream) or 'pool' (mean of per-frame features)
     bone_inputs: bool = False                     # read root position and magnified 2D bones, not keypoints
     cameras: tuple[int, ...] | None = None        # camera indices to train on; None: all
