@@ -1,17 +1,21 @@
-"""Throughput of bone-length training on the CPU: batch building vs. the model's forward and backward.
+"""Throughput of bone-length training: batch building vs. the model's forward and backward.
 
 Prints sequences (training chunks) per second for building an augmented batch (gather, forward
 kinematics with new lengths, projection, flip), for the model's forward+backward, and for a full
 training step (build + forward + backward + Adam), and the share of a step spent building the batch.
-Defaults are the seed command's settings (-b 256, -l 512, -bi) on 2 CPU threads, with synthetic
-smooth motion of Human3.6M-like length (or the videos of --data-dir when given).
+Defaults are the seed command's settings (-b 256, -l 512, -bi) with synthetic smooth motion of
+Human3.6M-like length (or the videos of --data-dir when given). ``--device`` and ``--amp`` as in
+``blapose train``; ``--nproc N`` runs N processes under torchrun (DDP): -b stays the global batch
+and each rank builds and trains its block of it.
 
     python benchmarks/bench_train_length.py [--batch-size 256] [--chunk-len 512] [--threads 2]
+        [--device cuda] [--amp bf16] [--nproc 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -19,8 +23,12 @@ import torch
 
 from blapose.bones import bones_to_poses
 from blapose.camera import h36m_cameras
+from blapose.cli.device_args import add_device_arguments, relaunch_with_torchrun
 from blapose.data.h36m import Sequence, load_sequences
 from blapose.models.length import BoneLengthModel
+from blapose.train.device import resolve_precision
+from blapose.train.distributed import (DistributedContext, distributed_session, launched_by_torchrun, loss_weight,
+                                       wrap_model)
 from blapose.train.length import train_step
 from blapose.train.length_batches import LengthBatchBuilder, MotionBank, make_length_sampler
 
@@ -46,41 +54,65 @@ def synthetic_sequences(videos: int, frames: int, seed: int = 0) -> list[Sequenc
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=256, help="global batch (chunks)")
     parser.add_argument("--chunk-len", type=int, default=512)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads per process (default: 2, or 1 under torchrun)")
     parser.add_argument("--repeats", type=int, default=1, help="timed forward+backward passes and steps")
     parser.add_argument("--unidirectional", action="store_true", help="GRU model instead of the biGRU")
     parser.add_argument("--data-dir", default="", help="use the training videos of this data folder")
+    add_device_arguments(parser, nproc=True)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    if args.nproc > 1 and not launched_by_torchrun():
+        sys.exit(relaunch_with_torchrun(args.nproc, program=[__file__]))
+    torch.set_num_threads(args.threads or (1 if launched_by_torchrun() else 2))
+    with distributed_session(args.device) as context:
+        run(args, context)
 
+
+def run(args: argparse.Namespace, context: DistributedContext) -> None:
+    device = context.device
+    precision = resolve_precision(args.amp, device)
+    torch.manual_seed(0)
     if args.data_dir:
         sequences = load_sequences(args.data_dir, subjects=("S1", "S5", "S6", "S7", "S8"))
     else:
         sequences = synthetic_sequences(videos=40, frames=2000)
     rng = np.random.default_rng(0)
     table = rng.uniform(0.1, 0.45, size=(1000, 16))
-    builder = LengthBatchBuilder(MotionBank.from_sequences(sequences), make_length_sampler("smpl", table, ("S1",), ()),
+    builder = LengthBatchBuilder(MotionBank.from_sequences(sequences, device),
+                                 make_length_sampler("smpl", table, ("S1",), ()),
                                  args.batch_size, args.chunk_len, segment_shift=64, flip=True)
     if len(builder.index) < args.batch_size:
         raise SystemExit(f"only {len(builder.index)} chunks; need {args.batch_size}")
-    model = BoneLengthModel(dropout=0.0, bidirectional=not args.unidirectional)
+    model = BoneLengthModel(dropout=0.0, bidirectional=not args.unidirectional).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, amsgrad=True)
+    scaler = precision.grad_scaler()
+    trained = wrap_model(model, context)
+
+    def synchronize() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
 
     def build():
-        return builder.build(rng.choice(len(builder.index), size=args.batch_size, replace=False), rng)
+        """This rank's block of a global batch (all ranks draw the same chunks)."""
+        batch = builder.build(rng.choice(len(builder.index), size=args.batch_size, replace=False), rng, context)
+        synchronize()
+        return batch
 
     def forward_backward(batch):
-        model.train()
+        trained.train()
         optimizer.zero_grad()
-        loss = torch.mean(torch.abs(model(batch.keypoints) - batch.lengths))
-        loss.backward()
+        with precision.autocast():
+            loss = torch.mean(torch.abs(trained(batch.keypoints).float() - batch.lengths))
+        scaler.scale(loss).backward()
+        synchronize()
 
     def full_step():
         batch = build()
-        train_step(model, optimizer, batch.keypoints, batch.lengths)
+        train_step(trained, optimizer, batch.keypoints, batch.lengths, precision, scaler,
+                   loss_weight(len(batch.lengths), args.batch_size, context))
+        synchronize()
 
     def timed(function, *arguments, repeats: int, warm_up: bool) -> float:
         if warm_up:
@@ -98,9 +130,11 @@ def main() -> None:
     batch = build()
     forward_backward_seconds = timed(forward_backward, batch, repeats=args.repeats, warm_up=False)
     step_seconds = timed(full_step, repeats=args.repeats, warm_up=False)
-    print(f"bone-length training, batch {args.batch_size} x {args.chunk_len} frames, "
-          f"{'GRU' if args.unidirectional else 'biGRU'}, {torch.get_num_threads()} CPU threads, "
-          f"{args.repeats} timed model pass(es)")
+    if not context.is_main:
+        return
+    print(f"bone-length training, global batch {args.batch_size} x {args.chunk_len} frames, "
+          f"{'GRU' if args.unidirectional else 'biGRU'}, {device} x {context.world_size} process(es), "
+          f"{torch.get_num_threads()} CPU thread(s) each, {precision.name}, {args.repeats} timed model pass(es)")
     for name, seconds in (("batch generation", build_seconds), ("forward+backward", forward_backward_seconds),
                           ("full training step", step_seconds)):
         print(f"  {name:<20} {args.batch_size / seconds:10.1f} sequences/s  ({seconds * 1000:9.1f} ms per batch)")

@@ -43,10 +43,12 @@ def argv_without_nproc(argv: Sequence[str]) -> list[str]:
     return kept
 
 
-def relaunch_with_torchrun(nproc: int, argv: Sequence[str] | None = None) -> int:
-    """Run this blapose command again in ``nproc`` processes under ``torch.distributed.run``
-    (standalone rendezvous on this machine); returns its exit status."""
+def relaunch_with_torchrun(nproc: int, argv: Sequence[str] | None = None,
+                           program: Sequence[str] = ("-m", "blapose")) -> int:
+    """Run this command again in ``nproc`` processes under ``torch.distributed.run`` (standalone
+    rendezvous on this machine): ``program`` (default the blapose CLI; a script path for a script)
+    with ``argv`` (default this process's) less ``--nproc``. Returns its exit status."""
     arguments = argv_without_nproc(sys.argv[1:] if argv is None else argv)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-               "-m", "blapose", *arguments]
+               *program, *arguments]
     return subprocess.run(command, check=False).returncode
