@@ -13,15 +13,16 @@ import sys
 from collections.abc import Sequence
 
 
-def add_device_arguments(parser: argparse.ArgumentParser, nproc: bool = False) -> None:
-    """Add ``--device`` and ``--amp`` (and, with ``nproc``, ``--nproc``) to ``parser``."""
+def add_device_arguments(parser: argparse.ArgumentParser, nproc: bool = False, amp: bool = True) -> None:
+    """Add ``--device``, with ``amp`` ``--amp`` and with ``nproc`` ``--nproc`` to ``parser``."""
     group = parser.add_argument_group("device")
     group.add_argument("--device", default="auto", metavar="NAME",
                        help="where the model runs: auto (CUDA when present), cpu, cuda or cuda:N; under "
                             "torchrun each process uses its own GPU")
-    group.add_argument("--amp", nargs="?", const="bf16", default="off", choices=["off", "bf16", "fp16"],
-                       help="mixed precision: --amp alone or --amp bf16 autocasts to bfloat16 (CUDA, or the "
-                            "CPU); --amp fp16 to float16 with a gradient scaler (CUDA only); default off")
+    if amp:
+        group.add_argument("--amp", nargs="?", const="bf16", default="off", choices=["off", "bf16", "fp16"],
+                           help="mixed precision: --amp alone or --amp bf16 autocasts to bfloat16 (CUDA, or "
+                                "the CPU); --amp fp16 to float16 with a gradient scaler (CUDA only); default off")
     if nproc:
         group.add_argument("--nproc", default=1, type=int, metavar="N",
                            help="train in N processes (DistributedDataParallel, one per GPU, or CPU "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from .device_args import add_device_arguments
 from .train import add_pose_arguments
 
 #: What ``evaluate --help`` says about the protocols (kept in step with ``blapose.train.predict``).
@@ -35,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "subjects. " + PROTOCOLS)
     add_task_argument(parser)
     add_pose_arguments(parser)
+    add_device_arguments(parser, amp=False)
     output = parser.add_argument_group("output")
     output.add_argument("--json", help="write the report as JSON (millimetres; schema of blapose adjust)")
     output.add_argument("--csv", help="write the action-wise table as CSV")

@@ -2,7 +2,8 @@
 
 Predicts the bone lengths of every video of the chosen subjects from its 2D keypoints and writes
 ``data/lengths_dict.npz`` and ``data/lengths_list.npz`` (``*_causal.npz`` with ``--causal``), in the
-upstream formats (``blapose.lengths_io``). Only argparse is imported here.
+upstream formats (``blapose.lengths_io``). ``--report`` compares them with the ground truth and
+with baseline lengths (``blapose.length_errors``). Only argparse is imported here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "infer-lengths", help="predict bone lengths of Human3.6M videos with a trained length model",
         description="Bone-length inference (upstream length_model_inference.py). Writes lengths_dict.npz "
-                    "and lengths_list.npz into --data-dir.")
+                    "and lengths_list.npz into --data-dir. If any video gets a length that is not positive, "
+                    "nothing is written and the command fails, saying how many videos were refused.")
     parser.add_argument("-d", "--dataset", default="h36m", metavar="NAME", help="target dataset")
     parser.add_argument("-k", "--keypoints", default="cpn_ft_h36m_dbb", metavar="NAME", help="2D detections to use")
     parser.add_argument("--ckpt", default="epoch_best.bin",
@@ -24,12 +26,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="folder of the input data files and of the outputs")
     parser.add_argument("--subjects", default="S9,S11", help="subjects separated by comma")
     parser.add_argument("-layer", "--num_layers", default=1, type=int,
-                        help="number of GRU layers (checked against the checkpoint)")
+                        help="number of GRU layers (checked against upstream checkpoints)")
     parser.add_argument("-bi", "--bidirectional", action="store_true", help="bidirectional GRU or not")
     parser.add_argument("--causal", action="store_true",
                         help="causal inference: one length vector per frame from the frames up to it "
                              "(GRU models only)")
+    parser.add_argument("--report", action="store_true",
+                        help="print the per-bone and mean length errors (mm) on the chosen subjects, split "
+                             "into scale and proportion, next to the training subjects' mean, all subjects' "
+                             "mean and (with --pred) the lifting model's own median lengths")
+    parser.add_argument("--json", metavar="FILE", help="write the --report numbers as JSON (implies --report)")
+    parser.add_argument("--pred", metavar="FILE",
+                        help="a lifting model's predictions (prediction.pkl with --act, or predictions.npz) "
+                             "whose median bone lengths join the report as a baseline")
+    parser.add_argument("--act", metavar="FILE", help="action_dict.pkl giving the order of a prediction.pkl")
+    parser.add_argument("--subjects-train", default="S1,S5,S6,S7,S8",
+                        help="training subjects whose mean lengths are the report's first baseline")
     parser.set_defaults(run=run)
+
+
+def _subject_list(text: str, flag: str) -> tuple[str, ...]:
+    from ..errors import InputError
+
+    subjects = tuple(s.strip() for s in text.split(",") if s.strip())
+    if not subjects:
+        raise InputError(f"{flag} names no subject")
+    return subjects
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,35 +59,76 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bidirectional and args.causal:
         raise InputError("the causal mode only allows GRU models: drop -bi or --causal")
-    subjects = tuple(s.strip() for s in args.subjects.split(",") if s.strip())
-    if not subjects:
-        raise InputError("--subjects names no subject")
+    subjects = _subject_list(args.subjects, "--subjects")
+    report = args.report or args.json is not None or args.pred is not None
 
     import torch
 
-    from ..data.h36m import load_sequences
-    from ..lengths_io import default_output_paths, save_lengths
+    from ..data.h36m import keypoints_2d_path, load_keypoints_2d, load_poses_3d, poses_3d_path, sequences_from_arrays
+    from ..length_errors import length_errors, true_lengths
+    from ..lengths_io import default_output_paths, describe_key, refused_videos, save_lengths
     from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
     from ..models.length import length_model_from_checkpoint, predict_lengths
-    from ..train.length import mean_length_error, mean_sequence_lengths
 
     path = resolve_checkpoint_path(args.ckpt, args.checkpoint)
-    model = length_model_from_checkpoint(load_checkpoint(path), str(path), bidirectional=args.bidirectional)
-    if model.num_layers != args.num_layers:
+    checkpoint = load_checkpoint(path)
+    model = length_model_from_checkpoint(checkpoint, str(path), bidirectional=args.bidirectional)
+    if "architecture" not in checkpoint and model.num_layers != args.num_layers:
         raise InputError(f"{path} holds a {model.num_layers}-layer GRU; pass -layer {model.num_layers}")
+    if args.causal and model.bidirectional:
+        raise InputError(f"{path} holds a bidirectional length model, which cannot run causally")
     model.to(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
-    sequences = load_sequences(args.data_dir, args.keypoints, subjects=subjects, dataset=args.dataset)
+    path_3d, path_2d = poses_3d_path(args.data_dir, args.dataset), keypoints_2d_path(args.data_dir, args.keypoints,
+                                                                                      args.dataset)
+    poses_3d = load_poses_3d(path_3d)
+    sequences = sequences_from_arrays(poses_3d, load_keypoints_2d(path_2d)[0], subjects, path_3d, path_2d)
     print(f"INFO: predicting bone lengths of {len(sequences)} videos of {', '.join(subjects)} with {path}")
-    predictions = predict_lengths(model, sequences, causal=args.causal)
+    predictions = predict_lengths(model, sequences, causal=args.causal, progress=True)
 
-    reference = mean_sequence_lengths(sequences)
-    per_video = predictions if not args.causal else {k: v[-1] for k, v in predictions.items()}
-    print(f"Mean bone length error against the 3D ground truth: "
-          f"{mean_length_error(per_video, reference) * 1000:.2f} mm"
-          + (" (last frame of each video)" if args.causal else ""))
+    refused = refused_videos(predictions)
+    if refused:
+        key, problem = next(iter(refused.items()))
+        raise InputError(f"refused the lengths of {len(refused)} of {len(predictions)} videos: the model predicted "
+                         f"non-positive lengths (first: {describe_key(key)}, {problem}); nothing written")
+    truth = true_lengths(sequences)
+    if report:
+        _report(args, predictions, truth, poses_3d, path_3d)
+    else:
+        print(f"Mean bone length error against the 3D ground truth: "
+              f"{length_errors(predictions, truth).mean * 1000:.2f} mm"
+              + (" (averaged over the frames of each video)" if args.causal else ""))
     dict_path, list_path = default_output_paths(args.data_dir, args.causal)
     save_lengths(predictions, dict_path, list_path, subjects)
     print(f"Wrote {dict_path} and {list_path} ({len(predictions)} videos, "
           f"{'per-frame' if args.causal else 'one'} length vector{'s' if args.causal else ''} "
           f"per video; meters)")
     return 0
+
+
+def _report(args: argparse.Namespace, predictions: dict, truth: dict, poses_3d: dict, path_3d: object) -> None:
+    """Print (and with --json write) the learned lengths' errors next to the baselines'."""
+    from ..errors import InputError
+    from ..length_errors import (format_length_table, length_errors, median_pose_lengths, subject_mean_baselines,
+                                 write_length_report_json)
+
+    means = subject_mean_baselines(poses_3d, _subject_list(args.subjects_train, "--subjects-train"))
+    summaries = {"learned": length_errors(predictions, truth, "learned lengths"),
+                 "train mean": length_errors({key: means["train"] for key in truth}, truth),
+                 "all mean": length_errors({key: means["all"] for key in truth}, truth)}
+    if args.pred is not None:
+        from ..data.predictions import read_predictions
+
+        poses = read_predictions(args.pred, args.act)
+        missing = [key for key in truth if key not in poses]
+        if missing:
+            raise InputError(f"{args.pred}: no predictions for {len(missing)} of the {len(truth)} videos of "
+                             f"--subjects, e.g. {missing[0]}")
+        summaries["lifter median"] = length_errors(median_pose_lengths({key: poses[key] for key in truth}), truth,
+                                                   str(args.pred))
+    print(format_length_table(summaries))
+    print(f"({len(truth)} videos of {args.subjects} against the ground truth of {path_3d}, averaged over frames; "
+          f"'all mean' includes the test subjects; scale + proportion = mean; size error = mean |s - 1|)")
+    if args.json is not None:
+        write_length_report_json(args.json, summaries, subjects=list(truth and sorted({k[0] for k in truth})),
+                                 causal=bool(args.causal), videos=len(truth))
+        print(f"Wrote {args.json}")

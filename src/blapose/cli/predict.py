@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from .device_args import add_device_arguments
 from .evaluate import add_task_argument
 from .train import add_pose_arguments
 
@@ -22,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "root at the origin, as that format holds.")
     add_task_argument(parser)
     add_pose_arguments(parser)
+    add_device_arguments(parser, amp=False)
     output = parser.add_argument_group("output")
     output.add_argument("-o", "--output", default="", metavar="DIR",
                         help="output folder (default: 3D_prediction/<checkpoint name>)")

@@ -15,6 +15,7 @@ from torch import nn
 from ..errors import InputError
 from ..lengths_io import Key, resolve_length_lookup
 from ..models.mix import MixModel
+from .device import resolve_device
 from .pose import (PoseTrainConfig, finetune_config, lift_config, lifting_model_from_checkpoint,
                    mix_model_from_checkpoint)
 
@@ -118,7 +119,7 @@ def length_lookup_from_args(args: Any) -> dict[Key, np.ndarray]:
 
 def model_and_test_data(args: Any) -> tuple[nn.Module, list[Any], dict[Key, np.ndarray] | None]:
     """The flags' model, the test subjects' sequences, and the predicted lengths when the model needs them."""
-    model = model_from_args(args)
+    model = model_from_args(args).to(resolve_device(getattr(args, "device", None)))
     test = sequences_from_args(args, subjects_from_text(args.subjects_test))
     lookup = None
     if isinstance(model, MixModel) and model.length_model is None:
