@@ -309,8 +309,13 @@ def write_pose_video(path: str | os.PathLike, poses: Mapping[str, np.ndarray], f
         keypoints_2d = np.asarray(keypoints_2d, dtype=np.float64)
         if keypoints_2d.shape != (num_frames, H36M.num_joints, 2):
             raise InputError(f"2D keypoints have shape {keypoints_2d.shape}, expected ({num_frames}, {H36M.num_joints}, 2)")
+    if detected is not None and np.shape(detected) != (num_frames,):
+        raise InputError(f"detected flags have shape {np.shape(detected)}, expected ({num_frames},)")
     if up is None:
         up = estimate_up(next(iter(arrays.values())))
+    up = np.asarray(up, dtype=np.float64)
+    if up.shape != (3,) or not np.isfinite(up).all() or np.linalg.norm(up) < 1e-9:
+        raise InputError(f"up must be a finite non-zero 3-vector, got {up}")
     frame_iterator = iter(frames) if frames is not None else None
     first_frame = None
     if frame_iterator is not None:
