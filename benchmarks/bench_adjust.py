@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
+import resource
 import statistics
 import subprocess
 import sys
@@ -165,17 +166,35 @@ def upstream_standin(files: dict[str, Path]) -> dict[str, float]:
 
 # ---- timings ----------------------------------------------------------------------------------
 
-def _seconds(function, repeat: int) -> tuple[list[float], object]:
-    timings, result = [], None
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _seconds(function, repeat: int) -> tuple[list[float], list[float], object]:
+    """(wall seconds, CPU seconds, last result) of ``repeat`` calls."""
+    walls, cpus, result = [], [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), _cpu_seconds()
         result = function()
-        timings.append(time.perf_counter() - start)
-    return timings, result
+        walls.append(time.perf_counter() - start)
+        cpus.append(_cpu_seconds() - start_cpu)
+    return walls, cpus, result
 
 
-def _summary(timings: list[float]) -> str:
-    return f"best {min(timings):.2f} s, median {statistics.median(timings):.2f} s of {len(timings)}"
+def _summary(walls: list[float], cpus: list[float]) -> str:
+    return (f"best {min(walls):.2f} s, median {statistics.median(walls):.2f} s of {len(walls)} "
+            f"(CPU {statistics.median(cpus):.2f} s)")
+
+
+def _inflater() -> str:
+    try:
+        import isal  # noqa: F401
+
+        return "ISA-L (python-isal)"
+    except ImportError:
+        return "zlib"
 
 
 def stage_timings(files: dict[str, Path]) -> None:
@@ -233,16 +252,18 @@ def main() -> None:
 
     command = [sys.executable, "-m", "blapose", "adjust", "--act", str(files["act"]), "--pred", str(files["pred"]),
                "--bone", str(files["bone"]), "--gt", str(files["gt"])]
-    whole, _ = _seconds(lambda: subprocess.run(command, check=True, capture_output=True), args.repeat)
-    in_process, (report, _) = _seconds(
+    whole, whole_cpu, _ = _seconds(lambda: subprocess.run(command, check=True, capture_output=True), args.repeat)
+    in_process, in_process_cpu, (report, _) = _seconds(
         lambda: adjust_files(files["pred"], files["bone"], files["gt"], files["act"], keep_adjusted=False), args.repeat)
-    print(f"test set: {report['frames']:,} frames")
-    print(f"blapose adjust, whole process:        {_summary(whole)} ({report['frames'] / min(whole):,.0f} frames/s)")
-    print(f"blapose.adjust_files, in process:     {_summary(in_process)}")
+    print(f"test set: {report['frames']:,} frames; npz inflated by {_inflater()}")
+    rate = report["frames"] / min(whole)
+    print(f"blapose adjust, whole process:   {_summary(whole, whole_cpu)}, {rate:,.0f} frames/s")
+    print(f"blapose.adjust_files, in process: {_summary(in_process, in_process_cpu)}")
     if not args.skip_upstream:
-        upstream, expected = _seconds(lambda: upstream_standin(files), max(1, args.repeat // 2))
-        print(f"upstream stand-in, in process:        {_summary(upstream)}; "
-              f"{min(upstream) / min(whole):.1f}x the best whole blapose process")
+        upstream, upstream_cpu, expected = _seconds(lambda: upstream_standin(files), max(1, args.repeat // 2))
+        print(f"upstream stand-in, in process:    {_summary(upstream, upstream_cpu)}")
+        print(f"stand-in / blapose whole process: {min(upstream) / min(whole):.1f}x (best), "
+              f"{statistics.median(upstream) / statistics.median(whole):.1f}x (median)")
         worst = max(abs(report[stage][name] - expected[f"{stage}_{name}"])
                     for stage in ("before", "after") for name in report[stage])
         print(f"largest difference between blapose's and the stand-in's figures: {worst:.4f} mm")

@@ -135,13 +135,14 @@ def adjust_and_report(videos: list[Video], causal: bool = False, keep_adjusted: 
     to its adjusted poses (T, 17, 3) float32 meters, camera frame, root-relative, when
     ``keep_adjusted`` (else it is empty).
 
-    Videos are evaluated in batches of equal length on as many threads as there are CPUs (numpy
-    releases the GIL in its array loops), so a batch's arrays stay small and in cache.
+    Videos are evaluated in batches of equal length on as many threads as this process may use
+    CPUs (numpy releases the GIL in its array loops), so a batch's arrays stay small and in cache.
     """
     if not videos:
         raise ValueError("no videos to evaluate")
     batches = _equal_length_batches(videos)
-    workers = min(len(batches), os.cpu_count() or 1)
+    usable_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(len(batches), usable_cpus)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda batch: _batch_errors(batch, causal, keep_adjusted), batches))
     before = {name: np.concatenate([result[0][name] for result in results]) for name in BEFORE_METRICS}
