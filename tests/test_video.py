@@ -169,11 +169,11 @@ def test_bad_input_gets_one_line_and_leaves_no_files(case, tmp_path, capsys, mod
     import re
 
     arguments, message = bad_inputs(tmp_path)[case]
-    out = tmp_path / "out"
+    out = tmp_path / "out"  # given as out/nested: neither folder may be left behind
     flags = model_flags if case != "wrong checkpoint" else [f for f in model_flags if "length" in f
                                                             or f.endswith("length.bin")]
     if "--out" not in arguments:
-        arguments = arguments + ["--out", str(out)]
+        arguments = arguments + ["--out", str(out / "nested")]
     code = main(["video", *arguments, *flags])
     error = capsys.readouterr().err.strip().splitlines()
     assert code != 0

@@ -80,19 +80,27 @@ NPZ_KEYS = {
 }
 
 
-def _check_output_folder(folder: Path) -> bool:
-    """Make sure ``folder`` can take files; return whether it was created here."""
-    created = not folder.exists()
+def _prepare_output_folder(folder: Path) -> list[Path]:
+    """Make sure ``folder`` can take files; return the folders created here, deepest first."""
+    created = []
+    missing = folder.absolute()
+    while not missing.exists():
+        created.append(missing)
+        missing = missing.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
-        if created:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_empty(created)
         raise InputError(f"cannot write to output folder {folder} ({error.strerror or error})") from None
     return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _frame_count_message(path: Path, frames: int) -> str:
@@ -156,15 +164,13 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
     lengths_model = load_length_model(length_model, bidirectional)
     if causal and lengths_model.bidirectional:
         raise InputError("--causal needs a unidirectional (GRU) length model; this one is bidirectional")
-    created = _check_output_folder(folder)
+    created = _prepare_output_folder(folder)
     try:
         result = _analyse(info, frame_range, lifting_model, lengths_model, lifter == MEDIAPIPE_LIFTER,
                           causal, seconds, show_progress)
         _write_outputs(result, info, frame_range, targets, seconds, show_progress)
     except BaseException:
-        if created:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_empty(created)
         raise
     seconds["total"] = time.perf_counter() - total_start
     result.seconds, result.files = seconds, targets
