@@ -67,6 +67,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     import cv2
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a video file")
     if not path.is_file():
         raise InputError(f"video {path} does not exist")
     capture = _open(path)
