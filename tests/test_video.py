@@ -13,6 +13,7 @@ from blapose.cli import main
 from blapose.models.checkpoint import save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.models.temporal import TemporalModel
+from blapose.skeleton import H36M
 from blapose.video.bvh import read_bvh_poses
 from blapose.video.models import BUILTIN_LENGTH_MODEL, BUILTIN_LIFTER
 from blapose.video.pipeline import NPZ_KEYS, upright_rotation
@@ -180,3 +181,15 @@ def test_bad_input_gets_one_line_and_leaves_no_files(case, tmp_path, capsys, mod
     assert error and error[-1].startswith("blapose video: error:") and re.search(message, error[-1])
     assert "Traceback" not in "\n".join(error)
     assert not out.exists()
+
+
+def test_bvh_reads_the_same_in_an_independent_bvh_library(run):
+    """bvhio, a maintained BVH reader, computes the same joint positions from the file as blapose (1e-5 m)."""
+    bvhio = pytest.importorskip("bvhio")
+    out, _ = run
+    ours = read_bvh_poses(out / "pose_squats.bvh")
+    hierarchy = bvhio.readAsHierarchy(str(out / "pose_squats.bvh"))
+    for frame in (0, FRAMES // 2, FRAMES - 1):
+        hierarchy.loadPose(frame)
+        positions = {joint.Name: np.array(joint.PositionWorld) for joint, _, _ in hierarchy.layout()}
+        np.testing.assert_allclose(np.stack([positions[name] for name in H36M.joint_names]), ours[frame], atol=1e-5)
