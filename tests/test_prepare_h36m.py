@@ -72,6 +72,7 @@ def archive_path(tmp_path_factory: pytest.TempPathFactory, motions_mm: dict) -> 
     path = tmp_path_factory.mktemp("h36m_archive") / "h36m.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("h36m/cameras.h5", b"not read")
+        archive.writestr("__MACOSX/h36m/S1/MyPoses/3D_positions/._Walking 1.h5", b"macOS metadata, not read")
         for subject, sequences in motions_mm.items():
             for name, poses in sequences.items():
                 archive.writestr(f"h36m/{subject}/MyPoses/3D_positions/{canonical_sequence_name(name)}.h5",

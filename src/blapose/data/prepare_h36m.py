@@ -44,7 +44,8 @@ SEQUENCES_PER_SUBJECT = 30
 
 _CDF_LAYOUT = "S*/MyPoseFeatures/D3_Positions/*.cdf"
 _ARCHIVE_LAYOUT = "h36m/S*/MyPoses/3D_positions/*.h5"
-_ARCHIVE_MEMBER = re.compile(r"(?:^|/)(S\d+)/MyPoses/3D_positions/([^/]+)\.h5$")
+# A member path ending in S<n>/MyPoses/3D_positions/<sequence>.h5; hidden files (macOS "._" copies) are not poses.
+_ARCHIVE_MEMBER = re.compile(r"(?:^|/)(S\d+)/MyPoses/3D_positions/([^/.][^/]*)\.h5$")
 
 Positions3D = dict[str, dict[str, np.ndarray]]
 
@@ -126,7 +127,7 @@ def _archive_members(archive: zipfile.ZipFile, archive_path: Path) -> Iterator[t
     found = False
     for member in sorted(archive.namelist()):
         match = _ARCHIVE_MEMBER.search(member)
-        if match is None:
+        if match is None or member.startswith("__MACOSX/"):
             continue
         found = True
         subject, raw_name = match.groups()
