@@ -65,6 +65,26 @@ def _train(data_dir: Path, epochs: int, dropout: float, rank: int = 0, resume: d
     return {name: value.clone() for name, value in model.state_dict().items()}
 
 
+def _train_length_epoch(data_dir: Path, rank: int = 0) -> dict[str, torch.Tensor]:
+    """One epoch of a tiny bi-GRU length model on augmented chunks (global batch 16); its weights."""
+    from blapose.models.length import BoneLengthModel
+    from blapose.train.distributed import current_context, wrap_model
+    from blapose.train.length import train_epoch
+    from blapose.train.length_batches import LengthBatchBuilder, MotionBank, make_length_sampler
+
+    sequences = load_sequences(data_dir, "gt", subjects=["S1"])[:8]
+    table = np.random.default_rng(0).uniform(0.1, 0.45, size=(50, 16))
+    builder = LengthBatchBuilder(MotionBank.from_sequences(sequences), make_length_sampler("smpl", table, ["S1"], []),
+                                 batch_size=16, chunk_len=32, segment_shift=32)
+    torch.manual_seed(SEED + rank)
+    model = BoneLengthModel(embed_dim=8, hidden_size=8, dropout=0.0, bidirectional=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
+    context = current_context("cpu")
+    train_epoch(wrap_model(model, context), optimizer, builder, np.random.default_rng(SEED), progress=False,
+                context=context)
+    return {name: value.clone() for name, value in model.state_dict().items()}
+
+
 def _saving_callback(directory: Path):
     """on_epoch_end that writes <directory>/epoch<N>_rank<R>.bin (R: the rank that ran it)."""
     def save(result, model, optimizer, rng):
@@ -81,7 +101,7 @@ def _worker(rank: int, world_size: int, port: int, data_dir: str, out_dir: str) 
     torch.distributed.init_process_group("gloo", rank=rank, world_size=world_size)
     data, out = Path(data_dir), Path(out_dir)
     try:
-        results = {"plain": _train(data, 2, dropout=0.0, rank=rank),
+        results = {"plain": _train(data, 2, dropout=0.0, rank=rank), "length": _train_length_epoch(data, rank),
                    "dropout": _train(data, 2, dropout=0.3, rank=rank)}
         _train(data, 1, dropout=0.3, rank=rank, on_epoch_end=_saving_callback(out))
         torch.distributed.barrier()
@@ -120,6 +140,12 @@ def test_two_processes_end_with_the_weights_of_one_process_with_the_same_global_
     single = _train(h36m_data_dir, 2, dropout=0.0)
     _assert_same_weights(weights["plain"], single, atol=1e-5)
     assert not torch.equal(single["linear.weight"], _train(h36m_data_dir, 1, dropout=0.0)["linear.weight"])
+
+
+def test_two_processes_train_the_length_model_as_one_process(two_process_runs, h36m_data_dir):
+    """Length training on 2 ranks (shared augmentation draws, half of each global batch) equals 1 process."""
+    weights, _ = two_process_runs
+    _assert_same_weights(weights["length"], _train_length_epoch(h36m_data_dir), atol=1e-5)
 
 
 def test_a_run_resumed_after_epoch_one_equals_the_uninterrupted_run_on_every_rank(two_process_runs):
