@@ -50,7 +50,7 @@ class DemoConfig:
 
     @property
     def length_epochs(self) -> int:
-        return 2 if self.quick else 6
+        return 1 if self.quick else 3
 
     @property
     def lift_epochs(self) -> int:
