@@ -15,7 +15,7 @@ Poses are meters, camera frame; keypoints are normalised screen coordinates; rep
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -98,31 +98,42 @@ def root_relative(poses: np.ndarray) -> np.ndarray:
     return poses - poses[..., :1, :]
 
 
+def predict_each(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None,
+                 flip: bool = True, progress: bool = False, description: str = "predicting"
+                 ) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+    """(sequence, raw, final) for each of ``sequences``, raw and final as ``predict_sequence`` gives them.
+
+    model: a lifting model (either form) or a ``MixModel``. For a mix model, bone lengths come from
+    ``length_lookup`` {(subject, action, camera): (16,) meters} when given, else from its length
+    model (``InputError`` when it has none). ``progress`` counts the videos under ``description``.
+    """
+    flush_subnormal_floats()
+    whole = _whole_sequence_form(model)
+    lengths = None
+    if isinstance(whole, MixModel):
+        if length_lookup is not None:
+            lengths = lengths_of_sequences(sequences, length_lookup)
+        elif whole.length_model is None:
+            raise InputError("this fine-tuned model has no length model: pass the predicted bone lengths "
+                             "of the videos")
+    videos = show_progress(sequences, len(sequences), description, unit="video", enabled=progress)
+    for index, sequence in enumerate(videos):
+        raw, final = predict_sequence(whole, sequence.keypoints_2d, None if lengths is None else lengths[index],
+                                      flip)
+        yield sequence, raw, final
+
+
 def predict_poses(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None,
                   flip: bool = True, progress: bool = False, raw: bool = False) -> dict[Key, np.ndarray]:
     """Predicted poses {(subject, action, camera): (T, 17, 3) float32}, meters, camera frame, root-relative.
 
-    model: a lifting model (either form) or a ``MixModel``. For a mix model, bone lengths come from
-    ``length_lookup`` {(subject, action, camera): (16,) meters} when given, else from its length
-    model. ``raw`` returns the temporal model's own poses instead (what a mix model rebuilds from).
-    The lifting model's poses are re-centred on purpose: BLAPose's prediction files, which
-    ``blapose adjust`` reads, hold root-relative poses. Scores come from ``evaluate_model``,
-    which does not re-centre.
+    Arguments as ``predict_each``. ``raw`` returns the temporal model's own poses instead (what a
+    mix model rebuilds from). A lifting model's poses are re-centred on purpose: BLAPose's
+    prediction files, which ``blapose adjust`` reads, hold root-relative poses. Scores come from
+    ``evaluate_model``, which does not re-centre them.
     """
-    flush_subnormal_floats()
-    whole = _whole_sequence_form(model)
-    if isinstance(whole, MixModel) and length_lookup is None and whole.length_model is None:
-        raise InputError("this fine-tuned model has no length model: pass length_lookup with the "
-                         "predicted bone lengths of the videos")
-    lengths = None
-    if isinstance(whole, MixModel) and length_lookup is not None:
-        lengths = lengths_of_sequences(sequences, length_lookup)
-    predictions = {}
-    for index, sequence in enumerate(show_progress(sequences, len(sequences), "predicting", unit="video",
-                                                   enabled=progress)):
-        pair = predict_sequence(whole, sequence.keypoints_2d, None if lengths is None else lengths[index], flip)
-        predictions[tuple(sequence.key)] = root_relative(pair[0] if raw else pair[1])
-    return predictions
+    return {tuple(sequence.key): root_relative(raw_poses if raw else final)
+            for sequence, raw_poses, final in predict_each(model, sequences, length_lookup, flip, progress)}
 
 
 def validation_mpjpe(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None
@@ -132,16 +143,8 @@ def validation_mpjpe(model: nn.Module, sequences: Sequence[Any], length_lookup: 
     As VideoPose3D's per-epoch validation: the ground truth's root at the origin, a lifting
     model's poses as they come (not re-centred); a mix model's poses are rebuilt from the root.
     """
-    flush_subnormal_floats()
-    whole = _whole_sequence_form(model)
-    lengths = None
-    if isinstance(whole, MixModel) and length_lookup is not None:
-        lengths = lengths_of_sequences(sequences, length_lookup)
-    errors = []
-    for index, sequence in enumerate(sequences):
-        _, poses = predict_sequence(whole, sequence.keypoints_2d, None if lengths is None else lengths[index],
-                                    flip=False)
-        errors.append(np.linalg.norm(poses - sequence.poses_root_relative, axis=-1).mean(axis=-1))
+    errors = [np.linalg.norm(final - sequence.poses_root_relative, axis=-1).mean(axis=-1)
+              for sequence, _, final in predict_each(model, sequences, length_lookup, flip=False)]
     return float(np.concatenate(errors).mean())
 
 
@@ -217,19 +220,13 @@ def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: Le
     (from ``length_lookup`` or, without one, its length model run on each whole sequence). Flip
     test-time augmentation unless ``flip`` is False.
     """
-    whole = _whole_sequence_form(model)
-    is_mix = isinstance(whole, MixModel)
-    lengths = lengths_of_sequences(sequences, length_lookup) if is_mix and length_lookup is not None else None
-    if is_mix and lengths is None and whole.length_model is None:
-        raise InputError("this fine-tuned model has no length model: pass the predicted bone lengths")
+    is_mix = isinstance(model, MixModel)
     raw, final, targets = {}, {}, {}
-    for index, sequence in enumerate(show_progress(sequences, len(sequences), "evaluating", unit="video",
-                                                   enabled=progress)):
+    for sequence, raw_poses, final_poses in predict_each(model, sequences, length_lookup, flip, progress,
+                                                         "evaluating"):
         key = tuple(sequence.key)
-        raw[key], final[key] = predict_sequence(whole, sequence.keypoints_2d,
-                                                None if lengths is None else lengths[index], flip)
-        if is_mix:
-            raw[key] = root_relative(raw[key])
+        raw[key] = root_relative(raw_poses) if is_mix else raw_poses
+        final[key] = final_poses
         targets[key] = sequence.poses_root_relative
     return evaluation_report(targets, after=final if is_mix else {}, before=raw)
 
