@@ -99,3 +99,20 @@ def test_wild_test_sequences_match_the_recorded_camera(motions):
         expected = normalize_screen_coordinates(pixels, record.res_w, record.res_h)
         np.testing.assert_allclose(sequence.keypoints_2d, expected, atol=1e-4)
         np.testing.assert_allclose(sequence.poses_3d, record.world_to_camera(motion.astype(np.float64)), atol=1e-4)
+
+
+def test_lift_training_with_wild_augmentation_learns(motions):
+    """One epoch of `train -t lift --augment wild` (train_lifting_model) lowers the loss and changes weights."""
+    from blapose.camera import h36m_cameras
+    from blapose.data.h36m import Sequence
+    from blapose.train.pose import lift_config, train_lifting_model
+
+    camera = h36m_cameras("S1")[0]
+    sequences = [Sequence("S1", name, 0, camera, camera.world_to_camera(m.astype(np.float64)).astype(np.float32),
+                          np.zeros((len(m), 17, 2), np.float32)) for name, m in zip(("Walking", "Eating"), motions)]
+    losses = []
+    config = lift_config(filter_widths=(3, 3), channels=32, epochs=3, batch_size=90, augment="wild",
+                         progress=False, device="cpu")
+    model = train_lifting_model(sequences, config, on_epoch_end=lambda result, *_: losses.append(result.train_loss))
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert model.receptive_field() == 9 and not model.training
