@@ -64,6 +64,7 @@ def source_dir(tmp_path_factory: pytest.TempPathFactory, motions_mm: dict) -> Pa
     for subject, sequences in motions_mm.items():
         for name, poses in sequences.items():
             _write_cdf(folder / subject / "MyPoseFeatures" / "D3_Positions" / f"{name}.cdf", poses)
+    (folder / "S1" / "MyPoseFeatures" / "D3_Positions" / "._Walking 1.cdf").write_bytes(b"macOS metadata")
     return folder
 
 

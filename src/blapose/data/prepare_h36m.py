@@ -91,8 +91,8 @@ def _source_cdf_files(source_dir: Path) -> list[tuple[str, str, Path]]:
     files = []
     for subject in H36M_SUBJECTS:
         for path in sorted((source_dir / subject / "MyPoseFeatures" / "D3_Positions").glob("*.cdf")):
-            if (subject, path.stem) not in SKIPPED_SEQUENCES:
-                files.append((subject, path.stem, path))
+            if not path.name.startswith(".") and (subject, path.stem) not in SKIPPED_SEQUENCES:
+                files.append((subject, path.stem, path))  # hidden files (macOS "._" copies) are not poses
     if not files:
         raise InputError(f"{source_dir}: no Human3.6M pose files found (expected {_CDF_LAYOUT} for subjects "
                          f"{', '.join(H36M_SUBJECTS)})")
