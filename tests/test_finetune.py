@@ -186,6 +186,8 @@ def test_saved_mix_checkpoint_predicts_the_same(tmp_path):
     torch.manual_seed(7)
     sequences = make_sequences(np.random.default_rng(7), count=2)
     length_model = BoneLengthModel(embed_dim=8, hidden_size=8, dropout=0.0, bidirectional=True)
+    with torch.no_grad():
+        length_model.fc.weight.abs_()  # positive lengths: a negative one is refused, never flipped
     model = MixModel(SingleFrameTemporalModel(WIDTHS, channels=16), length_model).eval()
     optimizer = torch.optim.Adam(model.parameters())
     save_checkpoint(tmp_path / "mix.bin", checkpoint_dict(model, optimizer, 3, 1e-4, np.random.default_rng(0)))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import _backend as B
+from .errors import InputError
 from .skeleton import H36M, Skeleton
 
 #: Bones shorter than this (meters) have no direction; their direction is the zero vector.
@@ -48,16 +51,44 @@ def bones_to_poses(directions: Any, lengths: Any, root: Any = None, skeleton: Sk
     """Rebuild poses (..., J, 3) from directions (..., B, 3) and lengths broadcastable to (..., B).
 
     ``root`` (..., 3) places joint 0; ``None`` puts it at the origin (a root-relative pose).
-    Non-finite lengths count as 0. Directions need not be unit vectors (they are scaled as given).
+    Directions need not be unit vectors (they are scaled as given). A negative or non-finite
+    length raises ``InputError`` naming the bone (it would silently flip or erase the bone); a
+    zero length (a degenerate bone, as ``poses_to_bones`` reports one) is allowed.
     """
     directions = B.floating(directions)
     lengths = B.like(lengths, directions) if not B.is_torch(lengths) else lengths.to(directions.dtype)
-    lengths = B.where(B.isfinite(lengths), lengths, B.like(0.0, lengths))
+    require_valid_lengths(lengths, "bones_to_poses", skeleton, allow_zero=True)
     vectors = directions * lengths[..., None]
     poses = B.like(skeleton.ancestor_matrix, vectors) @ vectors
     if root is not None:
         poses = poses + root[..., None, :]
     return poses
+
+
+def length_problem(lengths: Any, skeleton: Skeleton = H36M, allow_zero: bool = False) -> str | None:
+    """None when all lengths (..., B) are finite and positive (or zero, with ``allow_zero``);
+    otherwise a phrase naming the first bad bone, where it is among the leading dims, its value
+    (meters) and how many other entries are bad."""
+    values = lengths.detach().cpu().numpy() if B.is_torch(lengths) else np.asarray(lengths)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(values) & ((values >= 0) if allow_zero else (values > 0))
+    if valid.all():
+        return None
+    bad = np.argwhere(~valid)
+    *position, bone = (int(i) for i in bad[0])
+    where = f" at index {position[0] if len(position) == 1 else tuple(position)}" if position else ""
+    others = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    name = skeleton.bone_names[bone] if values.shape[-1] == skeleton.num_bones else "?"
+    return f"bone {bone} ({name}) has length {float(values[tuple(bad[0])]):.4g} m{where}{others}"
+
+
+def require_valid_lengths(lengths: Any, where: str, skeleton: Skeleton = H36M, allow_zero: bool = False) -> None:
+    """Raise ``InputError`` '<where>: bone i (name) has length x m ...' unless every length (..., B) is
+    finite and positive (zero allowed with ``allow_zero``)."""
+    problem = length_problem(lengths, skeleton, allow_zero)
+    if problem is not None:
+        kind = "non-negative" if allow_zero else "positive"
+        raise InputError(f"{where}: {problem}; bone lengths must be finite and {kind}")
 
 
 def symmetrize_lengths(lengths: Any, skeleton: Skeleton = H36M) -> Any:
@@ -71,7 +102,9 @@ def adjust_poses(poses: Any, lengths: Any, skeleton: Skeleton = H36M) -> Any:
 
     poses (..., T, J, 3) meters, any frame; lengths (..., 16) for one length set per sequence
     (broadcast over T, e.g. shape (16,) or (1, 16)) or (..., T, 16) for one per frame (causal).
-    Returns poses of the same shape whose root joint stays where it was.
+    Returns poses of the same shape whose root joint stays where it was. Lengths must be finite
+    and positive: anything else raises ``InputError`` naming the bone, never a flipped bone.
     """
+    require_valid_lengths(lengths, "adjust_poses", skeleton)
     directions, _ = poses_to_bones(poses, skeleton)
     return bones_to_poses(directions, lengths, root=B.floating(poses)[..., 0, :], skeleton=skeleton)

@@ -10,6 +10,10 @@ Formats (upstream BLAPose ``length_model_inference.py``), lengths in meters, 16 
 
 ``resolve_length_lookup`` turns either file into a lookup {(subject, action, camera): (16,) meters}
 for fine-tuning and evaluation; a list without row names is matched to videos by the upstream order.
+
+Every reader and the writer refuse a length that is not finite and positive, with one line naming
+the video (subject, action, camera) and the bone: such a length would flip or erase a bone in the
+adjustment. ``refused_videos`` lists the offending videos of a set of predictions.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .bones import length_problem, require_valid_lengths
 from .errors import InputError
 from .fileio import atomic_path
 from .skeleton import H36M
@@ -60,9 +65,29 @@ def ordered_keys(predictions: Mapping[Key, np.ndarray], subjects: Sequence[str] 
             for action, per_camera in nested[subject].items() for camera in range(len(per_camera))]
 
 
+def describe_key(key: Key) -> str:
+    """'S9 'Walking 1' camera 0': a video named for messages."""
+    subject, action, camera = key
+    return f"{subject} '{action}' camera {camera}"
+
+
+def refused_videos(predictions: Mapping[Key, np.ndarray]) -> dict[Key, str]:
+    """{video: what is wrong} for each video whose lengths (16,) or (T, 16) are not all finite and positive."""
+    problems = {key: length_problem(lengths) for key, lengths in predictions.items()}
+    return {key: problem for key, problem in problems.items() if problem is not None}
+
+
 def save_lengths(predictions: Mapping[Key, np.ndarray], dict_path: str | os.PathLike,
                  list_path: str | os.PathLike, subjects: Sequence[str] | None = None) -> None:
-    """Write ``lengths_dict.npz`` and ``lengths_list.npz`` (formats in the module docstring), atomically."""
+    """Write ``lengths_dict.npz`` and ``lengths_list.npz`` (formats in the module docstring), atomically.
+
+    Refuses (``InputError``, nothing written) when any video has a length that is not finite and positive.
+    """
+    refused = refused_videos(predictions)
+    if refused:
+        key, problem = next(iter(refused.items()))
+        raise InputError(f"{len(refused)} of {len(predictions)} videos have non-positive or non-finite lengths "
+                         f"(first: {describe_key(key)}, {problem}); nothing written")
     keys = ordered_keys(predictions, subjects)
     arrays = [np.asarray(predictions[key], dtype=np.float32) for key in keys]
     nested = lengths_dict_from_predictions({key: predictions[key] for key in keys})
@@ -82,7 +107,7 @@ def save_lengths(predictions: Mapping[Key, np.ndarray], dict_path: str | os.Path
 def load_lengths_dict(path: str | os.PathLike) -> dict[Key, np.ndarray]:
     """Read a ``lengths_dict.npz`` -> {(subject, action, camera): (16,) or (T, 16) float32 meters}.
 
-    Every array must be finite; errors name the file and the entry.
+    Every length must be finite and positive; errors name the file, the video and the bone.
     """
     from .data.safe_pickle import load_npz
 
@@ -102,12 +127,12 @@ def load_lengths_dict(path: str | os.PathLike) -> dict[Key, np.ndarray]:
                                  "expected one array per camera")
             for camera, lengths in enumerate(per_camera):
                 where = f"lengths['{subject}']['{action}'][{camera}]"
-                if not isinstance(lengths, np.ndarray) or lengths.ndim not in (1, 2) or lengths.shape[-1] != 16:
+                bones = H36M.num_bones
+                if not isinstance(lengths, np.ndarray) or lengths.ndim not in (1, 2) or lengths.shape[-1] != bones:
                     shape = getattr(lengths, "shape", type(lengths).__name__)
-                    raise InputError(f"{path}: {where} has shape {shape}, expected (16,) or (frames, 16)")
+                    raise InputError(f"{path}: {where} has shape {shape}, expected ({bones},) or (frames, {bones})")
                 lengths = lengths.astype(np.float32)
-                if not np.isfinite(lengths).all():
-                    raise InputError(f"{path}: {where} holds NaN or infinite lengths")
+                require_valid_lengths(lengths, f"{path}: {where} ({describe_key((subject, action, camera))})")
                 flat[(str(subject), str(action), camera)] = lengths
     return flat
 
@@ -136,6 +161,9 @@ def read_lengths_list(path: str | os.PathLike) -> tuple[np.ndarray, list[Key] | 
     if all(name in content for name in ("subjects", "actions", "cameras")):
         keys = [(str(s), str(a), int(c)) for s, a, c in
                 zip(content["subjects"], content["actions"], content["cameras"])]
+    for row, row_lengths in enumerate(lengths):
+        named = f" ({describe_key(keys[row])})" if keys is not None and row < len(keys) else ""
+        require_valid_lengths(row_lengths, f"{path}: row {row}{named}")
     return lengths.astype(np.float32), keys
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from .device_args import add_device_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -42,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--act", metavar="FILE", help="action_dict.pkl giving the order of a prediction.pkl")
     parser.add_argument("--subjects-train", default="S1,S5,S6,S7,S8",
                         help="training subjects whose mean lengths are the report's first baseline")
+    add_device_arguments(parser, amp=False)
     parser.set_defaults(run=run)
 
 
@@ -62,13 +65,12 @@ def run(args: argparse.Namespace) -> int:
     subjects = _subject_list(args.subjects, "--subjects")
     report = args.report or args.json is not None or args.pred is not None
 
-    import torch
-
     from ..data.h36m import keypoints_2d_path, load_keypoints_2d, load_poses_3d, poses_3d_path, sequences_from_arrays
     from ..length_errors import length_errors, true_lengths
     from ..lengths_io import default_output_paths, describe_key, refused_videos, save_lengths
     from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
     from ..models.length import length_model_from_checkpoint, predict_lengths
+    from ..train.device import resolve_device
 
     path = resolve_checkpoint_path(args.ckpt, args.checkpoint)
     checkpoint = load_checkpoint(path)
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{path} holds a {model.num_layers}-layer GRU; pass -layer {model.num_layers}")
     if args.causal and model.bidirectional:
         raise InputError(f"{path} holds a bidirectional length model, which cannot run causally")
-    model.to(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    model.to(resolve_device(args.device))
     path_3d, path_2d = poses_3d_path(args.data_dir, args.dataset), keypoints_2d_path(args.data_dir, args.keypoints,
                                                                                       args.dataset)
     poses_3d = load_poses_3d(path_3d)
@@ -129,6 +131,6 @@ def _report(args: argparse.Namespace, predictions: dict, truth: dict, poses_3d: 
     print(f"({len(truth)} videos of {args.subjects} against the ground truth of {path_3d}, averaged over frames; "
           f"'all mean' includes the test subjects; scale + proportion = mean; size error = mean |s - 1|)")
     if args.json is not None:
-        write_length_report_json(args.json, summaries, subjects=list(truth and sorted({k[0] for k in truth})),
+        write_length_report_json(args.json, summaries, subjects=list(_subject_list(args.subjects, "--subjects")),
                                  causal=bool(args.causal), videos=len(truth))
         print(f"Wrote {args.json}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bones import require_valid_lengths
 from ..errors import InputError
 from ..fileio import atomic_path
 from ..skeleton import H36M
@@ -38,7 +39,8 @@ def write_lengths(path: str | os.PathLike, lengths: np.ndarray) -> Path:
 
 
 def read_lengths(path: str | os.PathLike) -> np.ndarray:
-    """Read a bone-length file -> (M, 16) float64 meters (no pickles are loaded)."""
+    """Read a bone-length file -> (M, 16) float64 meters (no pickles are loaded); refuses lengths that
+    are not finite and positive, naming the row and the bone."""
     try:
         with np.load(path, allow_pickle=False) as content:
             if "data" not in content.files:
@@ -52,4 +54,5 @@ def read_lengths(path: str | os.PathLike) -> np.ndarray:
         raise InputError(f"{path}: not a readable npz file ({error})") from None
     if lengths.ndim != 2 or lengths.shape[1] != H36M.num_bones:
         raise InputError(f"{path}: 'data' has shape {lengths.shape}, expected (M, {H36M.num_bones})")
+    require_valid_lengths(lengths, f"{path}: 'data' (index = row)")
     return lengths

@@ -214,6 +214,13 @@ def length_model_from_checkpoint(checkpoint: Mapping[str, Any], source: str = "c
     return model.eval()
 
 
+#: Frames one GRU call holds at most (videos x frames of a time slice). Memory per frame is about
+#: 12 KB (the GRUs' input projections and outputs), so a call stays under 1 GB.
+MAX_FRAMES_PER_CALL = 1 << 16
+#: Videos run side by side (one batch row each); measured by benchmarks/bench_infer_lengths.py.
+MAX_BATCH = 64
+
+
 def _as_keypoint_items(sequences: Iterable[Any] | Mapping[Key, np.ndarray]) -> list[tuple[Key, np.ndarray]]:
     """(key, keypoints (T, J, 2) float32) pairs from Sequence objects or a {key: keypoints} mapping."""
     if isinstance(sequences, Mapping):
@@ -231,17 +238,76 @@ def _as_keypoint_items(sequences: Iterable[Any] | Mapping[Key, np.ndarray]) -> l
     return checked
 
 
-@torch.no_grad()
+def length_sorted_groups(frame_counts: np.ndarray, max_batch: int, max_frames: int | None = None
+                         ) -> list[np.ndarray]:
+    """Indices of videos in groups that run as one batch: longest first, consecutive in that order.
+
+    A group has at most ``max_batch`` videos and, when ``max_frames`` is given, at most that many
+    frames once padded to its longest video (a single longer video forms its own group).
+    """
+    order = np.argsort(-np.asarray(frame_counts), kind="stable")
+    groups, current = [], []
+    for index in order:
+        padded = (len(current) + 1) * frame_counts[current[0] if current else index]
+        if current and (len(current) == max_batch or (max_frames is not None and padded > max_frames)):
+            groups.append(np.array(current))
+            current = []
+        current.append(index)
+    if current:
+        groups.append(np.array(current))
+    return groups
+
+
+def _padded_batch(keypoints: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """Keypoints of videos (T_i, J, 2), longest first, zero-padded at the end into (B, T_0, J, 2)."""
+    batch = np.zeros((len(keypoints), len(keypoints[0])) + keypoints[0].shape[1:], dtype=np.float32)
+    for row, video in enumerate(keypoints):
+        batch[row, :len(video)] = video
+    return torch.from_numpy(batch).to(device)
+
+
+def _unidirectional_per_frame(model: BoneLengthModel, batch: torch.Tensor, max_frames: int) -> torch.Tensor:
+    """Causal lengths (B, T, L) of a padded batch (B, T, J, 2), run in time slices that carry the state
+    (GRU or pooled model).
+
+    Entry [b, t] sees frames <= t only, so zero padding after a video's end leaves its own entries exact.
+    """
+    time_slice = max(1, max_frames // len(batch))
+    state, pieces = None, []
+    for start in range(0, batch.shape[1], time_slice):
+        lengths, state = model.step(batch[:, start:start + time_slice], state)
+        pieces.append(lengths)
+    return torch.cat(pieces, dim=1)
+
+
+def _bidirectional_final(model: BoneLengthModel, batch: torch.Tensor, frame_counts: list[int]) -> torch.Tensor:
+    """Lengths (B, L) of a padded batch (B, T, J, 2), longest first, each from its own frames only.
+
+    The GRU runs on a packed sequence, so the backward direction starts at each video's last frame;
+    the head is ``BoneLengthModel.forward``'s (tests check equality with per-video calls).
+    """
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    packed = pack_padded_sequence(model._embed(batch), torch.tensor(frame_counts), batch_first=True)
+    _, final = model.gru(packed)
+    return model._lengths(model.fc(torch.sigmoid(torch.cat([final[-1], final[-2]], dim=-1))))
+
+
+@torch.inference_mode()
 def predict_lengths(model: BoneLengthModel, sequences: Iterable[Any] | Mapping[Key, np.ndarray],
-                    causal: bool = False, max_batch: int = 16, progress: bool = False
-                    ) -> dict[Key, np.ndarray]:
-    """Symmetric bone lengths per sequence, meters: {(subject, action, camera): (16,) or (T, 16)}.
+                    causal: bool = False, max_batch: int = MAX_BATCH, max_frames: int = MAX_FRAMES_PER_CALL,
+                    progress: bool = False) -> dict[Key, np.ndarray]:
+    """Symmetric bone lengths per sequence, meters: {(subject, action, camera): (16,) or (T, 16)} float32.
 
     ``sequences`` are objects with ``key`` and ``keypoints_2d`` (T, J, 2) (``blapose.data.h36m.Sequence``)
     or a mapping {key: keypoints (T, J, 2)}, normalised screen coordinates. Non-causal: one length
     vector per sequence from all its frames. Causal: one per frame, from the frames up to it
-    (unidirectional models only). Sequences of equal length run together, ``max_batch`` at a time;
-    ``progress`` shows a progress bar over the sequences.
+    (unidirectional models only). Videos of any lengths run together, longest first, ``max_batch``
+    per batch padded to the longest; a unidirectional model runs a batch in time slices of at most
+    ``max_frames`` frames in all (carrying the GRU state), a bidirectional one packs the batch
+    (at most ``max_frames`` padded frames). Results equal per-video calls to float tolerance.
+    Lengths are returned as predicted, even if not positive: writers and the adjustment refuse those
+    (``blapose.lengths_io.refused_videos``). ``progress`` reports videos done (``blapose.progress``).
     """
     if causal and model.bidirectional:
         raise InputError("causal inference needs a unidirectional (GRU) length model; "
@@ -249,18 +315,22 @@ def predict_lengths(model: BoneLengthModel, sequences: Iterable[Any] | Mapping[K
     items = _as_keypoint_items(sequences)
     model.eval()
     device = next(model.parameters()).device
-    by_length: dict[int, list[int]] = {}
-    for index, (_, keypoints) in enumerate(items):
-        by_length.setdefault(keypoints.shape[0], []).append(index)
+    frame_counts = np.array([len(keypoints) for _, keypoints in items])
+    groups = length_sorted_groups(frame_counts, max_batch, max_frames if model.bidirectional else None)
     predictions: dict[Key, np.ndarray] = {}
-    groups = [indices[start:start + max_batch] for indices in by_length.values()
-              for start in range(0, len(indices), max_batch)]
-    with Progress(len(items), "bone lengths", unit="video", enabled=progress) as bar:
+    with Progress(total=len(items), description="bone lengths", unit="video", enabled=progress) as bar:
         for group in groups:
-            batch = torch.from_numpy(np.stack([items[i][1] for i in group])).to(device)
-            lengths = model.per_frame(batch) if causal else model(batch)
-            lengths = symmetrize_lengths(lengths.float()).cpu().numpy().astype(np.float32)
-            for row, i in enumerate(group):
-                predictions[items[i][0]] = lengths[row]
+            counts = [int(frame_counts[i]) for i in group]
+            batch = _padded_batch([items[i][1] for i in group], device)
+            if model.bidirectional:
+                lengths = _bidirectional_final(model, batch, counts)
+            else:
+                per_frame = _unidirectional_per_frame(model, batch, max_frames)
+                rows = torch.arange(len(group), device=device)
+                lengths = per_frame if causal else per_frame[rows, torch.tensor(counts, device=device) - 1]
+            lengths = symmetrize_lengths(lengths.float()).cpu().numpy()
+            for row, index in enumerate(group):
+                video = lengths[row, :counts[row]] if causal else lengths[row]
+                predictions[items[index][0]] = np.ascontiguousarray(video, dtype=np.float32)
             bar.update(len(group))
     return {key: predictions[key] for key, _ in items}
