@@ -76,7 +76,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     # keeps the table's mean size and predicts proportions; feet kept on the floor when re-posing
     "cpu": dict(temporal="pool", bidirectional=False, bone_inputs=True, log_output=True, proportions_only=True,
                 floor_augmentation=True, embed_dim=64, hidden_size=128, num_layers=1, dropout=0.0,
-                chunk_len=64, segment_shift=32, batch_size=64, learning_rate=1e-3, lr_decay=0.95, epochs=6),
+                chunk_len=64, segment_shift=32, batch_size=64, learning_rate=1e-3, lr_decay=0.95, epochs=3),
 }
 #: The same model and augmentation trained five times as long (untested at this budget on a GPU).
 RECIPES["best"] = dict(RECIPES["cpu"], epochs=30)
