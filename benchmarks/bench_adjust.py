@@ -8,9 +8,10 @@ full built-in dataset's data_3d_h36m.npz), then prints:
   `blapose.adjust_files` in this process, best and median of ``--repeat`` runs;
 - an upstream stand-in on the same files: a numpy reimplementation of the loop of upstream
   BLAPose bone_adjust.py (hs1ang-hsu/BLAPose): the whole npz loaded with np.load, every subject
-  turned into camera frames, then video by video MPJPE, P-MPJPE by batched SVD (VideoPose3D's
-  p_mpjpe), MPJVE, bones and the adjusted pose. It skips upstream's torch and pandas imports and
-  its tiled-quaternion rotation, so it runs faster than upstream itself; it must print the same
+  turned into camera frames by a quaternion tiled over every point (as VideoPose3D's
+  world_to_camera), then video by video MPJPE, P-MPJPE by batched SVD (VideoPose3D's p_mpjpe),
+  MPJVE, bones and the adjusted pose rebuilt joint by joint. It runs in numpy where upstream uses
+  torch for some steps, and skips upstream's torch and pandas imports; it must print the same
   figures as blapose.
 
     python benchmarks/bench_adjust.py [--data data_full] [--repeat 5]
@@ -118,6 +119,17 @@ def _joined_bones(directions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return poses
 
 
+def _rotate_by_tiled_quaternion(points: np.ndarray, orientation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+    """World -> camera frame as VideoPose3D's world_to_camera does it: the inverse quaternion tiled
+    over every point, then v + 2 (w (q x v) + q x (q x v)) point by point."""
+    inverse = np.asarray(orientation, np.float32) * np.array([1, -1, -1, -1], np.float32)
+    tiled = np.tile(inverse, (*points.shape[:-1], 1))
+    vectors = points - np.asarray(translation, np.float32)
+    axis = tiled[..., 1:]
+    once = np.cross(axis, vectors)
+    return vectors + 2 * (tiled[..., :1] * once + np.cross(axis, once))
+
+
 def upstream_standin(files: dict[str, Path]) -> dict[str, float]:
     """bone_adjust.py's evaluation, reimplemented: {'before_mpjpe': mm, ...} action-wise averages."""
     with open(files["act"], "rb") as stream:
@@ -131,7 +143,7 @@ def upstream_standin(files: dict[str, Path]) -> dict[str, float]:
         for action, world in actions.items():
             world = world[:, list(KEPT_JOINTS_OF_32)]
             for index, camera in enumerate(h36m_cameras(subject)):
-                posed = camera.world_to_camera(world)
+                posed = _rotate_by_tiled_quaternion(world, camera.orientation, camera.translation)
                 ground_truth[(subject, action, index)] = posed - posed[:, :1]
     sums: dict[str, dict[str, float]] = {}
     frames: dict[str, int] = {}
@@ -199,13 +211,15 @@ def _inflater() -> str:
 
 def stage_timings(files: dict[str, Path]) -> None:
     """Each stage of the adjustment on one thread, over the whole test set."""
-    print("stages, one thread (seconds):")
-    clock = {}
+    print(f"stages, one thread (seconds):{'wall':>20}{'CPU':>8}")
+    clock: dict[str, list[float]] = {}
 
-    def timed(name, function):
-        start = time.perf_counter()
+    def timed(name, function, cpu_clock=time.thread_time):
+        start, start_cpu = time.perf_counter(), cpu_clock()
         result = function()
-        clock[name] = clock.get(name, 0.0) + time.perf_counter() - start
+        seconds = clock.setdefault(name, [0.0, 0.0])
+        seconds[0] += time.perf_counter() - start
+        seconds[1] += cpu_clock() - start_cpu
         return result
 
     predictions = timed("read predictions.pkl", lambda: read_predictions(files["pred"], files["act"]))
@@ -229,14 +243,14 @@ def stage_timings(files: dict[str, Path]) -> None:
                                                           np.abs(target_lengths[:, :1] - video_lengths).mean(-1)))
         timed("direction error", lambda: metrics.mean_distance(directions, target_directions))
     report, adjusted_by_key = timed("report (all of the above, all CPUs)",
-                                    lambda: adjust_and_report(videos, keep_adjusted=True))
+                                    lambda: adjust_and_report(videos, keep_adjusted=True), time.process_time)
     with tempfile.TemporaryDirectory() as folder:
         timed("write JSON and CSV", lambda: (write_json(Path(folder) / "r.json", report),
                                              write_csv(Path(folder) / "r.csv", report)))
         timed("write adjusted poses npz (--out)",
               lambda: write_predictions_npz(Path(folder) / "adjusted.npz", adjusted_by_key))
-    for name, seconds in clock.items():
-        print(f"  {name:<42}{seconds:>7.2f}")
+    for name, (wall, cpu) in clock.items():
+        print(f"  {name:<42}{wall:>7.2f}{cpu:>8.2f}")
 
 
 def main() -> None:

@@ -73,7 +73,7 @@ def adjust_files(prediction_path: str | os.PathLike, lengths_path: str | os.Path
     """Adjust predictions from files and evaluate them -> (report in mm, adjusted poses by key).
 
     Adjusted poses are (T, 17, 3) meters, camera frame, root-relative; with ``keep_adjusted``
-    False they are not built and the second item is empty. Only the predicted subjects of the
+    False they are not kept and the second item is empty. Only the predicted subjects of the
     ground truth are converted, and the ground-truth file is decompressed on a second thread
     (zlib releases the GIL) while the predictions and lengths are read.
     """

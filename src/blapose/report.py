@@ -49,7 +49,7 @@ BATCH_FRAMES = 2_500
 
 def _equal_length_batches(videos: list[Video], max_frames: int = BATCH_FRAMES) -> list[list[Video]]:
     """Split ``videos`` in order into runs of equal frame count holding at most ``max_frames`` frames
-    (a longer video forms a batch of its own). The four cameras of a take fall into one batch."""
+    (a longer video forms a batch of its own; the cameras of a short take share one)."""
     batches: list[list[Video]] = []
     for video in videos:
         frames = len(video.predicted)
