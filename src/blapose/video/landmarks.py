@@ -14,8 +14,10 @@ back), measured on MediaPipe's metric world landmarks of ``tests/data/pose_squat
 - Neck/Nose = midpoint of mid-shoulders and nose: 0.117 m above the thorax. MotionBERT and MMPose
   put the nose here (0.234 m above the thorax: twice the trained neck bone);
 - Head = mean of both eyes and both ears: 0.112 m from Neck/Nose, behind the nose as the trained
-  head bone leans back. MotionBERT's mid-eyes gives a 0.042 m head bone; GAST-Net's extrapolation
-  above the eyes (used by upstream's in-the-wild script) gives a taller one with a moved thorax.
+  head bone leans back. MotionBERT's mid-eyes gives a 0.042 m head bone; GAST-Net's conversion
+  (tools/mpii_coco_h36m.py, used by upstream's in-the-wild script) puts the head above the eyes by
+  the eye-nose distance and moves the thorax a third of the way to the nose, away from the
+  Human3.6M thorax that sits between the shoulders.
 
 MediaPipe landmark indices: developers.google.com/mediapipe/solutions/vision/pose_landmarker.
 """
