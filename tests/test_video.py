@@ -130,6 +130,7 @@ def test_mediapipe_lifter_causal_lengths_and_time_range(tmp_path, model_flags):
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    """Write 160 x 120 BGR frames as an mp4."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (160, 120))
     for frame in frames:
         writer.write(frame)
@@ -137,18 +138,17 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path
     return path
 
 
-def first_frame(count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(SQUATS))
-    frames = [capture.read()[1] for _ in range(count)]
-    capture.release()
-    return [cv2.resize(frame, (160, 120)) for frame in frames]
+def first_frames(count: int) -> list[np.ndarray]:
+    """The first ``count`` frames of the squats clip at 160 x 120."""
+    return [cv2.resize(frame, (160, 120)) for frame in read_frames_list(SQUATS, count)]
 
 
 def bad_inputs(folder: Path) -> dict[str, tuple[list[str], str]]:
+    """Case name -> (command arguments, pattern of the expected error line); files made in ``folder``."""
     text = folder / "notes.mp4"
     text.write_text("this is not a video")
     blank = write_video(folder / "blank.mp4", [np.full((120, 160, 3), 90, np.uint8)] * 4)
-    single = write_video(folder / "single.mp4", first_frame(1))
+    single = write_video(folder / "single.mp4", first_frames(1))
     empty = write_video(folder / "empty.mp4", [])
     blocker = folder / "a_file"
     blocker.write_text("")
@@ -193,3 +193,31 @@ def test_bvh_reads_the_same_in_an_independent_bvh_library(run):
         hierarchy.loadPose(frame)
         positions = {joint.Name: np.array(joint.PositionWorld) for joint, _, _ in hierarchy.layout()}
         np.testing.assert_allclose(np.stack([positions[name] for name in H36M.joint_names]), ours[frame], atol=1e-5)
+
+
+def test_frames_without_a_person_are_flagged_and_interpolated(tmp_path, model_flags):
+    """Blank frames in the middle of the clip are flagged undetected, scored 0 and filled between neighbours."""
+    frames = [cv2.resize(frame, (360, 640)) for frame in read_frames_list(SQUATS, 16)]
+    blank = np.full_like(frames[0], 128)
+    frames[6:9] = [blank] * 3
+    clip = tmp_path / "gap.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 5.0, (360, 640))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    assert main(["video", str(clip), "--out", str(tmp_path / "out"), "--no-render", *model_flags]) == 0
+    with np.load(tmp_path / "out" / "gap.npz") as content:
+        detected, keypoints, scores = content["detected"], content["keypoints_2d"], content["scores"]
+    assert not detected[6:9].any() and detected[:6].all() and detected[9:].all()
+    assert (scores[6:9] == 0).all() and (scores[detected] > 0).any()
+    weights = np.array([1, 2, 3]) / 4  # frames 6, 7, 8 lie 1/4, 2/4, 3/4 of the way from frame 5 to 9
+    expected = keypoints[5] + weights[:, None, None] * (keypoints[9] - keypoints[5])
+    np.testing.assert_allclose(keypoints[6:9], expected, atol=1e-3)
+
+
+def read_frames_list(path: Path, count: int) -> list[np.ndarray]:
+    """The first ``count`` BGR frames of a video."""
+    capture = cv2.VideoCapture(str(path))
+    frames = [capture.read()[1] for _ in range(count)]
+    capture.release()
+    return frames
