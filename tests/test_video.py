@@ -26,20 +26,26 @@ FRAMES, FPS, WIDTH, HEIGHT = 65, 5.0, 720, 1280
 
 
 @pytest.fixture(scope="module")
-def model_flags(tmp_path_factory) -> list[str]:
-    """--lifter/--length-model flags: the built-in models when installed, else small untrained checkpoints."""
-    flags = []
+def small_models(tmp_path_factory) -> tuple[Path, Path]:
+    """Paths of a small untrained lifter (-arc 3,3,3, 32 channels) and a small unidirectional GRU length model."""
     folder = tmp_path_factory.mktemp("models")
     torch.manual_seed(0)
+    save_checkpoint(folder / "lifter.bin", {"model_pos": TemporalModel((3, 3, 3), channels=32).state_dict()})
+    model = BoneLengthModel(embed_dim=16, hidden_size=16)
+    with torch.no_grad():  # positive weights after a sigmoid: plausible positive lengths
+        model.fc.weight.copy_(model.fc.weight.abs() * 0.05)
+    save_checkpoint(folder / "length.bin", {"model_pos": model.state_dict()})
+    return folder / "lifter.bin", folder / "length.bin"
+
+
+@pytest.fixture(scope="module")
+def model_flags(small_models) -> list[str]:
+    """--lifter/--length-model flags: the built-in models where installed, else the small ones."""
+    flags = []
     if not BUILTIN_LIFTER.is_file():
-        save_checkpoint(folder / "lifter.bin", {"model_pos": TemporalModel((3, 3, 3), channels=32).state_dict()})
-        flags += ["--lifter", str(folder / "lifter.bin")]
+        flags += ["--lifter", str(small_models[0])]
     if not BUILTIN_LENGTH_MODEL.is_file():
-        model = BoneLengthModel(embed_dim=16, hidden_size=16)
-        with torch.no_grad():  # positive weights after a sigmoid: plausible positive lengths
-            model.fc.weight.copy_(model.fc.weight.abs() * 0.05)
-        save_checkpoint(folder / "length.bin", {"model_pos": model.state_dict()})
-        flags += ["--length-model", str(folder / "length.bin")]
+        flags += ["--length-model", str(small_models[1])]
     return flags
 
 
@@ -114,11 +120,10 @@ def test_bvh_round_trips_to_the_adjusted_poses(run):
     np.testing.assert_allclose(read_bvh_poses(out / "pose_squats.bvh"), expected, atol=1e-5)
 
 
-def test_mediapipe_lifter_causal_lengths_and_time_range(tmp_path, model_flags):
+def test_mediapipe_lifter_causal_lengths_and_time_range(tmp_path, small_models):
     """--lifter mediapipe --causal --start 2 --end 6 gives 20 frames, per-frame lengths, no video."""
-    flags = [flag for flag in model_flags if "lifter" not in flag and not flag.endswith("lifter.bin")]
     assert main(["video", str(SQUATS), "--out", str(tmp_path), "--lifter", "mediapipe", "--causal",
-                 "--no-render", "--start", "2", "--end", "6", *flags]) == 0
+                 "--length-model", str(small_models[1]), "--no-render", "--start", "2", "--end", "6"]) == 0
     assert [p.name for p in tmp_path.iterdir()] == ["pose_squats.npz"]
     with np.load(tmp_path / "pose_squats.npz") as content:
         assert content["poses_3d"].shape == (20, 17, 3)
@@ -171,8 +176,7 @@ def test_bad_input_gets_one_line_and_leaves_no_files(case, tmp_path, capsys, mod
 
     arguments, message = bad_inputs(tmp_path)[case]
     out = tmp_path / "out"  # given as out/nested: neither folder may be left behind
-    flags = model_flags if case != "wrong checkpoint" else [f for f in model_flags if "length" in f
-                                                            or f.endswith("length.bin")]
+    flags = model_flags if case != "wrong checkpoint" else []
     if "--out" not in arguments:
         arguments = arguments + ["--out", str(out / "nested")]
     code = main(["video", *arguments, *flags])
