@@ -108,7 +108,7 @@ def test_recorded_architecture_needs_no_bidirectional_flag_but_upstream_checkpoi
         length_model_from_checkpoint({"model_pos": model.state_dict()}, "ck", bidirectional=False)
     assert architecture_record(model, "best") == {"model": "BoneLengthModel", "bidirectional": True, "num_layers": 1,
                                                   "hidden_size": TINY["hidden_size"], "embed_dim": TINY["embed_dim"],
-                                                  "log_output": False, "bone_inputs": False, "temporal": "gru",
+                                                  "log_output": False, "bone_inputs": False, "temporal": "gru", "proportions_only": False,
                                                   "recipe": "best"}
 
 

@@ -16,7 +16,7 @@ from blapose.cli import main
 from blapose.data.h36m import load_sequences
 from blapose.errors import InputError
 from blapose.lengths_io import load_lengths_dict
-from blapose.models.checkpoint import load_checkpoint
+from blapose.models.checkpoint import load_checkpoint, save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.skeleton import H36M
 from blapose.train.length import LengthTrainingConfig, fit, length_loss, train_step
@@ -222,13 +222,11 @@ def test_resumed_training_continues_exactly(h36m_data_dir, tmp_path):
 
 
 def test_cli_trains_and_infers_lengths_end_to_end(h36m_data_dir, tmp_path, monkeypatch, capsys):
-    """blapose train -t length then blapose infer-lengths write checkpoints and complete lengths files."""
+    """blapose train -t length --recipe cpu then infer-lengths (no architecture flags) write complete lengths files."""
     monkeypatch.chdir(tmp_path)
     os.symlink(h36m_data_dir, tmp_path / "data")
     length_table_file("data", tmp_path / "aug.npz")
-    assert main(["train", "-t", "length", "-e", "1", "-b", "32", "-l", "24", "--segment_shift", "48",
-                 "-drop", "0", "--length_aug_type", "smpl", "--bone_length_aug", "aug.npz",
-                 "-str", "S1"]) == 0
+    assert main(["train", "-t", "length", "--recipe", "cpu", "--bone_length_aug", "aug.npz", "-str", "S1"]) == 0
     output = capsys.readouterr().out
     assert "length_valid" in output and "mm" in output
     assert (tmp_path / "checkpoint" / "final.bin").is_file()
@@ -247,7 +245,12 @@ def test_cli_trains_and_infers_lengths_end_to_end(h36m_data_dir, tmp_path, monke
     listed = np.load(tmp_path / "data" / "lengths_list.npz")
     assert listed["lengths"].shape == (len(expected), 16)
 
-    assert main(["infer-lengths", "--ckpt", "final.bin", "-bi"]) == 2  # the checkpoint is a GRU
+    assert load_checkpoint(tmp_path / "checkpoint" / "final.bin")["architecture"]["recipe"] == "cpu"
+    assert main(["infer-lengths", "--ckpt", "final.bin", "-bi"]) == 0  # a recorded architecture overrides -bi
+    upstream = BoneLengthModel(dropout=0.0, **TINY)  # an upstream checkpoint: no record, a GRU
+    save_checkpoint(tmp_path / "checkpoint" / "gru.bin", {"model_pos": upstream.state_dict()})
+    capsys.readouterr()
+    assert main(["infer-lengths", "--ckpt", "gru.bin", "-bi"]) == 2
     assert main(["infer-lengths", "--ckpt", "final.bin", "-bi", "--causal"]) == 2
     error = capsys.readouterr().err
     assert "needs -bi" not in error and "drop -bi" in error and "causal" in error

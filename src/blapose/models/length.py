@@ -167,6 +167,7 @@ def model_kwargs_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict
     reference = state_dict.get("reference_lengths")
     extras = dict(reference_lengths=None if reference is None else reference.detach().cpu().numpy(),
                   bone_inputs="bone_input_scale" in state_dict, proportions_only="fixed_scale" in state_dict)
+    extras = {name: value for name, value in extras.items() if value is not None and value is not False}
     if "frame_mlp.weight" in state_dict:
         return dict(num_joints=inputs // 2, embed_dim=embed_dim, temporal="pool",
                     hidden_size=state_dict["frame_mlp.weight"].shape[0] // 2, **extras)
