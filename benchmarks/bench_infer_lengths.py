@@ -1,0 +1,106 @@
+"""Bone-length inference speed: frames per second of causal and non-causal `infer-lengths`.
+
+Runs ``blapose.models.length.predict_lengths`` on the test videos (S9, S11) of the full built-in
+dataset (Human3.6M-sized: about 550,000 frames in 240 videos; ``blapose make-data --size full``),
+with a model of the published size (embedding 256, GRU hidden 512, one layer: upstream
+utils/model_length.py defaults): a unidirectional GRU for causal and non-causal inference, a
+bidirectional one for non-causal. Weights are random (seeded): speed does not depend on them.
+
+The upstream stand-in is a per-frame loop like upstream BLAPose length_model_inference.py's causal
+branch (hs1ang-hsu/BLAPose): one video at a time, the model called on one frame with the carried
+GRU states, left/right lengths averaged bone pair by bone pair, each frame's lengths copied to
+numpy. It runs on the first ``--upstream-frames`` frames of a few videos (it is slow), and its
+lengths are compared with the batched ones. Prints frames per second of each and the ratio.
+
+    python benchmarks/bench_infer_lengths.py [--data data_full] [--threads 2] [--max-batch 16,64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from blapose.data.h36m import TEST_SUBJECTS, load_sequences
+from blapose.data.synthetic import make_dataset
+from blapose.models.length import BoneLengthModel, predict_lengths
+from blapose.skeleton import H36M
+
+
+def upstream_style_causal(model: BoneLengthModel, keypoints: np.ndarray) -> np.ndarray:
+    """Per-frame lengths (T, 16) of one video, one model call per frame (the upstream stand-in)."""
+    inputs = torch.from_numpy(keypoints[None])
+    state, per_frame = None, []
+    with torch.no_grad():
+        for frame in range(inputs.shape[1]):
+            lengths, state = model.step(inputs[:, frame:frame + 1], state)
+            lengths = lengths[:, 0].clone()
+            for right, left in H36M.symmetric_bones:
+                lengths[:, [right, left]] = lengths[:, [right, left]].mean(dim=1)[:, None]
+            per_frame.append(lengths[0].cpu().numpy())
+    return np.array(per_frame)
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="data_full", help="folder of the full built-in dataset (built if absent)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--max-batch", default="64", help="videos per batch to try, comma separated")
+    parser.add_argument("--videos", type=int, default=0, help="use only the first N test videos (0: all)")
+    parser.add_argument("--upstream-videos", type=int, default=3, help="videos for the upstream stand-in")
+    parser.add_argument("--upstream-frames", type=int, default=400, help="frames of each of those videos")
+    parser.add_argument("--skip-non-causal", action="store_true", help="time causal inference only")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    from pathlib import Path
+    if not (Path(args.data) / "data_3d_h36m.npz").is_file():
+        print(f"building the full built-in dataset in {args.data} ...", flush=True)
+        make_dataset(args.data, seed=0, size="full")
+    sequences = load_sequences(args.data, "cpn_ft_h36m_dbb", TEST_SUBJECTS)
+    if args.videos:
+        sequences = sequences[:args.videos]
+    videos = {s.key: s.keypoints_2d for s in sequences}
+    frames = sum(len(k) for k in videos.values())
+    print(f"{len(videos)} videos, {frames} frames ({', '.join(TEST_SUBJECTS)} of {args.data}); "
+          f"{args.threads} torch threads; model: embedding 256, hidden 512, 1 layer")
+
+    torch.manual_seed(0)
+    gru = BoneLengthModel(dropout=0.0).eval()
+    bigru = BoneLengthModel(dropout=0.0, bidirectional=True).eval()
+
+    subset = {key: videos[key][:args.upstream_frames] for key in list(videos)[:args.upstream_videos]}
+    subset_frames = sum(len(k) for k in subset.values())
+    start = time.perf_counter()
+    reference = {key: upstream_style_causal(gru, keypoints) for key, keypoints in subset.items()}
+    upstream_fps = subset_frames / (time.perf_counter() - start)
+    print(f"upstream stand-in, causal, one call per frame: {upstream_fps:,.0f} frames/s "
+          f"({subset_frames} frames of {len(subset)} videos)")
+    batched_subset = predict_lengths(gru, subset, causal=True)
+    difference = max(float(np.abs(batched_subset[key] - reference[key]).max()) for key in subset)
+    print(f"  batched causal lengths differ from the stand-in's by at most {difference:.2e} m")
+
+    for max_batch in (int(b) for b in args.max_batch.split(",")):
+        _, seconds = timed(predict_lengths, gru, videos, causal=True, max_batch=max_batch)
+        print(f"causal GRU, batched (max_batch {max_batch}): {frames / seconds:,.0f} frames/s, {seconds:.1f} s; "
+              f"{frames / seconds / upstream_fps:.1f}x the upstream stand-in", flush=True)
+        if args.skip_non_causal:
+            continue
+        _, seconds = timed(predict_lengths, gru, videos, max_batch=max_batch)
+        print(f"non-causal GRU, batched (max_batch {max_batch}): {frames / seconds:,.0f} frames/s, "
+              f"{seconds:.1f} s", flush=True)
+        _, seconds = timed(predict_lengths, bigru, videos, max_batch=max_batch)
+        print(f"non-causal bi-GRU, batched (max_batch {max_batch}): {frames / seconds:,.0f} frames/s, "
+              f"{seconds:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
