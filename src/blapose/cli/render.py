@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlay", action="store_true",
                         help="draw all poses in one panel (prediction faint) instead of side by side")
     parser.add_argument("--height", type=int, default=480, help="output height in pixels (default: 480)")
-    parser.add_argument("--azimuth", type=float, default=30.0,
-                        help="viewpoint, degrees around the vertical from the camera's direction (default: 30)")
+    parser.add_argument("--azimuth", type=float, default=45.0,
+                        help="viewpoint, degrees around the vertical from the camera's direction (default: 45)")
     parser.set_defaults(run=run)
 
 

@@ -80,7 +80,7 @@ def estimate_up(poses: np.ndarray, skeleton: Skeleton = H36M) -> np.ndarray:
     return mean / np.linalg.norm(mean)
 
 
-def view_rotation(up: np.ndarray, azimuth_deg: float = 30.0, elevation_deg: float = 10.0) -> np.ndarray:
+def view_rotation(up: np.ndarray, azimuth_deg: float = 45.0, elevation_deg: float = 10.0) -> np.ndarray:
     """Rotation (3, 3) whose rows are the viewer's right, down and viewing direction in camera frame.
 
     up (3,): the world's up in the camera frame. At azimuth 0 and elevation 0 the viewer looks
@@ -121,7 +121,7 @@ class PoseVideoWriter:
 
     def __init__(self, path: str | os.PathLike, labels: Collection[str], fps: float, up: np.ndarray,
                  frame_size: tuple[int, int] | None = None, height: int | None = None,
-                 overlay: bool = False, faint: Collection[str] = (), azimuth_deg: float = 30.0,
+                 overlay: bool = False, faint: Collection[str] = (), azimuth_deg: float = 45.0,
                  elevation_deg: float = 10.0, radius: float = 1.1, skeleton: Skeleton = H36M) -> None:
         import cv2
 
@@ -281,7 +281,7 @@ def write_pose_video(path: str | os.PathLike, poses: Mapping[str, np.ndarray], f
                      frame_size: tuple[int, int] | None = None, up: np.ndarray | None = None,
                      detected: np.ndarray | None = None, overlay: bool = False,
                      faint: Collection[str] = (), height: int | None = None,
-                     azimuth_deg: float = 30.0, elevation_deg: float = 10.0, radius: float = 1.1,
+                     azimuth_deg: float = 45.0, elevation_deg: float = 10.0, radius: float = 1.1,
                      progress: Any = None) -> Path:
     """Write an mp4 of 3D poses (and optionally the video frames with 2D keypoints); return its path.
 
