@@ -4,7 +4,7 @@ Every variant trains the same small bidirectional GRU (the CPU recipe's size) fo
 of epochs on the same data and synthetic-length table, then reports:
 - its learning curve: mean length error on the augmented training bodies (the training loss) and
   on the test subjects' detected 2D, per epoch;
-- the final test error split into scale and proportion (``scale_proportion_errors``), with the
+- the final test error split into scale and proportion (``blapose.length_errors``), with the
   whole video as context and with one training-length chunk only;
 - the table's own spread (mean absolute deviation of the table from its mean) next to the
   augmented-training error: a model at the spread has learned only the table's mean;
@@ -79,6 +79,21 @@ def table_spread(table: np.ndarray) -> float:
     return float(np.abs(table - table.mean(axis=0)).mean())
 
 
+def table_proportion_spread(table: np.ndarray) -> float:
+    """The table's spread once the mean row is scaled to each row's size (meters): what proportions alone vary."""
+    mean = table.mean(axis=0)
+    rows = {("table", str(i), 0): row for i, row in enumerate(table)}
+    return scale_proportion_errors({key: mean for key in rows}, rows)["proportion"]
+
+
+def scale_proportion_errors(predicted: dict, truth: dict) -> dict[str, float]:
+    """Mean length error (m) and its scale and proportion parts (``blapose.length_errors``)."""
+    from blapose.length_errors import length_errors
+
+    summary = length_errors(predicted, truth)
+    return {"total": summary.mean, "scale": summary.scale, "proportion": summary.proportion}
+
+
 def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict:
     """Train one variant and measure it; the result (meters) is also written to ``<out>/<name>.json``."""
     import torch
@@ -87,7 +102,7 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
     from blapose.models.length import predict_lengths
     from blapose.train.length import fit
     from blapose.train.length_config import LengthTrainingConfig, load_length_table, load_training_sequences
-    from blapose.train.length_eval import mean_sequence_lengths, scale_proportion_errors
+    from blapose.train.length_eval import mean_sequence_lengths
 
     torch.set_num_threads(1)
     settings = dict(BASE, **VARIANTS[name][1])
@@ -111,11 +126,12 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
         "name": name, "what": VARIANTS[name][0], "epochs": epochs, "seconds": seconds,
         "settings": {k: v for k, v in settings.items()},
         "table_spread": table_spread(load_length_table(table)),
+        "table_proportion_spread": table_proportion_spread(load_length_table(table)),
         "train_curve": result.history.train, "test_curve": result.history.valid,
-        "test": dataclasses.asdict(scale_proportion_errors(whole, truth)),
-        "test_one_chunk": dataclasses.asdict(scale_proportion_errors(one_chunk, truth)),
-        "test_exact_2d": dataclasses.asdict(scale_proportion_errors(exact_2d, truth)),
-        "mean_baseline": dataclasses.asdict(scale_proportion_errors({k: mean for k in truth}, truth)),
+        "test": scale_proportion_errors(whole, truth),
+        "test_one_chunk": scale_proportion_errors(one_chunk, truth),
+        "test_exact_2d": scale_proportion_errors(exact_2d, truth),
+        "mean_baseline": scale_proportion_errors({k: mean for k in truth}, truth),
     }
     Path(out, f"{name}.json").write_text(json.dumps(measured, indent=1))
     print(f"{name}: test {measured['test']['total'] * 1000:.2f} mm, augmented training bodies "
@@ -126,15 +142,19 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
 def markdown_table(results: list[dict]) -> str:
     """The study table in millimetres."""
     mm = 1000.0
-    lines = ["| variant | augmented training bodies (last epoch) | table spread | test: total | scale | proportion "
+    lines = ["| variant | augmented training bodies (last epoch) | table spread (proportions only) "
+             "| test: total | scale | proportion "
              "| test, one 64-frame chunk | test, exact 2D | train min |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         t, c, e = r["test"], r["test_one_chunk"], r["test_exact_2d"]
-        lines.append(f"| {r['name']}: {r['what']} | {r['train_curve'][-1] * mm:.1f} | {r['table_spread'] * mm:.1f} "
+        t = dict(t, scale=t["total"] - t["proportion"])  # scale = total - proportion (blapose.length_errors)
+        spread = f"{r['table_spread'] * mm:.1f} ({r['table_proportion_spread'] * mm:.1f})"
+        lines.append(f"| {r['name']}: {r['what']} | {r['train_curve'][-1] * mm:.1f} | {spread} "
                      f"| {t['total'] * mm:.1f} | {t['scale'] * mm:.1f} | {t['proportion'] * mm:.1f} "
                      f"| {c['total'] * mm:.1f} | {e['total'] * mm:.1f} | {r['seconds'] / 60:.1f} |")
     b = results[0]["mean_baseline"]
+    b = dict(b, scale=b["total"] - b["proportion"])
     lines.append(f"| training subjects' mean (baseline) | | | {b['total'] * mm:.1f} | {b['scale'] * mm:.1f} "
                  f"| {b['proportion'] * mm:.1f} | | | |")
     return "\n".join(lines)
@@ -184,6 +204,11 @@ def main() -> None:
     if args.report:
         results = [json.loads(Path(args.out, f"{n}.json").read_text()) for n in names
                    if Path(args.out, f"{n}.json").is_file()]
+        from blapose.train.length_config import load_length_table
+
+        for r in results:  # spreads of the table each variant trained on
+            table = load_length_table(args.table_mix if r["name"].endswith("_mix") else args.table)
+            r["table_spread"], r["table_proportion_spread"] = table_spread(table), table_proportion_spread(table)
     else:
         jobs = [(n, args.data, args.table_mix if n.endswith("_mix") else args.table, args.epochs, args.out)
                 for n in names]

@@ -112,19 +112,6 @@ def test_recorded_architecture_needs_no_bidirectional_flag_but_upstream_checkpoi
                                                   "recipe": "best"}
 
 
-def test_scale_and_proportion_errors_separate_size_from_shape():
-    """A uniformly scaled truth has zero proportion error; a size-preserving reshuffle has zero scale error."""
-    from blapose.train.length_eval import scale_proportion_errors
-
-    truth = {("S9", "A", 0): np.linspace(0.1, 0.45, 16)}
-    scaled = scale_proportion_errors({k: 1.1 * v for k, v in truth.items()}, truth)
-    assert scaled.proportion == pytest.approx(0.0, abs=1e-12)
-    assert scaled.scale == pytest.approx(scaled.total, rel=1e-9) and scaled.total > 0.02
-    reshaped = {k: v + 0.01 * np.tile([1.0, -1.0], 8) for k, v in truth.items()}
-    split = scale_proportion_errors(reshaped, truth)
-    assert split.proportion <= split.total + 1e-12 and split.proportion > 0.005
-
-
 @pytest.mark.parametrize("numpy_1x_layout", [False, True])
 def test_upstream_format_checkpoint_loads_and_predicts(tmp_path, numpy_1x_layout):
     """An upstream-format biGRU checkpoint with a pickled RandomState loads and predicts as upstream computes."""

@@ -96,37 +96,3 @@ def evaluate_checkpoint(config: LengthTrainingConfig, checkpoint_name: str) -> L
     return evaluate(model, load_training_sequences(config, config.subjects_test), sampler, config.seed + 1,
                     progress=config.progress)
 
-
-@dataclass(frozen=True)
-class ScaleProportionErrors:
-    """A length error split in two, meters: ``scale`` from the overall body size, ``proportion`` the rest.
-
-    For each video the best single factor s (the one minimising mean |s p - g|: a weighted median
-    of g / p) maps the predicted lengths p onto the truth g; ``proportion`` = mean |s p - g| (what
-    no global size change can fix, never above ``total``) and ``scale`` = mean |p - s p| (what the
-    size alone gets wrong); both averaged over videos like ``total``.
-    """
-
-    total: float
-    scale: float
-    proportion: float
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """The value v minimising sum(weights * |values - v|)."""
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
-
-
-def scale_proportion_errors(predicted: dict, target: dict) -> ScaleProportionErrors:
-    """Split the mean length error of {key: (16,) m} predictions against ``target`` (same keys)."""
-    total, scale, proportion = [], [], []
-    for key, truth in target.items():
-        guess = np.asarray(predicted[key], np.float64)
-        truth = np.asarray(truth, np.float64)
-        factor = _weighted_median(truth / np.maximum(guess, 1e-9), np.maximum(guess, 1e-9))
-        total.append(np.abs(guess - truth).mean())
-        scale.append(np.abs(guess - factor * guess).mean())
-        proportion.append(np.abs(factor * guess - truth).mean())
-    return ScaleProportionErrors(float(np.mean(total)), float(np.mean(scale)), float(np.mean(proportion)))
