@@ -145,12 +145,13 @@ def format_length_table(summaries: Mapping[str, LengthErrorSummary], skeleton: A
     """A table in mm: one column per set of lengths, one row per bone, then mean, scale, proportion, size."""
     names = list(summaries)
     width = max(12, *(len(name) + 2 for name in names))
-    first = max(len(name) for name in skeleton.bone_names) + 2
+    title = "length error (mm)"
+    first = max(len(title), *(len(name) for name in skeleton.bone_names)) + 2
 
     def row(label: str, values: Iterable[float], unit: str = "") -> str:
         return f"{label:<{first}}" + "".join(f"{value:>{width - len(unit)}.1f}{unit}" for value in values)
 
-    lines = [f"{'bone length error (mm)':<{first}}" + "".join(f"{name:>{width}}" for name in names),
+    lines = [f"{title:<{first}}" + "".join(f"{name:>{width}}" for name in names),
              "-" * (first + width * len(names))]
     for bone, bone_name in enumerate(skeleton.bone_names):
         lines.append(row(bone_name, [summaries[name].per_bone[bone] * 1000 for name in names]))
