@@ -177,7 +177,8 @@ def plot_curves(results: list[dict], path: Path) -> None:
     axes[0].axhline(results[0]["table_spread"] * 1000, color="k", lw=0.8, label="table spread")
     axes[1].axhline(results[0]["mean_baseline"]["total"] * 1000, color="k", lw=0.8, label="training mean")
     axes[0].set_title("augmented training bodies")
-    axes[1].set_title("test subjects, detected 2D")
+    axes[1].set_title("test subjects, detected 2D (axis cut at 30 mm)")
+    axes[1].set_ylim(0, 30)
     for axis in axes:
         axis.set_xlabel("epoch")
         axis.set_ylabel("mean bone-length error (mm)")
