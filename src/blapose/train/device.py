@@ -73,6 +73,23 @@ class Precision:
 FP32 = Precision()
 
 
+def backward_and_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, weight: float = 1.0,
+                      scaler: torch.amp.GradScaler | None = None) -> None:
+    """Back-propagate ``weight`` x ``loss`` (a 0-d tensor) and step ``optimizer``.
+
+    ``weight`` is a rank's share of the global batch (``distributed.loss_weight``); with an enabled
+    ``scaler`` (fp16) the loss is scaled before the backward pass and the step is the scaler's.
+    """
+    weighted = loss * weight if weight != 1.0 else loss
+    if scaler is not None and scaler.is_enabled():
+        scaler.scale(weighted).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        weighted.backward()
+        optimizer.step()
+
+
 def resolve_precision(amp: str | None, device: torch.device) -> Precision:
     """The precision of ``--amp`` (None/'off' = fp32, 'bf16', 'fp16') on ``device``.
 

@@ -27,7 +27,7 @@ from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_c
 from ..models.length import BoneLengthModel
 from ..progress import Progress
 from . import flush_subnormal_floats
-from .device import FP32, Precision, resolve_precision
+from .device import FP32, Precision, backward_and_step, resolve_precision
 from .distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
                           restore_random_states, wrap_model)
 from .length_batches import LengthBatchBuilder, MotionBank, make_length_sampler
@@ -85,14 +85,7 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, keypoints: to
     optimizer.zero_grad(set_to_none=True)
     with precision.autocast():
         loss = length_loss(model(keypoints).float(), target, _proportions_only(model))
-    weighted = loss * weight if weight != 1.0 else loss
-    if scaler is not None and scaler.is_enabled():
-        scaler.scale(weighted).backward()
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        weighted.backward()
-        optimizer.step()
+    backward_and_step(loss, optimizer, weight, scaler)
     return loss.detach()
 
 

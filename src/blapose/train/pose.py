@@ -38,7 +38,7 @@ from ..progress import progress
 from ..skeleton import H36M
 from . import flush_subnormal_floats
 from .chunks import ChunkBatch, ChunkedBatches
-from .device import FP32, Precision, resolve_device, resolve_precision, to_device
+from .device import FP32, Precision, backward_and_step, resolve_device, resolve_precision, to_device
 from .distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
                           restore_random_states, shard, wrap_model)
 
@@ -172,14 +172,7 @@ def train_step(model: nn.Module, batch: ChunkBatch, optimizer: torch.optim.Optim
     optimizer.zero_grad(set_to_none=True)
     with precision.autocast():
         loss = loss_function(model, batch, config).float()
-    weighted = loss * weight if weight != 1.0 else loss
-    if scaler is not None and scaler.is_enabled():
-        scaler.scale(weighted).backward()
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        weighted.backward()
-        optimizer.step()
+    backward_and_step(loss, optimizer, weight, scaler)
     return loss.detach()
 
 
