@@ -33,3 +33,15 @@ def test_disabled_writes_nothing():
     with Progress(total=5, enabled=False, stream=stream) as bar:
         bar.update(5)
     assert stream.getvalue() == "" and bar.count == 5
+
+
+def test_failed_stage_claims_nothing_done():
+    """A stage left by an exception writes no closing 'done' line (the error line is the last word)."""
+    stream = io.StringIO()
+    try:
+        with Progress(total=3, description="reading", stream=stream) as bar:
+            bar.update()
+            raise ValueError("bad file")
+    except ValueError:
+        pass
+    assert stream.getvalue() == ""

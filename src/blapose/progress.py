@@ -94,21 +94,21 @@ class Progress:
         print(f"{self.description}: {done} {self.unit} {state} in {_format_seconds(elapsed)}{rate}{extra}",
               file=self.stream, flush=True)
 
-    def close(self) -> None:
-        """End the stage: close the bar, or write its closing line."""
+    def close(self, failed: bool = False) -> None:
+        """End the stage: close the bar, or write its closing line (none when the stage ``failed``)."""
         if self._closed:
             return
         self._closed = True
         if self._bar is not None:
             self._bar.close()
-        elif self.enabled:
+        elif self.enabled and not failed:
             self._write_line(time.perf_counter(), final=True)
 
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        self.close(failed=exc_type is not None)
 
 
 def _format_value(value: Any) -> str:
