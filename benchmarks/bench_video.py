@@ -32,14 +32,9 @@ def build_clip(folder: Path, loops: int, fps: float) -> Path:
     """The squats clip repeated ``loops`` times, written at ``fps`` as mp4 (mp4v)."""
     import cv2
 
-    capture = cv2.VideoCapture(str(CLIP))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
+    from blapose.video.reader import read_frames
+
+    frames = list(read_frames(CLIP))
     height, width = frames[0].shape[:2]
     path = folder / f"squats_x{loops}.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))

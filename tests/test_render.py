@@ -38,16 +38,9 @@ def walk():
 
 def read_video(path):
     """All frames (N, H, W, 3) and the frame rate of a video file."""
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    return np.stack(frames), fps
+    from blapose.video.reader import probe_video, read_frames
+
+    return np.stack(list(read_frames(path))), probe_video(path).fps
 
 
 def test_video_has_one_frame_per_pose_at_the_given_rate_and_size(tmp_path, walk):
