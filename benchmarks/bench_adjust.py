@@ -39,7 +39,7 @@ from blapose.data.h36m import KEPT_JOINTS_OF_32, TEST_SUBJECTS, action_name, key
     load_sequences
 from blapose.data.predictions import read_predictions, write_predictions, write_predictions_npz
 from blapose.data.synthetic import make_dataset
-from blapose.demo import median_lengths
+from blapose.length_errors import median_pose_lengths
 from blapose.evaluation import adjust_files, ground_truth_root_relative, videos_for_adjustment
 from blapose.lengths_io import load_lengths_dict, save_lengths
 from blapose.report import _equal_length_batches, adjust_and_report, write_csv, write_json
@@ -81,7 +81,7 @@ def upstream_files(data_dir: Path) -> dict[str, Path]:
         sequences = load_sequences(data_dir, "gt", TEST_SUBJECTS)
         predictions = simulated_lifting_predictions(sequences, np.random.default_rng(0))
         write_predictions(files["pred"].parent, predictions)
-        save_lengths(median_lengths(predictions), files["bone"], files["bone"].parent / "lengths_list.npz")
+        save_lengths(median_pose_lengths(predictions), files["bone"], files["bone"].parent / "lengths_list.npz")
     return files
 
 

@@ -24,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from .bones import bone_lengths, symmetrize_lengths
+from .bones import bone_lengths
 from .data.h36m import (TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, keypoints_2d_path, load_sequences,
                         poses_3d_path)
 from .data.synthetic import make_dataset
 from .fileio import atomic_path
+from .length_errors import median_pose_lengths, subject_mean_baselines
 from .report import Video, adjustment_report
 
 Key = tuple[str, str, int]
@@ -88,11 +89,6 @@ def ensure_dataset(config: DemoConfig) -> None:
         make_dataset(config.data_dir, seed=config.seed, size=config.size)
 
 
-def median_lengths(predictions: dict[Key, np.ndarray]) -> dict[Key, np.ndarray]:
-    """Per video, the left/right-averaged median of the predicted bone lengths (16,) meters."""
-    return {key: symmetrize_lengths(np.median(bone_lengths(poses), axis=0)) for key, poses in predictions.items()}
-
-
 def ground_truth_lengths(sequences: list[Sequence]) -> dict[Key, np.ndarray]:
     """Per video, the ground-truth bone lengths of its first frame (16,) meters."""
     return {s.key: bone_lengths(s.poses_3d[0].astype(np.float64)) for s in sequences}
@@ -104,13 +100,11 @@ def training_mean_lengths(train_sequences: list[Sequence]) -> np.ndarray:
     Subject means as upstream's alignment computes them (``lengths.align.subject_mean_lengths``);
     one camera per video suffices since lengths do not depend on the frame.
     """
-    from .lengths.align import subject_mean_lengths
-
     poses: dict[str, dict[str, np.ndarray]] = {}
     for sequence in train_sequences:
         if sequence.camera_index == 0:
             poses.setdefault(sequence.subject, {})[sequence.action] = sequence.poses_3d
-    return symmetrize_lengths(subject_mean_lengths(poses)[1].mean(axis=0))
+    return subject_mean_baselines(poses, poses)["train"]
 
 
 def _step(message: str) -> float:
@@ -214,7 +208,7 @@ def run_demo(config: DemoConfig) -> DemoResult:
     began = _step("3/4 adjustment with four sets of lengths")
     mean = training_mean_lengths(train_sequences)
     reports = {
-        "median": adjustment_report(_videos(test_sequences, predictions, median_lengths(predictions))),
+        "median": adjustment_report(_videos(test_sequences, predictions, median_pose_lengths(predictions))),
         "mean": adjustment_report(_videos(test_sequences, predictions, {s.key: mean for s in test_sequences})),
         "learned": adjustment_report(_videos(test_sequences, predictions, learned)),
         "truth": adjustment_report(_videos(test_sequences, predictions, ground_truth_lengths(test_sequences))),
