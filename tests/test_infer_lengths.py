@@ -152,7 +152,7 @@ def test_cli_report_prints_and_writes_learned_and_baseline_errors(h36m_data_dir,
     """--report --json prints a per-bone table with the baselines and writes the same numbers."""
     data = tmp_path / "data"
     data.mkdir()
-    for file in h36m_data_dir.iterdir():
+    for file in h36m_data_dir.glob("data_*"):  # the dataset only, not files other tests wrote there
         (data / file.name).symlink_to(file)
     _checkpoint(tmp_path / "model.bin")
     assert main(["infer-lengths", "--ckpt", str(tmp_path / "model.bin"), "--data-dir", str(data),
@@ -174,7 +174,7 @@ def test_cli_refuses_negative_predictions_and_writes_nothing(h36m_data_dir, tmp_
     """A model that predicts negative lengths: one line with the count, exit 2, no lengths files."""
     data = tmp_path / "data"
     data.mkdir()
-    for file in h36m_data_dir.iterdir():
+    for file in h36m_data_dir.glob("data_*"):  # the dataset only, not files other tests wrote there
         (data / file.name).symlink_to(file)
     _checkpoint(tmp_path / "model.bin", negative=True)
     assert main(["infer-lengths", "--ckpt", str(tmp_path / "model.bin"), "--data-dir", str(data)]) == 2
