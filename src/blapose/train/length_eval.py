@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..bones import bone_lengths
 from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
 from ..models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
 from .device import resolve_device  # noqa: F401  (re-exported: its home was this module)
@@ -30,8 +29,9 @@ class LengthErrors:
 
 def mean_sequence_lengths(sequences: Sequence) -> dict[tuple[str, str, int], np.ndarray]:
     """Ground-truth lengths (16,) float32 meters of each video, averaged over its frames (upstream)."""
-    return {s.key: bone_lengths(s.poses_3d.astype(np.float64)).mean(axis=0).astype(np.float32)
-            for s in sequences}
+    from ..length_errors import true_lengths
+
+    return {key: lengths.astype(np.float32) for key, lengths in true_lengths(sequences).items()}
 
 
 def augmented_test_keypoints(sequences: Sequence, sampler: LengthSampler | None,
