@@ -255,3 +255,15 @@ def test_cli_trains_and_infers_lengths_end_to_end(h36m_data_dir, tmp_path, monke
     error = capsys.readouterr().err
     assert "needs -bi" not in error and "drop -bi" in error and "causal" in error
     assert "Traceback" not in error
+
+
+def test_augmentation_table_with_a_negative_length_is_refused_naming_file_and_bone(tmp_path):
+    """load_length_table refuses a table whose row holds a negative length, naming the file, row and bone."""
+    from blapose.train.length_config import load_length_table
+
+    table = np.full((3, 16), 0.2)
+    table[1, 4] = -0.1
+    path = tmp_path / "bone_lengths_bad.npz"
+    np.savez(path, data=table)
+    with pytest.raises(InputError, match=r"bone_lengths_bad\.npz.*bone 4"):
+        load_length_table(str(path))

@@ -137,6 +137,7 @@ def load_training_sequences(config: LengthTrainingConfig, subjects: Sequence[str
 
 def load_length_table(path: str) -> np.ndarray:
     """The augmentation bone lengths: key 'data' of an npz, (M, 16) meters."""
+    from ..bones import require_valid_lengths
     from ..data.safe_pickle import load_npz
 
     if not Path(path).is_file():
@@ -145,4 +146,6 @@ def load_length_table(path: str) -> np.ndarray:
     if "data" not in content:
         raise InputError(f"{path}: missing key 'data' ((M, 16) bone lengths in meters); "
                          f"found {', '.join(content) or 'nothing'}")
-    return np.asarray(content["data"])
+    table = np.asarray(content["data"])
+    require_valid_lengths(table, f"{path}: 'data' (index = row)")
+    return table
