@@ -28,8 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..data.predictions import write_predictions_npz
     from ..evaluation import adjust_files
+    from ..memory import keep_freed_memory
     from ..report import format_report, write_csv, write_json
 
+    keep_freed_memory()  # the evaluation's batch temporaries reuse freed heap instead of new pages
     action_dict = None if args.pred.endswith(".npz") else args.act
     report, adjusted = adjust_files(args.pred, args.bone, args.gt, action_dict, causal=args.causal,
                                     keep_adjusted=args.out is not None)

@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..memory import keep_freed_memory
     from ..train.pose_cli import evaluate_from_args
 
+    keep_freed_memory()  # batch temporaries reuse freed heap instead of new pages
     return evaluate_from_args(args)
