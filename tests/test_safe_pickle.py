@@ -103,3 +103,53 @@ def test_corrupt_npz_member_is_one_line_error(tmp_path):
     (tmp_path / "c.npz").write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"c\.npz\['a'\]: corrupt npz file"):
         load_npz(tmp_path / "c.npz")
+
+
+def _member_data_offset(path, member):
+    """Byte offset of ``member``'s compressed data in the zip file at ``path``."""
+    import struct
+    import zipfile
+
+    info = zipfile.ZipFile(path).getinfo(member)
+    header = path.read_bytes()[info.header_offset:info.header_offset + 30]
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_length + extra_length, info.compress_size
+
+
+def test_large_members_stream_through_chunks_intact(tmp_path):
+    """Members of several inflate chunks (a plain array and a pickled dict of arrays) load exactly."""
+    rng = np.random.default_rng(1)
+    plain = rng.normal(size=(300_000, 3)).astype(np.float32)  # 3.6 MB: several 1 MB chunks
+    nested = {"S9": {"Walking": rng.normal(size=(20_000, 32, 3)).astype(np.float32),
+                     "Eating": np.zeros((40_000, 32, 3), np.float32)}}  # compresses to almost nothing
+    np.savez_compressed(tmp_path / "big.npz", plain=plain, positions_3d=nested)
+    loaded = load_npz(tmp_path / "big.npz")
+    np.testing.assert_array_equal(loaded["plain"], plain)
+    for action, array in nested["S9"].items():
+        np.testing.assert_array_equal(loaded["positions_3d"]["S9"][action], array)
+
+
+def test_truncated_member_is_one_line_error(tmp_path):
+    """A member whose deflate stream is cut short (zip directory intact) is refused, not read short."""
+    np.savez_compressed(tmp_path / "c.npz", a=np.random.default_rng(0).normal(size=(2000, 50)))
+    offset, size = _member_data_offset(tmp_path / "c.npz", "a.npy")
+    data = bytearray((tmp_path / "c.npz").read_bytes())
+    data[offset + size // 2:offset + size] = bytes(size - size // 2)  # the second half zeroed
+    (tmp_path / "c.npz").write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"c\.npz\['a'\]: (corrupt npz file|truncated array)"):
+        load_npz(tmp_path / "c.npz")
+
+
+def test_member_with_wrong_crc_is_refused(tmp_path):
+    """Intact deflate data whose CRC disagrees with the zip directory is refused after reading."""
+    import zipfile
+
+    np.savez_compressed(tmp_path / "c.npz", a=np.arange(1000.0))
+    info = zipfile.ZipFile(tmp_path / "c.npz").getinfo("a.npy")
+    data = bytearray((tmp_path / "c.npz").read_bytes())
+    central = data.rindex(b"PK\x01\x02")  # the member's central directory entry: CRC at offset 16
+    data[central + 16:central + 20] = ((info.CRC ^ 1) & 0xFFFFFFFF).to_bytes(4, "little")
+    data[info.header_offset + 14:info.header_offset + 18] = ((info.CRC ^ 1) & 0xFFFFFFFF).to_bytes(4, "little")
+    (tmp_path / "c.npz").write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"c\.npz\['a'\]: corrupt npz file \(size or CRC"):
+        load_npz(tmp_path / "c.npz")

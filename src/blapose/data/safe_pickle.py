@@ -91,46 +91,101 @@ def _read_npy(stream: BinaryIO, source: str) -> np.ndarray:
         shape, fortran_order, dtype = np.lib.format._read_array_header(stream, version)
     if not dtype.hasobject:
         count = int(np.prod(shape, dtype=np.int64))
-        data = np.frombuffer(stream.read(count * dtype.itemsize), dtype=dtype, count=count)
-        order = "F" if fortran_order else "C"
-        return data.reshape(shape, order=order).copy()
+        flat = np.empty(count, dtype=dtype)
+        if stream.readinto(flat.view(np.uint8)) != flat.nbytes:
+            raise InputError(f"{source}: truncated array data (expected {flat.nbytes} bytes)")
+        return flat.reshape(shape, order="F" if fortran_order else "C")
     array = _unpickle(stream, source)
     if not isinstance(array, np.ndarray):
         raise InputError(f"{source}: object array holds {type(array).__name__}, expected an array")
     return array
 
 
-def _inflate(data: bytes, source: str) -> bytes:
-    """Raw DEFLATE data -> bytes: by ISA-L when python-isal is installed (``blapose[fast]``, about
-    1.4x zlib's speed on pose arrays), else by zlib. Both release the GIL while they work."""
+def _inflater() -> Any:
+    """The zlib-compatible module that inflates npz members: ISA-L when python-isal is installed
+    (``blapose[fast]``, about 1.4x zlib's speed on pose arrays), else zlib."""
     try:
-        from isal import isal_zlib as inflater
+        from isal import isal_zlib
+
+        return isal_zlib
     except ImportError:
-        inflater = zlib
-    try:
-        return inflater.decompress(data, -15)
-    except inflater.error as error:
-        raise InputError(f"{source}: corrupt npz file ({error})") from None
+        return zlib
 
 
-def _member_bytes(raw: BinaryIO, archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> bytes:
-    """The uncompressed bytes of one zip member, inflated in one call and checked against its CRC.
+class _InflatingReader(io.RawIOBase):
+    """A deflated zip member read as a stream, inflated straight into the caller's buffers.
 
-    The member's data starts after its 30-byte local header, file name and extra field (PKWARE
-    APPNOTE 4.3.7); stored and encrypted members are left to ``zipfile``.
+    The unpickler reads each array's bytes with ``readinto`` into the bytes object that becomes
+    the array's memory, so the member's uncompressed data is never held whole a second time.
+    Input is read and inflated in chunks of ``CHUNK`` bytes; the CRC and size are checked when
+    the member's end is reached.
+    """
+
+    CHUNK = 1 << 20
+
+    def __init__(self, raw: BinaryIO, info: zipfile.ZipInfo, source: str):
+        super().__init__()
+        self._raw, self._info, self._source = raw, info, source
+        self._inflater = _inflater()
+        self._decompressor = self._inflater.decompressobj(-15)
+        self._compressed_left = info.compress_size
+        self._pending = b""  # input given to the decompressor but not yet inflated (max_length)
+        self._produced = 0
+        self._crc = 0
+        self._checked = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view) and not self._decompressor.eof:
+            if not self._pending and self._compressed_left:
+                self._pending = self._raw.read(min(self.CHUNK, self._compressed_left))
+                if not self._pending:
+                    raise InputError(f"{self._source}: corrupt npz file (member ends early)")
+                self._compressed_left -= len(self._pending)
+            try:
+                output = self._decompressor.decompress(self._pending, min(self.CHUNK, len(view) - filled))
+            except self._inflater.error as error:
+                raise InputError(f"{self._source}: corrupt npz file ({error})") from None
+            self._pending = self._decompressor.unconsumed_tail
+            if not output and not self._pending and not self._compressed_left and not self._decompressor.eof:
+                raise InputError(f"{self._source}: corrupt npz file (deflate stream ends early)")
+            view[filled:filled + len(output)] = output
+            filled += len(output)
+            self._crc = self._inflater.crc32(output, self._crc)
+        self._produced += filled
+        if self._decompressor.eof and not self._checked:
+            self._checked = True
+            if self._produced != self._info.file_size or (self._crc & 0xFFFFFFFF) != self._info.CRC:
+                raise InputError(f"{self._source}: corrupt npz file (size or CRC check failed)")
+        return filled
+
+
+def _open_member(raw: BinaryIO, archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> BinaryIO:
+    """A buffered stream of one zip member's uncompressed bytes.
+
+    Deflated members are inflated as they are read (their data starts after the 30-byte local
+    header, file name and extra field: PKWARE APPNOTE 4.3.7); stored and encrypted members are
+    left to ``zipfile``.
     """
     if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
-        return archive.read(info)
+        return io.BytesIO(archive.read(info))
     raw.seek(info.header_offset)
     header = raw.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
         raise InputError(f"{source}: corrupt npz file (bad zip member header)")
     name_length, extra_length = struct.unpack("<HH", header[26:30])
     raw.seek(info.header_offset + 30 + name_length + extra_length)
-    data = _inflate(raw.read(info.compress_size), source)
-    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
-        raise InputError(f"{source}: corrupt npz file (size or CRC check failed)")
-    return data
+    return io.BufferedReader(_InflatingReader(raw, info, source), buffer_size=1 << 16)
+
+
+def _read_to_end(stream: BinaryIO) -> None:
+    """Read whatever is left of ``stream``, so that a member's size and CRC get checked."""
+    while stream.read(1 << 16):
+        pass
 
 
 def load_npz(path: str | os.PathLike) -> dict[str, Any]:
@@ -151,9 +206,10 @@ def load_npz(path: str | os.PathLike) -> dict[str, Any]:
                     continue
                 key = member[:-4]
                 source = f"{path}['{key}']"
-                with io.BytesIO(_member_bytes(raw, archive, archive.getinfo(member), source)) as stream:
+                with _open_member(raw, archive, archive.getinfo(member), source) as stream:
                     try:
                         array = _read_npy(stream, source)
+                        _read_to_end(stream)
                     except (ValueError, EOFError) as error:
                         if isinstance(error, InputError):
                             raise
