@@ -6,15 +6,17 @@ full built-in dataset's data_3d_h36m.npz), then prints:
   before and after, write (JSON, CSV, adjusted poses npz);
 - the whole `blapose adjust` process (interpreter start and imports included) and
   `blapose.adjust_files` in this process, best and median of ``--repeat`` runs;
-- an upstream stand-in on the same files: a numpy reimplementation of the loop of upstream
-  BLAPose bone_adjust.py (hs1ang-hsu/BLAPose): the whole npz loaded with np.load, every subject
-  turned into camera frames by a quaternion tiled over every point (as VideoPose3D's
-  world_to_camera), then video by video MPJPE, P-MPJPE by batched SVD (VideoPose3D's p_mpjpe),
-  MPJVE, bones and the adjusted pose rebuilt joint by joint. It runs in numpy where upstream uses
-  torch for some steps, and skips upstream's torch and pandas imports; it must print the same
-  figures as blapose.
+- with ``--upstream DIR``, upstream itself: ``python DIR/bone_adjust.py`` of a checkout of
+  hs1ang-hsu/BLAPose (its utils/ complete, as its README sets up; the interpreter, by default
+  this one, needs torch and pandas) on the same files, as a whole process run alternately with
+  `blapose adjust`, and whether its printed figures equal blapose's to the 0.1 mm it prints;
+- otherwise an upstream stand-in on the same files: a numpy reimplementation of the loop of
+  upstream bone_adjust.py: the whole npz loaded with np.load, every subject turned into camera
+  frames by a quaternion tiled over every point (as VideoPose3D's world_to_camera), then video
+  by video MPJPE, P-MPJPE by batched SVD (VideoPose3D's p_mpjpe), MPJVE, bones and the adjusted
+  pose rebuilt joint by joint. It skips upstream's torch and pandas.
 
-    python benchmarks/bench_adjust.py [--data data_full] [--repeat 5]
+    python benchmarks/bench_adjust.py [--data data_full] [--repeat 5] [--upstream DIR]
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from blapose.camera import h36m_cameras
 from blapose.data.h36m import KEPT_JOINTS_OF_32, TEST_SUBJECTS, action_name, keypoints_2d_path, load_poses_3d, \
     load_sequences
 from blapose.data.predictions import read_predictions, write_predictions, write_predictions_npz
+from blapose.data.safe_pickle import _inflater
 from blapose.data.synthetic import make_dataset
 from blapose.length_errors import median_pose_lengths
 from blapose.evaluation import adjust_files, ground_truth_root_relative, videos_for_adjustment
@@ -176,6 +179,39 @@ def upstream_standin(files: dict[str, Path]) -> dict[str, float]:
             for key in next(iter(sums.values()))}
 
 
+# ---- upstream itself ---------------------------------------------------------------------------
+
+# Lines bone_adjust.py prints, in order, and the blapose report entries they stand for.
+UPSTREAM_LINES = (
+    ("Protocol #1 Error (MPJPE) action-wise average", "before", "mpjpe"),
+    ("Protocol #2 Error (P-MPJPE) action-wise average", "before", "p_mpjpe"),
+    ("Velocity Error (MPJVE)", "before", "mpjve"),
+    ("Length Error action-wise average", "before", "length_error"),
+    ("Direction Error action-wise average", "before", "direction_error"),
+    ("Adjusted Protocol #1 Error (MPJPE) action-wise average", "after", "mpjpe"),
+    ("Adjusted Protocol #2 Error (P-MPJPE) action-wise average", "after", "p_mpjpe"),
+    ("Velocity Error (MPJVE)", "after", "mpjve"),
+    ("Adjusted Length Error action-wise average", "after", "length_error"),
+)
+
+
+def upstream_command(checkout: Path, python: str, files: dict[str, Path]) -> list[str]:
+    """The command line of upstream bone_adjust.py on ``files``."""
+    return [python, str(checkout / "bone_adjust.py"), "--act", str(files["act"].resolve()),
+            "--pred", str(files["pred"].resolve()), "--gt", str(files["gt"].resolve()),
+            "--bone", str(files["bone"].resolve())]
+
+
+def upstream_figures(output: str) -> dict[tuple[str, str], float]:
+    """{(stage, metric): mm} from bone_adjust.py's printed summary, in the order it prints it."""
+    values = [float(line.rsplit(":", 1)[1].split()[0]) for line in output.splitlines()
+              if any(line.startswith(f"{label}:") for label, _, _ in UPSTREAM_LINES)]
+    if len(values) != len(UPSTREAM_LINES):
+        raise SystemExit(f"bone_adjust.py printed {len(values)} of the {len(UPSTREAM_LINES)} expected figures:\n"
+                         f"{output}")
+    return {(stage, name): value for (_, stage, name), value in zip(UPSTREAM_LINES, values)}
+
+
 # ---- timings ----------------------------------------------------------------------------------
 
 def _cpu_seconds() -> float:
@@ -198,15 +234,6 @@ def _seconds(function, repeat: int) -> tuple[list[float], list[float], object]:
 def _summary(walls: list[float], cpus: list[float]) -> str:
     return (f"best {min(walls):.2f} s, median {statistics.median(walls):.2f} s of {len(walls)} "
             f"(CPU {statistics.median(cpus):.2f} s)")
-
-
-def _inflater() -> str:
-    try:
-        import isal  # noqa: F401
-
-        return "ISA-L (python-isal)"
-    except ImportError:
-        return "zlib"
 
 
 def stage_timings(files: dict[str, Path]) -> None:
@@ -253,12 +280,60 @@ def stage_timings(files: dict[str, Path]) -> None:
         print(f"  {name:<42}{wall:>7.2f}{cpu:>8.2f}")
 
 
+def _whole_process(command: list[str], cwd: str | None = None) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds, standard output) of one run of ``command``."""
+    start, start_cpu = time.perf_counter(), _cpu_seconds()
+    output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=cwd).stdout
+    return time.perf_counter() - start, _cpu_seconds() - start_cpu, output
+
+
+def compare_with_upstream(files: dict[str, Path], blapose_command: list[str], checkout: Path, python: str,
+                          repeat: int, report: dict) -> None:
+    """Upstream bone_adjust.py and `blapose adjust`, whole processes, run alternately."""
+    runs: dict[str, list[tuple[float, float]]] = {"upstream": [], "blapose": []}
+    with tempfile.TemporaryDirectory() as folder:  # bone_adjust.py writes result.csv where it runs
+        for _ in range(repeat):
+            wall, cpu, output = _whole_process(upstream_command(checkout, python, files), cwd=folder)
+            runs["upstream"].append((wall, cpu))
+            runs["blapose"].append(_whole_process(blapose_command)[:2])
+    for name, label in (("upstream", "upstream bone_adjust.py, whole process:"),
+                        ("blapose", "blapose adjust, whole process:")):
+        walls, cpus = [wall for wall, _ in runs[name]], [cpu for _, cpu in runs[name]]
+        print(f"{label:<42}{_summary(walls, cpus)}")
+    upstream_walls = [wall for wall, _ in runs["upstream"]]
+    blapose_walls = [wall for wall, _ in runs["blapose"]]
+    print(f"upstream / blapose, run alternately: {min(upstream_walls) / min(blapose_walls):.1f}x (best), "
+          f"{statistics.median(upstream_walls) / statistics.median(blapose_walls):.1f}x (median)")
+    expected = upstream_figures(output)
+    differing = [f"{stage} {name}: upstream {value:.1f}, blapose {report[stage][name]:.1f}"
+                 for (stage, name), value in expected.items() if round(report[stage][name], 1) != value]
+    print("figures printed by upstream and blapose: " + ("identical to 0.1 mm" if not differing
+                                                          else "DIFFERENT: " + "; ".join(differing)))
+
+
+def compare_with_standin(files: dict[str, Path], whole: list[float], repeat: int, report: dict) -> None:
+    """The numpy stand-in of upstream's loop, in this process."""
+    upstream, upstream_cpu, expected = _seconds(lambda: upstream_standin(files), max(1, repeat // 2))
+    print(f"upstream stand-in, in process:    {_summary(upstream, upstream_cpu)}")
+    print(f"stand-in / blapose whole process: {min(upstream) / min(whole):.1f}x (best), "
+          f"{statistics.median(upstream) / statistics.median(whole):.1f}x (median)")
+    worst = max(abs(report[stage][name] - expected[f"{stage}_{name}"])
+                for stage in ("before", "after") for name in report[stage])
+    print(f"largest difference between blapose's and the stand-in's figures: {worst:.4f} mm")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data_full", help="folder of the full built-in dataset (built if absent)")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--skip-upstream", action="store_true", help="do not time the upstream stand-in")
+    parser.add_argument("--upstream", type=Path, metavar="DIR",
+                        help="checkout of hs1ang-hsu/BLAPose: time its bone_adjust.py on the same files")
+    parser.add_argument("--upstream-python", default=sys.executable,
+                        help="interpreter for bone_adjust.py (needs torch and pandas); default: this one")
+    parser.add_argument("--skip-upstream", action="store_true", help="time neither upstream nor its stand-in")
     args = parser.parse_args()
+    if args.upstream and not (args.upstream / "bone_adjust.py").is_file():
+        parser.error(f"{args.upstream}: no bone_adjust.py there")
 
     files = upstream_files(Path(args.data))
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
@@ -269,18 +344,14 @@ def main() -> None:
     whole, whole_cpu, _ = _seconds(lambda: subprocess.run(command, check=True, capture_output=True), args.repeat)
     in_process, in_process_cpu, (report, _) = _seconds(
         lambda: adjust_files(files["pred"], files["bone"], files["gt"], files["act"], keep_adjusted=False), args.repeat)
-    print(f"test set: {report['frames']:,} frames; npz inflated by {_inflater()}")
+    print(f"test set: {report['frames']:,} frames; npz inflated by {_inflater().__name__}")
     rate = report["frames"] / min(whole)
     print(f"blapose adjust, whole process:   {_summary(whole, whole_cpu)}, {rate:,.0f} frames/s")
     print(f"blapose.adjust_files, in process: {_summary(in_process, in_process_cpu)}")
-    if not args.skip_upstream:
-        upstream, upstream_cpu, expected = _seconds(lambda: upstream_standin(files), max(1, args.repeat // 2))
-        print(f"upstream stand-in, in process:    {_summary(upstream, upstream_cpu)}")
-        print(f"stand-in / blapose whole process: {min(upstream) / min(whole):.1f}x (best), "
-              f"{statistics.median(upstream) / statistics.median(whole):.1f}x (median)")
-        worst = max(abs(report[stage][name] - expected[f"{stage}_{name}"])
-                    for stage in ("before", "after") for name in report[stage])
-        print(f"largest difference between blapose's and the stand-in's figures: {worst:.4f} mm")
+    if args.upstream:
+        compare_with_upstream(files, command, args.upstream, args.upstream_python, args.repeat, report)
+    elif not args.skip_upstream:
+        compare_with_standin(files, whole, args.repeat, report)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
