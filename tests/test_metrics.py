@@ -86,6 +86,96 @@ def test_float32_and_float64_agree_to_a_micrometre(rng):
     np.testing.assert_allclose(single, metrics.p_mpjpe_per_frame(predicted, target), atol=1e-6)
 
 
+def _human_like_pairs(rng, shape):
+    """Root-relative targets spread like a standing body (meters) and predictions 3 cm off."""
+    target = rng.normal(size=(*shape, 17, 3)) * np.array([0.2, 0.5, 0.1])
+    target -= target[..., :1, :]
+    return target + 0.03 * rng.normal(size=target.shape), target
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (1, 1), (3, 1), (2, 3, 5)])
+def test_p_mpjpe_takes_any_leading_dims_including_single_frames(rng, shape):
+    """Per-frame P-MPJPE keeps the leading dims and equals the SVD definition frame by frame."""
+    predicted, target = _human_like_pairs(rng, shape)
+    errors = metrics.p_mpjpe_per_frame(predicted, target)
+    assert errors.shape == shape
+    np.testing.assert_allclose(errors.reshape(-1), reference_p_mpjpe_per_frame(predicted.reshape(-1, 17, 3),
+                                                                                target.reshape(-1, 17, 3)), atol=1e-12)
+
+
+def test_p_mpjpe_and_procrustes_align_leave_their_inputs_unchanged(rng):
+    """The poses passed in, a single frame included, are not modified."""
+    for shape in [(), (1,), (9,)]:
+        predicted, target = _human_like_pairs(rng, shape)
+        copies = predicted.copy(), target.copy()
+        metrics.p_mpjpe_per_frame(predicted, target)
+        metrics.procrustes_align(predicted, target)
+        np.testing.assert_array_equal(predicted, copies[0])
+        np.testing.assert_array_equal(target, copies[1])
+
+
+def test_p_mpjpe_keeps_float32_and_float64(rng):
+    """float32 poses give float32 errors within 0.1 micrometre of the float64 ones."""
+    predicted, target = _human_like_pairs(rng, (4, 50))
+    single = metrics.p_mpjpe_per_frame(predicted.astype(np.float32), target.astype(np.float32))
+    double = metrics.p_mpjpe_per_frame(predicted, target)
+    assert single.dtype == np.float32 and double.dtype == np.float64
+    np.testing.assert_allclose(double, reference_p_mpjpe_per_frame(predicted.reshape(-1, 17, 3),
+                                                                   target.reshape(-1, 17, 3)).reshape(4, 50), atol=1e-12)
+    np.testing.assert_allclose(single, double, atol=1e-7)
+
+
+def test_p_mpjpe_of_degenerate_and_mirrored_predictions_matches_svd(rng):
+    """Flat, collinear and mirrored predictions (det of the cross-covariance <= 0) score as the SVD says."""
+    predicted, target = _human_like_pairs(rng, (6,))
+    predicted[0, :, 2] = 0.0  # all joints in a plane: rank 2
+    predicted[1] = np.outer(np.linspace(-0.5, 0.5, 17), [0.3, 0.9, 0.1])  # on a line: rank 1
+    predicted[2] = target[2] * np.array([-1.0, 1.0, 1.0])  # a mirror image: det < 0
+    predicted[3] = -target[3]  # a point reflection: det < 0
+    predicted[4, :, :] = predicted[4, :1, :]  # one point
+    np.testing.assert_allclose(metrics.p_mpjpe_per_frame(predicted, target), reference_p_mpjpe_per_frame(predicted, target),
+                               atol=1e-12)
+
+
+def test_procrustes_align_undoes_a_similarity_transform(rng):
+    """Aligning a rotated, scaled and moved copy of the target gives the target back."""
+    _, target = _human_like_pairs(rng, (2, 10))
+    rotation = Rotation.random(20, random_state=3).as_matrix().reshape(2, 10, 3, 3)
+    moved = 0.8 * target @ rotation + np.array([0.5, -0.2, 3.0])
+    np.testing.assert_allclose(metrics.procrustes_align(moved, target), target, atol=1e-12)
+
+
+def test_procrustes_align_leaves_the_p_mpjpe_residual(rng):
+    """The distance left after procrustes_align is P-MPJPE, and the aligned pose shares the target's mean."""
+    predicted, target = _human_like_pairs(rng, (30,))
+    aligned = metrics.procrustes_align(predicted, target)
+    np.testing.assert_allclose(metrics.mpjpe_per_frame(aligned, target), reference_p_mpjpe_per_frame(predicted, target),
+                               atol=1e-12)
+    np.testing.assert_allclose(aligned.mean(axis=-2), target.mean(axis=-2), atol=1e-12)
+
+
+def test_closest_rotation_is_exact_for_pose_covariances_and_keeps_batch_dims(rng):
+    """On pose cross-covariances the Newton result equals the SVD's to 1e-12, with any leading dims."""
+    predicted, target = _human_like_pairs(rng, (3, 40))
+    centred = [poses - poses.mean(axis=-2, keepdims=True) for poses in (predicted, target)]
+    cross = np.swapaxes(centred[0], -1, -2) @ centred[1]
+    rotations = metrics.closest_rotation(cross)
+    assert rotations.shape == (3, 40, 3, 3)
+    np.testing.assert_allclose(rotations, metrics._rotation_svd(cross.reshape(-1, 3, 3)).reshape(3, 40, 3, 3),
+                               atol=1e-12)
+
+
+def test_closest_rotation_handles_reflections_and_singular_matrices(rng):
+    """Matrices with det <= 0 (reflections, rank 2, zero) get the SVD's proper rotation."""
+    matrices = rng.normal(size=(5, 3, 3))
+    matrices[0] *= -1 if np.linalg.det(matrices[0]) > 0 else 1
+    matrices[1, 2] = matrices[1, 0] + matrices[1, 1]
+    matrices[2] = 0.0
+    rotations = metrics.closest_rotation(matrices)
+    np.testing.assert_allclose(np.linalg.det(rotations), 1.0, atol=1e-12)
+    np.testing.assert_allclose(rotations[[0, 1, 3, 4]], metrics._rotation_svd(matrices[[0, 1, 3, 4]]), atol=1e-12)
+
+
 def test_shape_mismatch_is_refused(rng):
     """Metrics refuse arrays of different shapes."""
     with pytest.raises(ValueError, match="shape"):
