@@ -80,42 +80,37 @@ def _cube_root_of_magnitude(values: np.ndarray) -> np.ndarray:
     return np.exp(np.log(np.abs(values).astype(np.float32)) / 3).astype(np.float64)
 
 
-def _polar_newton(entries: np.ndarray, max_iterations: int, tolerance: float = 1e-6,
-                  unchecked_steps: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def _polar_newton(entries: np.ndarray, max_iterations: int, tolerance: float = 1e-6
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Orthogonal polar factors of matrices (3, 3, N) float64 with det > 0 -> (factors, converged (N,)).
 
     Newton's iteration X <- (g X + X^-T / g) / 2 (Higham, 1986) with determinant scaling
-    g = |det X|^(-1/3) (Kenney & Laub, 1992). X^-T is the cofactor matrix over det X. Convergence
-    is quadratic, so once no entry moves by more than ``tolerance`` the new iterate is exact to
-    about tolerance^2; the first ``unchecked_steps`` steps skip that test (an extra step never
-    hurts: the factor is a fixed point). ``converged`` says which matrices passed the test.
+    g = |det X|^(-1/3) (Kenney & Laub, 1992); X^-T is the cofactor matrix over det X. After the
+    first step every singular value of X is >= 1, so det X - 1 bounds the distance (2-norm) of X
+    from its polar factor: once it is <= ``tolerance``, one more step (quadratic convergence)
+    leaves about tolerance^2. ``converged`` says which matrices passed that test.
     """
     count = entries.shape[-1]
     # wrapped[i, j] = X[i % 3, j % 3]: each cofactor entry is then a product of two shifted views.
     wrapped = np.empty((5, 5, count))
     x = wrapped[:3, :3]
     x[...] = entries
-    moved = np.full(count, np.inf)
+    converged = np.zeros(count, dtype=bool)
     for step in range(max_iterations):
         wrapped[3:, :3] = wrapped[:2, :3]
         wrapped[:, 3:] = wrapped[:, :2]
         cofactor = wrapped[1:4, 1:4] * wrapped[2:5, 2:5]
         cofactor -= wrapped[1:4, 2:5] * wrapped[2:5, 1:4]
         det = np.einsum("jn,jn->n", x[0], cofactor[0])
+        if step:
+            converged = det - 1 <= tolerance
         root = _cube_root_of_magnitude(det)  # 1 / g
         cofactor *= 0.5 * root / det
-        if step < unchecked_steps:
-            x *= 0.5 / root
-            x += cofactor
-            continue
-        change = x * (0.5 / root - 1.0)
-        change += cofactor
-        x += change
-        np.abs(change, out=change)
-        moved = change.max(axis=(0, 1)) if count else moved
-        if not count or moved.max() <= tolerance:
-            return np.array(x), np.ones(count, dtype=bool)
-    return np.array(x), moved <= tolerance
+        x *= 0.5 / root
+        x += cofactor
+        if converged.all():
+            break
+    return np.array(x), converged
 
 
 def _closest_rotation_planes(m: np.ndarray, iterations: int = 12) -> np.ndarray:
