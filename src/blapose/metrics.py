@@ -80,50 +80,46 @@ def _cube_root_of_magnitude(values: np.ndarray) -> np.ndarray:
     return np.exp(np.log(np.abs(values).astype(np.float32)) / 3).astype(np.float64)
 
 
-def _polar_newton(entries: np.ndarray, max_iterations: int, tolerance: float = 1e-6
+def _polar_newton(m: np.ndarray, max_iterations: int, tolerance: float = 1e-6
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Orthogonal polar factors of matrices (3, 3, N) float64 with det > 0 -> (factors, converged (N,)).
+    """Orthogonal polar factors of matrices (3, 3, N) float64 -> (factors (3, 3, N), converged (N,)).
 
     Newton's iteration X <- (g X + X^-T / g) / 2 (Higham, 1986) with determinant scaling
-    g = |det X|^(-1/3) (Kenney & Laub, 1992); X^-T is the cofactor matrix over det X. After the
-    first step every singular value of X is >= 1, so det X - 1 bounds the distance (2-norm) of X
-    from its polar factor: once it is <= ``tolerance``, one more step (quadratic convergence)
-    leaves about tolerance^2. ``converged`` says which matrices passed that test.
+    g = |det X|^(-1/3) (Kenney & Laub, 1992), from X = m / |m|_F; X^-T is the cofactor matrix over
+    det X. Matrices with det(m) <= 1e-9 |m|_F^3 (reflections, near-singular) are iterated but never
+    marked converged. After the first step every singular value of X is >= 1, so det X - 1 bounds
+    the distance (2-norm) of X from its polar factor: once it is <= ``tolerance``, one more step
+    (quadratic convergence) leaves about tolerance^2.
     """
-    count = entries.shape[-1]
+    count = m.shape[-1]
     # wrapped[i, j] = X[i % 3, j % 3]: each cofactor entry is then a product of two shifted views.
     wrapped = np.empty((5, 5, count))
     x = wrapped[:3, :3]
-    x[...] = entries
     converged = np.zeros(count, dtype=bool)
-    for step in range(max_iterations):
-        wrapped[3:, :3] = wrapped[:2, :3]
-        wrapped[:, 3:] = wrapped[:, :2]
-        cofactor = wrapped[1:4, 1:4] * wrapped[2:5, 2:5]
-        cofactor -= wrapped[1:4, 2:5] * wrapped[2:5, 1:4]
-        det = np.einsum("jn,jn->n", x[0], cofactor[0])
-        if step:
-            converged = det - 1 <= tolerance
-        root = _cube_root_of_magnitude(det)  # 1 / g
-        cofactor *= 0.5 * root / det
-        x *= 0.5 / root
-        x += cofactor
-        if converged.all():
-            break
-    return np.array(x), converged
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero matrices: their NaNs stay in their columns
+        np.divide(m, np.sqrt(np.einsum("ijn,ijn->n", m, m)), out=x)
+        for step in range(max_iterations):
+            wrapped[3:, :3] = wrapped[:2, :3]
+            wrapped[:, 3:] = wrapped[:, :2]
+            cofactor = wrapped[1:4, 1:4] * wrapped[2:5, 2:5]
+            cofactor -= wrapped[1:4, 2:5] * wrapped[2:5, 1:4]
+            det = np.einsum("jn,jn->n", x[0], cofactor[0])
+            if step == 0:
+                hopeless = ~(det > 1e-9)
+            else:
+                converged = (det - 1 <= tolerance) & ~hopeless
+            root = _cube_root_of_magnitude(det)  # 1 / g
+            cofactor *= 0.5 * root / det
+            x *= 0.5 / root
+            x += cofactor
+            if (converged | hopeless).all():
+                break
+    return x, converged
 
 
 def _closest_rotation_planes(m: np.ndarray, iterations: int = 12) -> np.ndarray:
     """closest_rotation of matrices stored as entry planes (3, 3, N) float64 -> (3, 3, N)."""
-    scale = np.sqrt(np.einsum("ijn,ijn->n", m, m))
-    newton = _det3(m.transpose(2, 0, 1)) > 1e-9 * np.maximum(scale, 1e-100) ** 3
-    if newton.all():
-        result, converged = _polar_newton(m / scale, iterations)
-    else:
-        result = np.empty_like(m)
-        result[:, :, newton], converged_newton = _polar_newton(m[:, :, newton] / scale[newton], iterations)
-        converged = newton.copy()
-        converged[newton] = converged_newton
+    result, converged = _polar_newton(m, iterations)
     fallback = ~converged
     if fallback.any():
         result[:, :, fallback] = _rotation_svd(m[:, :, fallback].transpose(2, 0, 1)).transpose(1, 2, 0)
