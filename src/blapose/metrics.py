@@ -108,9 +108,13 @@ def _polar_newton(m: np.ndarray, max_iterations: int, tolerance: float = 1e-6
                 hopeless = ~(det > 1e-9)
             else:
                 converged = (det - 1 <= tolerance) & ~hopeless
-            root = _cube_root_of_magnitude(det)  # 1 / g
-            cofactor *= 0.5 * root / det
-            x *= 0.5 / root
+            if step and (det - 1).max() < 1e-2:  # near the factor g ~ 1: unscaled steps (Higham, 1986)
+                cofactor *= 0.5 / det
+                x *= 0.5
+            else:
+                root = _cube_root_of_magnitude(det)  # 1 / g
+                cofactor *= 0.5 * root / det
+                x *= 0.5 / root
             x += cofactor
             if (converged | hopeless).all():
                 break
