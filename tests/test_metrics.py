@@ -120,8 +120,8 @@ def test_p_mpjpe_keeps_float32_and_float64(rng):
     single = metrics.p_mpjpe_per_frame(predicted.astype(np.float32), target.astype(np.float32))
     double = metrics.p_mpjpe_per_frame(predicted, target)
     assert single.dtype == np.float32 and double.dtype == np.float64
-    np.testing.assert_allclose(double, reference_p_mpjpe_per_frame(predicted.reshape(-1, 17, 3),
-                                                                   target.reshape(-1, 17, 3)).reshape(4, 50), atol=1e-12)
+    reference = reference_p_mpjpe_per_frame(predicted.reshape(-1, 17, 3), target.reshape(-1, 17, 3))
+    np.testing.assert_allclose(double, reference.reshape(4, 50), atol=1e-12)
     np.testing.assert_allclose(single, double, atol=1e-7)
 
 
@@ -133,8 +133,8 @@ def test_p_mpjpe_of_degenerate_and_mirrored_predictions_matches_svd(rng):
     predicted[2] = target[2] * np.array([-1.0, 1.0, 1.0])  # a mirror image: det < 0
     predicted[3] = -target[3]  # a point reflection: det < 0
     predicted[4, :, :] = predicted[4, :1, :]  # one point
-    np.testing.assert_allclose(metrics.p_mpjpe_per_frame(predicted, target), reference_p_mpjpe_per_frame(predicted, target),
-                               atol=1e-12)
+    np.testing.assert_allclose(metrics.p_mpjpe_per_frame(predicted, target),
+                               reference_p_mpjpe_per_frame(predicted, target), atol=1e-12)
 
 
 def test_procrustes_align_undoes_a_similarity_transform(rng):

@@ -85,11 +85,12 @@ def _polar_newton(m: np.ndarray, max_iterations: int, tolerance: float = 1e-6
     """Orthogonal polar factors of matrices (3, 3, N) float64 -> (factors (3, 3, N), converged (N,)).
 
     Newton's iteration X <- (g X + X^-T / g) / 2 (Higham, 1986) with determinant scaling
-    g = |det X|^(-1/3) (Kenney & Laub, 1992), from X = m / |m|_F; X^-T is the cofactor matrix over
-    det X. Matrices with det(m) <= 1e-9 |m|_F^3 (reflections, near-singular) are iterated but never
-    marked converged. After the first step every singular value of X is >= 1, so det X - 1 bounds
-    the distance (2-norm) of X from its polar factor: once it is <= ``tolerance``, one more step
-    (quadratic convergence) leaves about tolerance^2.
+    g = |det X|^(-1/3) (Kenney & Laub, 1992), g = 1 once every det X - 1 < 1e-2, from
+    X = m / |m|_F; X^-T is the cofactor matrix over det X. Matrices with det(m) <= 1e-9 |m|_F^3
+    (reflections, near-singular) are iterated but never marked converged. After the first step
+    every singular value of X is >= 1, so det X - 1 bounds the distance (2-norm) of X from its
+    polar factor: once it is <= ``tolerance``, one more step (quadratic convergence) leaves about
+    tolerance^2.
     """
     count = m.shape[-1]
     # wrapped[i, j] = X[i % 3, j % 3]: each cofactor entry is then a product of two shifted views.
