@@ -180,3 +180,18 @@ def test_shape_mismatch_is_refused(rng):
     """Metrics refuse arrays of different shapes."""
     with pytest.raises(ValueError, match="shape"):
         metrics.mpjpe(rng.normal(size=(3, 17, 3)), rng.normal(size=(4, 17, 3)))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # inf - inf while centring, as numpy warns
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_p_mpjpe_of_a_non_finite_frame_is_nan_and_the_others_are_exact(rng, dtype):
+    """A NaN or infinite joint makes its own frame's P-MPJPE NaN; the rest of the batch is unchanged."""
+    target = rng.normal(size=(6, 17, 3)) * 0.3
+    predicted = target + rng.normal(size=target.shape) * 0.03
+    spoiled = predicted.copy()
+    spoiled[1, 4, 2], spoiled[4, 0, 0] = np.nan, np.inf
+    errors = metrics.p_mpjpe_per_frame(spoiled.astype(dtype), target.astype(dtype))
+    assert np.isnan(errors[[1, 4]]).all()
+    clean = [0, 2, 3, 5]
+    np.testing.assert_allclose(errors[clean], reference_p_mpjpe_per_frame(predicted[clean], target[clean]),
+                               atol=1e-6 if dtype == np.float32 else 1e-12)

@@ -123,11 +123,19 @@ def _polar_newton(m: np.ndarray, max_iterations: int, tolerance: float = 1e-6
 
 
 def _closest_rotation_planes(m: np.ndarray, iterations: int = 12) -> np.ndarray:
-    """closest_rotation of matrices stored as entry planes (3, 3, N) float64 -> (3, 3, N)."""
+    """closest_rotation of matrices stored as entry planes (3, 3, N) float64 -> (3, 3, N).
+
+    A matrix with a NaN or infinite entry gets a NaN rotation (as MPJPE gives NaN for such poses)
+    instead of reaching the SVD, which would fail for the whole batch.
+    """
     result, converged = _polar_newton(m, iterations)
     fallback = ~converged
     if fallback.any():
-        result[:, :, fallback] = _rotation_svd(m[:, :, fallback].transpose(2, 0, 1)).transpose(1, 2, 0)
+        finite = np.isfinite(m).all(axis=(0, 1))
+        result[:, :, fallback & ~finite] = np.nan
+        fallback &= finite
+        if fallback.any():
+            result[:, :, fallback] = _rotation_svd(m[:, :, fallback].transpose(2, 0, 1)).transpose(1, 2, 0)
     return result
 
 
