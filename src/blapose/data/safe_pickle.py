@@ -54,6 +54,8 @@ class RestrictedUnpickler(pickle.Unpickler):
 def _unpickle(stream: BinaryIO, source: str) -> Any:
     try:
         return RestrictedUnpickler(stream, encoding="latin1").load()
+    except InputError:  # the stream's own one-line error (a corrupt npz member), as it is
+        raise
     except pickle.UnpicklingError as error:
         raise InputError(f"{source}: unsafe or corrupt pickle ({error}); only numpy arrays and "
                          "plain containers are accepted") from None
