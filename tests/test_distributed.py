@@ -20,7 +20,7 @@ from blapose.errors import InputError
 from blapose.models.checkpoint import load_checkpoint, save_checkpoint
 from blapose.train.chunks import ChunkedBatches
 from blapose.train.device import resolve_device, resolve_precision
-from blapose.train.distributed import DistributedContext, loss_weight, shard
+from blapose.train.distributed import DistributedContext, distributed_session, loss_weight, shard
 from blapose.train.pose import checkpoint_dict, fit, lift_config, lifting_loss
 
 SEED = 11
@@ -96,11 +96,12 @@ def _saving_callback(directory: Path):
 
 
 def _worker(rank: int, world_size: int, port: int, data_dir: str, out_dir: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    """One rank, in the process group as torchrun's variables would have it join (distributed_session)."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE=str(world_size))
     torch.set_num_threads(1)
-    torch.distributed.init_process_group("gloo", rank=rank, world_size=world_size)
     data, out = Path(data_dir), Path(out_dir)
-    try:
+    with distributed_session("cpu"):
         results = {"plain": _train(data, 2, dropout=0.0, rank=rank), "length": _train_length_epoch(data, rank),
                    "dropout": _train(data, 2, dropout=0.3, rank=rank)}
         _train(data, 1, dropout=0.3, rank=rank, on_epoch_end=_saving_callback(out))
@@ -109,8 +110,6 @@ def _worker(rank: int, world_size: int, port: int, data_dir: str, out_dir: str) 
         results["resumed"] = _train(data, 2, dropout=0.3, rank=rank, resume=checkpoint)
         if rank == 0:
             torch.save(results, out / "weights.pt")
-    finally:
-        torch.distributed.destroy_process_group()
 
 
 def _free_port() -> int:

@@ -94,8 +94,24 @@ def distributed_session(device_name: str | None = "auto") -> Iterator[Distribute
         # Only rank 0 prints: the other ranks' standard output goes nowhere (errors still show).
         with open(os.devnull, "w") as quiet, redirect_stdout(quiet if not context.is_main else sys.stdout):
             yield context
+        _settle()
     finally:
         dist.destroy_process_group()
+
+
+def _settle() -> None:
+    """Wait at a barrier of all ranks before the process group is destroyed.
+
+    gloo's worker threads release a collective's tensors after its caller has moved on, and that
+    needs the interpreter. DDP keeps the process group (and those threads) alive until the process
+    exits, so a rank that leaves right after its last collective can still be releasing it while
+    Python shuts down, which aborts the process (SIGABRT, 'terminate called without an active
+    exception'). The barrier hands the interpreter to those threads while every rank finishes.
+    Not on errors: a failed rank never reaches the barrier.
+    """
+    import torch.distributed as dist
+
+    dist.barrier()
 
 
 def shard(indices: torch.Tensor | np.ndarray, context: DistributedContext) -> torch.Tensor | np.ndarray:
