@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 from dataclasses import dataclass
 
@@ -72,32 +72,73 @@ def _import_mediapipe():
     return mp
 
 
+#: A followed person's box is the box around their landmarks grown by this factor about its centre,
+#: plus ``BOX_MARGIN`` of the frame's longest side on every side: room for a limb moving fast.
+BOX_GROWTH = 1.3
+BOX_MARGIN = 0.03
+
+
+def _clipped_box(box: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) int pixels of ``box`` clipped to the frame, at least 2 pixels each way."""
+    x0, y0 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
+    x1, y1 = min(width, int(np.ceil(box[2]))), min(height, int(np.ceil(box[3])))
+    return x0, y0, max(x1, x0 + 2), max(y1, y0 + 2)
+
+
+#: Landmarks at least this visible place the followed box (MediaPipe guesses hidden ones, sometimes far off).
+BOX_MIN_VISIBILITY = 0.5
+
+
+def box_around(pixels: np.ndarray, visibility: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The box (4,) x0, y0, x1, y1 pixels in which a person with landmarks ``pixels`` (L, 2) of
+    ``visibility`` (L,) is looked for in the next frame: the box of their visible landmarks (all when
+    fewer than 4 are) grown by ``BOX_GROWTH`` and ``BOX_MARGIN``."""
+    visible = visibility >= BOX_MIN_VISIBILITY
+    if visible.sum() >= 4:
+        pixels = pixels[visible]
+    low, high = pixels.min(axis=0), pixels.max(axis=0)
+    centre = (low + high) / 2
+    half = (high - low) / 2 * BOX_GROWTH + BOX_MARGIN * max(width, height)
+    return np.concatenate([centre - half, centre + half])
+
+
 def detect_landmarks(frames: Iterable[np.ndarray], width: int, height: int,
-                     bar: Progress | None = None) -> Detections:
+                     bar: Progress | None = None, person_box: Sequence[float] | None = None) -> Detections:
     """Run MediaPipe Pose on BGR frames (H, W, 3) uint8 of a ``width`` x ``height`` video.
 
     ``bar`` is updated once per frame. Frames are scaled down to ``DETECTION_SIZE`` pixels on
     their longest side before detection; landmarks are returned in full-frame pixels. The pose
     model is MediaPipe's ``model_complexity=1``, the one bundled in its wheel (0 and 2 download).
+
+    person_box: (x0, y0, x1, y1) pixels of the first frame holding the person to follow when there
+    are several. Each frame is then cropped to the box before detection, and the box follows the
+    person: after every frame with a detection it becomes ``box_around`` their landmarks; after a
+    frame without one it stays. None: the whole frame (MediaPipe keeps the person it found first).
     """
     import cv2
 
     mp = _import_mediapipe()
 
-    scale = min(1.0, DETECTION_SIZE / max(width, height))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    box = None if person_box is None else np.asarray(person_box, dtype=np.float64)
     pixels, visibility, world, detected = [], [], [], []
     with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
                                 enable_segmentation=False) as pose:
         for frame in frames:
-            small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA) if scale < 1.0 else frame
-            result = pose.process(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
+            x0, y0, x1, y1 = (0, 0, width, height) if box is None else _clipped_box(box, width, height)
+            crop = frame[y0:y1, x0:x1]
+            scale = min(1.0, DETECTION_SIZE / max(x1 - x0, y1 - y0))
+            if scale < 1.0:
+                size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+                crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+            result = pose.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
             found = result.pose_landmarks is not None and result.pose_world_landmarks is not None
             if found:
                 image = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark])
-                pixels.append(image[:, :2] * (width, height))
+                pixels.append(image[:, :2] * (x1 - x0, y1 - y0) + (x0, y0))
                 visibility.append(image[:, 2])
                 world.append(np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark]))
+                if box is not None:
+                    box = box_around(pixels[-1], visibility[-1], width, height)
             else:
                 pixels.append(np.zeros((NUM_LANDMARKS, 2)))
                 visibility.append(np.zeros(NUM_LANDMARKS))
