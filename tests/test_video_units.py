@@ -190,7 +190,7 @@ def test_bvh_round_trip_reproduces_adjusted_poses(tmp_path):
 
 
 def test_bvh_root_motion_round_trips_and_fills_the_root_position_channels(tmp_path):
-    """With root_positions, forward kinematics gives poses + root positions (1e-5 m); they are the root's channels."""
+    """With root_positions, forward kinematics gives poses + root positions (1e-5 m), via the root's channels."""
     poses, roots = walk_with_jump(MEAN_LENGTHS, 60, 0.3, np.random.default_rng(2))
     assert np.ptp(roots[:, [0, 2]], axis=0).max() > 0.5  # the body travels, it does not walk on the spot
     path = write_bvh(tmp_path / "walk.bvh", poses, MEAN_LENGTHS, fps=50.0, root_positions=roots.astype(np.float32))
