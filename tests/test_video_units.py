@@ -21,6 +21,7 @@ from blapose.video.landmarks import (H36M_FROM_MEDIAPIPE, MEDIAPIPE_LANDMARKS, f
                                      landmarks_to_h36m)
 from blapose.video.models import lift, load_length_model, load_lifter, predict_bone_lengths
 from blapose.video.reader import FrameRange
+from bvh_support import bvhio_joint_positions, walk_with_jump
 
 
 def landmark(landmarks: np.ndarray, name: str) -> np.ndarray:
@@ -185,6 +186,36 @@ def test_bvh_round_trip_reproduces_adjusted_poses(tmp_path):
     for bone, child in enumerate(H36M.bone_children):
         assert offsets[H36M.joint_names[child]] == pytest.approx(MEAN_LENGTHS[bone] * 1.07, abs=1e-6)
     np.testing.assert_allclose(bone_lengths(read_back), np.tile(MEAN_LENGTHS * 1.07, (40, 1)), atol=1e-5)
+    np.testing.assert_array_equal(bvh.motion[:, :3], 0.0)  # no root positions given: the root stays put
+
+
+def test_bvh_root_motion_round_trips_and_fills_the_root_position_channels(tmp_path):
+    """With root_positions, forward kinematics gives poses + root positions (1e-5 m), via the root's channels."""
+    poses, roots = walk_with_jump(MEAN_LENGTHS, 60, 0.3, np.random.default_rng(2))
+    assert np.ptp(roots[:, [0, 2]], axis=0).max() > 0.5  # the body travels, it does not walk on the spot
+    path = write_bvh(tmp_path / "walk.bvh", poses, MEAN_LENGTHS, fps=50.0, root_positions=roots.astype(np.float32))
+    np.testing.assert_allclose(read_bvh_poses(path), poses + roots[:, None], atol=1e-5)
+    bvh = read_bvh(path)
+    assert bvh.channels[0][:3] == ("Xposition", "Yposition", "Zposition")
+    np.testing.assert_allclose(bvh.motion[:, :3], roots, atol=1e-6)
+
+
+def test_bvh_root_motion_reads_the_same_in_an_independent_bvh_library(tmp_path):
+    """bvhio computes the same joint positions as blapose from a file with root motion (1e-5 m, every frame)."""
+    pytest.importorskip("bvhio")
+    poses, roots = walk_with_jump(MEAN_LENGTHS, 30, 0.3, np.random.default_rng(3))
+    path = write_bvh(tmp_path / "walk.bvh", poses, MEAN_LENGTHS, fps=50.0, root_positions=roots)
+    np.testing.assert_allclose(bvhio_joint_positions(path, list(range(30))), poses + roots[:, None], atol=1e-5)
+
+
+@pytest.mark.parametrize("roots, message", [(np.zeros((4, 3)), r"shape \(4, 3\), expected \(3, 3\)"),
+                                            (np.zeros(3), r"shape \(3,\)"),
+                                            (np.full((3, 3), np.nan), "NaN")])
+def test_bvh_refuses_bad_root_positions(tmp_path, roots, message):
+    """Root positions that are not one finite (x, y, z) per frame are refused, and no file is left."""
+    with pytest.raises(InputError, match=message):
+        write_bvh(tmp_path / "x.bvh", np.zeros((3, 17, 3)), np.ones(16), fps=25.0, root_positions=roots)
+    assert not (tmp_path / "x.bvh").exists()
 
 
 def test_bvh_refuses_per_frame_lengths(tmp_path):

@@ -9,8 +9,10 @@ zero-offset joint per extra branch (``LHip_branch``, ``Spine_branch``, ``LShould
 direction times its length, so the file has one constant length per bone: BLAPose's adjusted
 poses (one length set per video) are reproduced exactly by forward kinematics. The rest pose is
 each bone's mean direction over the clip. Rotation channels are Zrotation Xrotation Yrotation
-(degrees, intrinsic Z-X-Y: R = Rz Rx Ry, the usual BVH order); the root also has (zero) positions,
-as the poses are root-relative. The file's frame is the caller's (see ``pipeline``: upright, y up).
+(degrees, intrinsic Z-X-Y: R = Rz Rx Ry, the usual BVH order). The root also has position channels
+(Xposition Yposition Zposition, meters, unrotated, in the file's frame): the root joint's position per
+frame when the caller gives one (root motion), zero otherwise. The file's frame is the caller's (see
+``pipeline``: upright, y up).
 """
 
 from __future__ import annotations
@@ -108,11 +110,15 @@ def _format_hierarchy(joints: list[BvhJoint], offsets: np.ndarray) -> list[str]:
     return lines
 
 
-def write_bvh(path: str | os.PathLike, poses: np.ndarray, lengths: np.ndarray, fps: float) -> Path:
+def write_bvh(path: str | os.PathLike, poses: np.ndarray, lengths: np.ndarray, fps: float,
+              root_positions: np.ndarray | None = None) -> Path:
     """Write poses (T, J, 3) meters, root-relative, whose bones have lengths (B,) meters, as BVH.
 
     The poses must have constant bone lengths equal to ``lengths`` (BLAPose's adjusted poses) for
-    the file to reproduce them. Written whole or not at all.
+    the file to reproduce them. ``root_positions`` (T, 3) meters, in the poses' frame, is where the
+    root joint is in each frame (root motion); it goes into the root's position channels, so forward
+    kinematics of the file gives ``poses + root_positions[:, None]``. None keeps the root at the
+    origin. Written whole or not at all.
     """
     from scipy.spatial.transform import Rotation
 
@@ -122,19 +128,27 @@ def write_bvh(path: str | os.PathLike, poses: np.ndarray, lengths: np.ndarray, f
         raise InputError(f"poses have shape {poses.shape}, expected (frames, {H36M.num_joints}, 3)")
     if lengths.shape != (H36M.num_bones,):
         raise InputError(f"BVH needs one bone length set of shape ({H36M.num_bones},), got {lengths.shape}")
+    frames = len(poses)
+    if root_positions is None:
+        root_positions = np.zeros((frames, 3))
+    root_positions = np.asarray(root_positions, dtype=np.float64)
+    if root_positions.shape != (frames, 3):
+        raise InputError(f"root_positions have shape {root_positions.shape}, expected ({frames}, 3): "
+                         "one root position per frame of the poses")
+    if not np.isfinite(root_positions).all():
+        raise InputError("root_positions hold NaN or infinite values")
     vectors = poses[:, list(H36M.bone_children)] - poses[:, list(H36M.bone_parents)]
     directions = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
     rest = directions.mean(axis=0)
     rest /= np.maximum(np.linalg.norm(rest, axis=-1, keepdims=True), 1e-12)
     joints = bvh_hierarchy()
-    frames = len(poses)
     global_rotations = []
     for joint in joints:
         if joint.bone < 0:
             global_rotations.append(Rotation.identity(frames))
         else:
             global_rotations.append(_rotation_between(rest[joint.bone], directions[:, joint.bone]))
-    columns = [np.zeros((frames, 3))]  # root positions
+    columns = [root_positions]
     for index, joint in enumerate(joints):
         local = global_rotations[index]
         if joint.parent >= 0:
@@ -210,7 +224,11 @@ def read_bvh(path: str | os.PathLike) -> BvhMotion:
 
 
 def forward_kinematics(bvh: BvhMotion) -> np.ndarray:
-    """Joint positions (T, N, 3) of every BVH joint, in the file's units and frame."""
+    """Joint positions (T, N, 3) of every BVH joint, in the file's units and frame.
+
+    Position channels move a joint in its parent's frame (the root's: the file's frame) before the
+    joint's rotation, as the BVH format defines.
+    """
     from scipy.spatial.transform import Rotation
 
     frames = len(bvh.motion)
@@ -241,7 +259,10 @@ def forward_kinematics(bvh: BvhMotion) -> np.ndarray:
 
 
 def read_bvh_poses(path: str | os.PathLike) -> np.ndarray:
-    """Human3.6M poses (T, J, 3) from a BVH file written by ``write_bvh`` (forward kinematics)."""
+    """Human3.6M joint positions (T, J, 3) from a BVH file written by ``write_bvh`` (forward kinematics).
+
+    In the file's units and frame, root motion included: ``write_bvh``'s poses plus its root positions.
+    """
     bvh = read_bvh(path)
     missing = [name for name in H36M.joint_names if name not in bvh.names]
     if missing:
