@@ -114,7 +114,7 @@ def test_overlay_draws_the_faint_pose_paler_in_both_views(walk):
 
 
 def test_side_view_shows_the_bent_knees_of_a_squat_facing_the_camera():
-    """Thighs pointing at the camera look straight in the front view and bent at about 90 degrees in the side view."""
+    """Thighs pointing at the camera look straight in the front view and bent about 90 degrees in the side view."""
     writer = PoseVideoWriter("unused.mp4", ["pose"], 50, CAMERA_UP, height=480)
     front, side = writer.pose_pixels(squat_facing_the_camera())
     assert (knee_angles(front) > 160).all()
@@ -177,7 +177,7 @@ def test_tilted_camera_renders_the_same_skeleton(walk):
 
 
 def test_feet_are_drawn_below_the_head_even_upside_down(walk):
-    """A camera held upside down (rolled 180 degrees) still gives a skeleton with its head on top in both views."""
+    """A camera held upside down (rolled 180 degrees) still gives both views a skeleton with its head on top."""
     poses, _, _ = walk
     flipped = poses @ rotation_z(np.pi).T
     writer = PoseVideoWriter("unused.mp4", ["pose"], 50, estimate_up(flipped))
