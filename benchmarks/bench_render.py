@@ -2,7 +2,8 @@
 
 Cases: a 1280x720 video frame with its 2D skeleton beside two overlaid 3D poses (what
 ``blapose video`` writes) at 720 and 480 pixels high, and three 3D panels side by side (what
-``blapose render`` writes) at 480. Poses are a synthetic walk seen by a Human3.6M camera.
+``blapose render`` writes) at 480, each 3D panel a front and a side view. Poses are a synthetic
+walk seen by a Human3.6M camera.
 
     python benchmarks/bench_render.py [--frames 200] [--threads 2]
 """

@@ -10,11 +10,12 @@ from blapose.data.motion import simulate_action
 from blapose.data.synthetic import MEAN_LENGTHS
 from blapose.errors import InputError
 from blapose.skeleton import H36M
-from blapose.viz.render import CAMERA_UP, PoseVideoWriter, estimate_up, write_pose_video
+from blapose.viz.render import CAMERA_UP, VIEW_ASPECT, VIEWS, PoseVideoWriter, estimate_up, write_pose_video
 
 cv2 = pytest.importorskip("cv2")
 
 HEAD, RFOOT, LFOOT = (H36M.joint_names.index(name) for name in ("Head", "RFoot", "LFoot"))
+RHIP, RKNEE, LHIP, LKNEE = (H36M.joint_names.index(name) for name in ("RHip", "RKnee", "LHip", "LKnee"))
 
 
 def rotation_x(angle: float) -> np.ndarray:
@@ -36,6 +37,33 @@ def walk():
     return poses, project_to_2d(poses, camera.intrinsic_pixels()), camera
 
 
+def squat_facing_the_camera() -> np.ndarray:
+    """(J, 3) meters, camera frame of a level camera: thighs horizontal towards the camera, shins vertical."""
+    joints = {"Hip": (0, 0, 0), "RHip": (-0.13, 0, 0), "LHip": (0.13, 0, 0),
+              "RKnee": (-0.13, 0, -0.45), "LKnee": (0.13, 0, -0.45),
+              "RFoot": (-0.13, 0.45, -0.45), "LFoot": (0.13, 0.45, -0.45),
+              "Spine": (0, -0.25, 0), "Thorax": (0, -0.5, 0), "Neck/Nose": (0, -0.6, 0), "Head": (0, -0.7, 0),
+              "LShoulder": (0.17, -0.5, 0), "LElbow": (0.2, -0.25, 0), "LWrist": (0.2, 0, 0),
+              "RShoulder": (-0.17, -0.5, 0), "RElbow": (-0.2, -0.25, 0), "RWrist": (-0.2, 0, 0)}
+    return np.array([joints[name] for name in H36M.joint_names], dtype=np.float64) + np.array([0.0, 0.0, 4.0])
+
+
+def knee_angles(pixels: np.ndarray) -> np.ndarray:
+    """Angles (degrees) hip-knee-foot of the right and left leg in drawn pixels (J, 2)."""
+    angles = []
+    for hip, knee, foot in ((RHIP, RKNEE, RFOOT), (LHIP, LKNEE, LFOOT)):
+        thigh, shin = pixels[hip] - pixels[knee], pixels[foot] - pixels[knee]
+        cosine = thigh @ shin / (np.linalg.norm(thigh) * np.linalg.norm(shin))
+        angles.append(np.degrees(np.arccos(np.clip(cosine, -1, 1))))
+    return np.array(angles)
+
+
+def view_columns(writer: PoseVideoWriter, image: np.ndarray, panel: int, view: int) -> np.ndarray:
+    """The pixels (H, view width, 3) of one view of one panel of a drawn frame."""
+    x0 = writer.view_origin(panel, view)
+    return image[:, x0:x0 + writer.view_width]
+
+
 def read_video(path):
     """All frames (N, H, W, 3) and the frame rate of a video file."""
     from blapose.video.reader import probe_video, read_frames
@@ -44,24 +72,83 @@ def read_video(path):
 
 
 def test_video_has_one_frame_per_pose_at_the_given_rate_and_size(tmp_path, walk):
-    """The mp4 read back has T frames, the fps asked for, and the frame panel plus one panel per pose."""
+    """The mp4 read back has T frames, the fps asked for, and the frame panel plus two views per pose."""
     poses, keypoints, camera = walk
     frames = (np.full((camera.res_h, camera.res_w, 3), 80, np.uint8) for _ in range(len(poses)))
     path = write_pose_video(tmp_path / "clip.mp4", {"a": poses, "b": poses * 1.1}, fps=12.5, frames=frames,
                             keypoints_2d=keypoints, height=240)
     video, fps = read_video(path)
     frame_width = round(camera.res_w * 240 / camera.res_h) // 2 * 2
-    assert video.shape == (len(poses), 240, frame_width + 2 * 240, 3)
+    view_width = int(240 * VIEW_ASPECT) // 2 * 2
+    assert video.shape == (len(poses), 240, frame_width + 2 * len(VIEWS) * view_width, 3)
     assert fps == pytest.approx(12.5)
 
 
 def test_overlay_draws_all_poses_in_one_panel(tmp_path, walk):
-    """With overlay and no frames the video is a single square panel."""
+    """With overlay and no frames the video is a single panel: one front and one side view."""
     poses, _, _ = walk
     path = write_pose_video(tmp_path / "overlay.mp4", {"lifter": poses, "adjusted": poses}, fps=50,
                             overlay=True, faint=["lifter"], height=200)
     video, _ = read_video(path)
-    assert video.shape == (len(poses), 200, 200, 3)
+    assert video.shape == (len(poses), 200, len(VIEWS) * (int(200 * VIEW_ASPECT) // 2 * 2), 3)
+
+
+def test_overlay_draws_the_faint_pose_paler_in_both_views(walk):
+    """In the overlay each view shows the faint pose, in lighter pixels than the solid pose."""
+    poses, _, _ = walk
+    writer = PoseVideoWriter("unused.mp4", ["lifter", "adjusted"], 50, estimate_up(poses), overlay=True,
+                             faint=["lifter"], height=240)
+    hidden = np.full_like(poses[0], np.nan)
+    background = writer.draw({"lifter": hidden, "adjusted": hidden}).copy()
+    faint = writer.draw({"lifter": poses[0], "adjusted": hidden}).copy()
+    solid = writer.draw({"lifter": hidden, "adjusted": poses[0]}).copy()
+    for view in range(len(VIEWS)):
+        empty = view_columns(writer, background, 0, view)
+        drawn = {}
+        for name, image in (("faint", faint), ("solid", solid)):
+            pixels = view_columns(writer, image, 0, view)
+            changed = (pixels != empty).any(axis=-1)
+            assert changed.sum() > 100, f"{name} pose missing from view {VIEWS[view][0]}"
+            drawn[name] = pixels[changed].astype(int).sum(axis=-1).min()
+        assert drawn["faint"] > drawn["solid"] + 100
+
+
+def test_side_view_shows_the_bent_knees_of_a_squat_facing_the_camera():
+    """Thighs pointing at the camera look straight in the front view and bent about 90 degrees in the side view."""
+    writer = PoseVideoWriter("unused.mp4", ["pose"], 50, CAMERA_UP, height=480)
+    front, side = writer.pose_pixels(squat_facing_the_camera())
+    assert (knee_angles(front) > 160).all()
+    assert (np.abs(knee_angles(side) - 90) < 15).all()
+    thigh_front = np.linalg.norm(front[RKNEE] - front[RHIP])
+    thigh_side = np.linalg.norm(side[RKNEE] - side[RHIP])
+    assert thigh_front < 0.25 * thigh_side
+
+
+def test_front_view_is_the_cameras_view_upright_and_side_view_shares_its_rows(walk):
+    """At elevation 0 a level camera's front view is its x/y (orthographic); the side view has the same rows."""
+    poses, _, _ = walk
+    writer = PoseVideoWriter("unused.mp4", ["pose"], 50, CAMERA_UP, elevation_deg=0.0, height=300)
+    for pose in poses[::5]:
+        front, side = writer.pose_pixels(pose)
+        relative = pose - pose[0]
+        lowest = relative[:, 1].max()
+        np.testing.assert_allclose(front[:, 0], writer.view_width / 2 + writer.scale * relative[:, 0], atol=0.51)
+        np.testing.assert_allclose(front[:, 1], writer.floor_row + writer.scale * (relative[:, 1] - lowest),
+                                   atol=0.51)
+        np.testing.assert_array_equal(front[:, 1], side[:, 1])
+        assert side[0, 0] == writer.view_width // 2
+
+
+def test_a_view_draws_only_within_its_own_columns(walk):
+    """An arm reaching 3 m across leaves the neighbouring panel blank; a pose with NaN is not drawn."""
+    poses, _, _ = walk
+    reaching = poses[0].copy()
+    reaching[H36M.joint_names.index("RWrist")] = reaching[0] + np.array([3.0, 0.0, 3.0])
+    writer = PoseVideoWriter("unused.mp4", ["left", "right"], 50, estimate_up(poses), height=200)
+    image = writer.draw({"left": reaching, "right": np.full_like(reaching, np.nan)})
+    for view in range(len(VIEWS)):
+        np.testing.assert_array_equal(view_columns(writer, image, 1, view),
+                                      view_columns(writer, writer.background, 1, view))
 
 
 def test_estimate_up_follows_a_camera_tilt(walk):
@@ -84,19 +171,19 @@ def test_tilted_camera_renders_the_same_skeleton(walk):
     level_writer = PoseVideoWriter("unused.mp4", ["pose"], 50, estimate_up(poses))
     tilted_writer = PoseVideoWriter("unused.mp4", ["pose"], 50, estimate_up(tilted))
     for pose, tilted_pose in zip(poses, tilted):
-        level = level_writer._pose_pixels(pose, 0)
-        turned = tilted_writer._pose_pixels(tilted_pose, 0)
+        level = level_writer.pose_pixels(pose)
+        turned = tilted_writer.pose_pixels(tilted_pose)
         assert np.abs(level - turned).max() <= 3
 
 
 def test_feet_are_drawn_below_the_head_even_upside_down(walk):
-    """A camera held upside down (rolled 180 degrees) still gives a skeleton with its head on top."""
+    """A camera held upside down (rolled 180 degrees) still gives both views a skeleton with its head on top."""
     poses, _, _ = walk
     flipped = poses @ rotation_z(np.pi).T
     writer = PoseVideoWriter("unused.mp4", ["pose"], 50, estimate_up(flipped))
     for pose in flipped:
-        pixels = writer._pose_pixels(pose, 0)
-        assert pixels[HEAD, 1] < min(pixels[RFOOT, 1], pixels[LFOOT, 1])
+        for pixels in writer.pose_pixels(pose):
+            assert pixels[HEAD, 1] < min(pixels[RFOOT, 1], pixels[LFOOT, 1])
 
 
 def test_too_few_frames_leave_no_file(tmp_path, walk):
@@ -135,7 +222,7 @@ def dataset_files(h36m_data_dir, tmp_path):
 
 
 def test_render_command_draws_prediction_adjusted_and_truth(dataset_files, tmp_path):
-    """`blapose render` writes one frame per pose at --fps, three panels side by side."""
+    """`blapose render` writes one frame per pose at --fps, three panels of a front and a side view."""
     from blapose.cli import main
 
     data_dir, predictions, lengths, truth = dataset_files
@@ -144,7 +231,7 @@ def test_render_command_draws_prediction_adjusted_and_truth(dataset_files, tmp_p
                  "--lengths", str(lengths), "--out", str(out), "--height", "160", "--fps", "25"])
     assert code == 0
     video, fps = read_video(out)
-    assert video.shape == (len(truth), 160, 3 * 160, 3)
+    assert video.shape == (len(truth), 160, 3 * len(VIEWS) * (int(160 * VIEW_ASPECT) // 2 * 2), 3)
     assert fps == pytest.approx(25)
 
 

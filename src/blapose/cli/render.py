@@ -10,7 +10,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "render", help="render one video's predicted, adjusted and true 3D poses side by side (mp4)",
         description="Draw the 3D poses of one Human3.6M-format video with the blapose renderer: the "
                     "prediction, the prediction adjusted with the video's bone lengths (--lengths) and the "
-                    "ground truth (--gt), side by side or overlaid, upright, at --fps.")
+                    "ground truth (--gt), side by side or overlaid, each seen upright from the front and from "
+                    "the side, at --fps.")
     parser.add_argument("--pred", required=True,
                         help="predictions: blapose predictions .npz (blapose predict) or upstream prediction.pkl")
     parser.add_argument("--act", default="3D_prediction/action_dict.pkl",
@@ -24,8 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlay", action="store_true",
                         help="draw all poses in one panel (prediction faint) instead of side by side")
     parser.add_argument("--height", type=int, default=480, help="output height in pixels (default: 480)")
-    parser.add_argument("--azimuth", type=float, default=45.0,
-                        help="viewpoint, degrees around the vertical from the camera's direction (default: 45)")
+    parser.add_argument("--azimuth", type=float, default=0.0,
+                        help="turn of the front view, degrees around the vertical from the camera's direction; "
+                             "the side view is 90 degrees further (default: 0)")
     parser.set_defaults(run=run)
 
 

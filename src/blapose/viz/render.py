@@ -3,14 +3,19 @@
 Glossary: T frames, J joints (17, Human3.6M order of ``blapose.skeleton``). 3D poses are
 (T, J, 3) float, meters, camera frame (x right, y down, z forward), root-relative or not (each
 pose is centred on its root joint when drawn). 2D keypoints are (T, J, 2) float, pixels of the
-video frame.
+video frame. V views in every 3D panel (``VIEWS``: front, side).
 
 A written video shows, left to right: the video frame with its 2D skeleton (when frames or 2D
-keypoints are given), then the 3D skeletons seen from one fixed viewpoint, either one panel per
-pose or all poses overlaid in one panel. The view is upright: its vertical axis is the body's
-"up" (``estimate_up``), not the camera's, so a tilted or rolled camera does not tilt the
-skeleton; each pose stands with its lowest joint on a floor grid. Poses listed in ``faint`` are
-drawn in a pale colour under the others (e.g. the lifter's pose under the adjusted one).
+keypoints are given), then the 3D skeletons, either one panel per pose or all poses overlaid in
+one panel. Every panel is two views of the same poses side by side, "front" and "side"
+(``VIEWS``): the front view looks along the camera's viewing direction laid flat on the floor
+(what the camera sees, but upright), the side view is the front view turned 90 degrees about
+up, so depth the camera cannot see (thighs pointing at it in a squat) is across the side view.
+Both views are upright: their vertical axis is the body's "up" (``estimate_up``), not the
+camera's, so a tilted or rolled camera does not tilt the skeleton; each pose stands with its
+lowest joint on a floor grid, at the same height and scale in both views. Poses listed in
+``faint`` are drawn in a pale colour under the others (e.g. the lifter's pose under the adjusted
+one).
 
 Drawing is cv2.line/cv2.circle on one preallocated canvas whose static parts (floor grid, titles)
 are drawn once; frames are encoded with ``cv2.VideoWriter`` ('mp4v') into a temporary file that
@@ -44,9 +49,14 @@ POSE_COLOURS = (
 KEYPOINT_COLOURS = ((40, 40, 230), (230, 160, 30))  # right, left on the video frame (BGR)
 BACKGROUND = (255, 255, 255)
 GRID_COLOUR = (215, 215, 215)
+TITLE_COLOUR = (60, 60, 60)
 #: Output height (pixels) unless asked otherwise: larger videos encode too slowly for live use.
 DEFAULT_HEIGHT = 480
 FAINT_MIX = 0.45  # share of the pose colour in a faint pose's colour; the rest is background
+#: The views of every 3D panel, left to right: title and turn (degrees about up) from the front view.
+VIEWS = (("front", 0.0), ("side", 90.0))
+#: Width of one view as a share of the output height.
+VIEW_ASPECT = 0.75
 
 
 def estimate_up(poses: np.ndarray, skeleton: Skeleton = H36M) -> np.ndarray:
@@ -80,7 +90,7 @@ def estimate_up(poses: np.ndarray, skeleton: Skeleton = H36M) -> np.ndarray:
     return mean / np.linalg.norm(mean)
 
 
-def view_rotation(up: np.ndarray, azimuth_deg: float = 45.0, elevation_deg: float = 10.0) -> np.ndarray:
+def view_rotation(up: np.ndarray, azimuth_deg: float = 0.0, elevation_deg: float = 10.0) -> np.ndarray:
     """Rotation (3, 3) whose rows are the viewer's right, down and viewing direction in camera frame.
 
     up (3,): the world's up in the camera frame. At azimuth 0 and elevation 0 the viewer looks
@@ -94,7 +104,7 @@ def view_rotation(up: np.ndarray, azimuth_deg: float = 45.0, elevation_deg: floa
     if np.linalg.norm(forward) < 1e-6:  # camera looking straight down or up: use its x axis
         forward = np.cross(up, np.array([1.0, 0.0, 0.0]))
     forward /= np.linalg.norm(forward)
-    side = np.cross(forward, up)  # viewer's left when looking along forward with up up
+    side = np.cross(forward, up)  # viewer's right when looking along forward with up up
     azimuth, elevation = np.radians(azimuth_deg), np.radians(elevation_deg)
     horizontal = np.cos(azimuth) * forward - np.sin(azimuth) * side
     direction = np.cos(elevation) * horizontal - np.sin(elevation) * up
@@ -111,17 +121,20 @@ def _mix(colour: tuple[int, int, int], share: float) -> tuple[int, int, int]:
 class PoseVideoWriter:
     """Writes a pose video frame by frame; use as a context manager (``write_pose_video`` wraps it).
 
-    labels: names of the 3D poses, in drawing order (titles of the panels / legend).
-    fps: frames per second of the output. up (3,): world up in the camera frame (see
-    ``estimate_up``). frame_size (width, height) pixels of the video frames, or None for no
-    frame panel. height: output height in pixels (frames are scaled to it; default the frame
-    height, at most ``DEFAULT_HEIGHT``). overlay: all poses in one panel instead of one panel each.
-    faint: labels drawn pale and thin. radius: meters from the root shown on each side of a panel.
+    labels: names of the 3D poses, in drawing order (legend of the panels). fps: frames per
+    second of the output. up (3,): world up in the camera frame (see ``estimate_up``).
+    frame_size (width, height) pixels of the video frames, or None for no frame panel. height:
+    output height in pixels (frames are scaled to it; default the frame height, at most
+    ``DEFAULT_HEIGHT``). overlay: all poses in one panel instead of one panel each. faint: labels
+    drawn pale and thin. azimuth_deg: turn of the front view about up from the camera's viewing
+    direction (the side view is ``VIEWS``' 90 degrees further); elevation_deg: how far both views
+    look down. radius: meters from the floor grid's centre to the top and bottom of a view
+    (sets the scale, shared by all views; a view is ``VIEW_ASPECT`` times as wide as high).
     """
 
     def __init__(self, path: str | os.PathLike, labels: Collection[str], fps: float, up: np.ndarray,
                  frame_size: tuple[int, int] | None = None, height: int | None = None,
-                 overlay: bool = False, faint: Collection[str] = (), azimuth_deg: float = 45.0,
+                 overlay: bool = False, faint: Collection[str] = (), azimuth_deg: float = 0.0,
                  elevation_deg: float = 10.0, radius: float = 1.1, skeleton: Skeleton = H36M) -> None:
         import cv2
 
@@ -135,76 +148,105 @@ class PoseVideoWriter:
         self.frame_size = frame_size
         self.frame_width = (int(round(frame_size[0] * self.height / frame_size[1])) // 2 * 2
                             if frame_size else 0)
-        panels = 1 if overlay else len(self.labels)
-        self.panel_width = self.height // 2 * 2
-        self.width = self.frame_width + panels * self.panel_width
-        self.rotation = view_rotation(up, azimuth_deg, elevation_deg)
+        #: Labels shown in each panel; every panel is one view per entry of ``VIEWS``.
+        self.panels = [self.labels] if overlay else [[label] for label in self.labels]
+        self.view_width = max(2, int(self.height * VIEW_ASPECT) // 2 * 2)
+        self.width = self.frame_width + len(self.panels) * len(VIEWS) * self.view_width
         self.up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)
+        #: (V, 3, 3): rows right, down, viewing direction of each view, camera frame.
+        self.rotations = np.stack([view_rotation(up, azimuth_deg + turn, elevation_deg) for _, turn in VIEWS])
+        self._projection = self.rotations[:, :2].reshape(-1, 3).T  # (3, 2V): points -> view x, y
         self.scale = self.height / (2.0 * radius)  # pixels per meter
         self.floor_row = int(self.height * 0.9)
-        self.background = self._draw_background(radius)
-        self.canvas = self.background.copy()
         self.right_bones = set(skeleton.bones_right)
         self.right_joints = set(skeleton.joints_right)
+        self.background = self._draw_background()
+        self.canvas = self.background.copy()
         self._writer = None
         self._temporary = None
 
-    # -- static parts -------------------------------------------------------------------------
-    def _panel_origin(self, index: int) -> int:
-        return self.frame_width + (0 if self.overlay else index) * self.panel_width
+    # -- geometry -----------------------------------------------------------------------------
+    def view_origin(self, panel: int, view: int) -> int:
+        """Column (pixels) of the left edge of view ``view`` (index into ``VIEWS``) of panel ``panel``."""
+        return self.frame_width + (panel * len(VIEWS) + view) * self.view_width
 
-    def _draw_background(self, radius: float) -> np.ndarray:
-        cv2 = self.cv2
-        canvas = np.full((self.height, self.width, 3), BACKGROUND, np.uint8)
-        # Floor grid: 0.5 m squares on the floor (height 0, where each pose's lowest joint stands).
-        steps = np.arange(-1.0, 1.01, 0.5)
-        axis_a = np.cross(self.up, self.rotation[0])
-        axis_a /= np.linalg.norm(axis_a)
-        axis_b = np.cross(self.up, axis_a)
-        panels = 1 if self.overlay else len(self.labels)
-        for panel in range(panels):
-            x0 = self._panel_origin(panel)
-            cv2.rectangle(canvas, (x0, 0), (x0 + self.panel_width - 1, self.height - 1), GRID_COLOUR, 1)
-            for first, second in ((axis_a, axis_b), (axis_b, axis_a)):
-                for step in steps:
-                    ends = np.stack([step * first + steps[0] * second, step * first + steps[-1] * second])
-                    start, end = self._to_pixels(ends, x0).tolist()
-                    cv2.line(canvas, tuple(start), tuple(end), GRID_COLOUR, 1, cv2.LINE_AA)
-        titles = [" / ".join(self.labels)] if self.overlay else self.labels
-        for panel, title in enumerate(titles):
-            cv2.putText(canvas, title, (self._panel_origin(panel) + 8, 22), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.55, (60, 60, 60), 1, cv2.LINE_AA)
-        return canvas
-
-    def _to_pixels(self, points: np.ndarray, x0: int) -> np.ndarray:
-        """Pixels (N, 2) int32 of points (N, 3) meters, camera frame, relative to the floor below the root."""
-        view = points @ self.rotation[:2].T
-        pixels = np.empty((len(points), 2), np.float64)
-        pixels[:, 0] = x0 + self.panel_width / 2 + self.scale * view[:, 0]
-        pixels[:, 1] = self.floor_row + self.scale * view[:, 1]
+    def _to_pixels(self, points: np.ndarray) -> np.ndarray:
+        """Pixels (V, N, 2) int32 in each view (from its left edge) of points (N, 3) meters, camera
+        frame, relative to the point of the floor below the root."""
+        view = (points @ self._projection).reshape(len(points), len(VIEWS), 2).transpose(1, 0, 2)
+        pixels = view * self.scale
+        pixels[..., 0] += self.view_width / 2
+        pixels[..., 1] += self.floor_row
         return np.rint(pixels).astype(np.int32)
 
-    # -- per frame ----------------------------------------------------------------------------
-    def _pose_pixels(self, pose: np.ndarray, x0: int) -> np.ndarray | None:
-        """Pixels (J, 2) int32 of one pose: root above the panel centre, lowest joint on the floor."""
+    def pose_pixels(self, pose: np.ndarray) -> np.ndarray | None:
+        """Pixels (V, J, 2) int32 of one pose (J, 3) meters, camera frame, in each view of ``VIEWS``.
+
+        Columns count from the view's left edge. The root is above the view's centre and the
+        lowest joint (along up) on the floor, so all views share the floor and the vertical scale.
+        None when a joint is not finite.
+        """
         if not np.isfinite(pose).all():
             return None
         relative = pose - pose[0]
         relative -= (relative @ self.up).min() * self.up
-        return self._to_pixels(relative, x0)
+        return self._to_pixels(relative)
 
-    def _draw_skeleton(self, pixels: np.ndarray, colours: tuple, thickness: int) -> None:
-        cv2, canvas = self.cv2, self.canvas
+    # -- static parts -------------------------------------------------------------------------
+    def _draw_background(self) -> np.ndarray:
+        """The canvas (height, width, 3) uint8 without poses: view borders, floor grids, titles, legends."""
+        cv2 = self.cv2
+        canvas = np.full((self.height, self.width, 3), BACKGROUND, np.uint8)
+        font_scale = max(0.4, 0.55 * self.height / DEFAULT_HEIGHT)
+        line_height = int(round(40 * font_scale))
+        for panel, labels in enumerate(self.panels):
+            for view, (title, _) in enumerate(VIEWS):
+                x0 = self.view_origin(panel, view)
+                target = canvas[:, x0:x0 + self.view_width]
+                self._draw_floor(target, view)
+                cv2.rectangle(target, (0, 0), (self.view_width - 1, self.height - 1), GRID_COLOUR, 1)
+                lines = [(title, TITLE_COLOUR)]
+                if view == 0:
+                    lines += [(label, self._colours(label)[0]) for label in labels]
+                for row, (text, colour) in enumerate(lines, start=1):
+                    cv2.putText(target, text, (8, row * line_height), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                                colour, 1, cv2.LINE_AA)
+        return canvas
+
+    def _draw_floor(self, target: np.ndarray, view: int) -> None:
+        """Floor grid of view ``view`` into ``target`` (one view's columns): 0.5 m squares at height 0."""
+        steps = np.arange(-1.0, 1.01, 0.5)
+        axis_a = np.cross(self.up, self.rotations[0, 0])  # the front view's horizontal viewing direction
+        axis_a /= np.linalg.norm(axis_a)
+        axis_b = np.cross(self.up, axis_a)
+        for first, second in ((axis_a, axis_b), (axis_b, axis_a)):
+            for step in steps:
+                ends = np.stack([step * first + steps[0] * second, step * first + steps[-1] * second])
+                start, end = self._to_pixels(ends)[view].tolist()
+                self.cv2.line(target, tuple(start), tuple(end), GRID_COLOUR, 1, self.cv2.LINE_AA)
+
+    # -- per frame ----------------------------------------------------------------------------
+    def _colours(self, label: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        """(right, left) BGR colours of a pose: its entry of ``POSE_COLOURS``, paled when faint."""
+        colours = POSE_COLOURS[self.labels.index(label) % len(POSE_COLOURS)]
+        if label in self.faint:
+            return _mix(colours[0], FAINT_MIX), _mix(colours[1], FAINT_MIX)
+        return colours
+
+    def _draw_skeleton(self, target: np.ndarray, pixels: np.ndarray, colours: tuple, thickness: int,
+                       joints: bool = True) -> None:
+        """Bones (and joints) of pixels (J, 2) int32 into ``target``; right-side parts in colours[0]."""
+        cv2 = self.cv2
         for bone, (parent, child) in enumerate(zip(self.skeleton.bone_parents, self.skeleton.bone_children)):
             colour = colours[0] if bone in self.right_bones else colours[1]
-            cv2.line(canvas, tuple(pixels[parent].tolist()), tuple(pixels[child].tolist()), colour,
+            cv2.line(target, tuple(pixels[parent].tolist()), tuple(pixels[child].tolist()), colour,
                      thickness, cv2.LINE_AA)
-        for joint, point in enumerate(pixels.tolist()):
-            colour = colours[0] if joint in self.right_joints else colours[1]
-            cv2.circle(canvas, tuple(point), thickness + 1, colour, -1, cv2.LINE_AA)
+        if joints:
+            for joint, point in enumerate(pixels.tolist()):
+                colour = colours[0] if joint in self.right_joints else colours[1]
+                cv2.circle(target, tuple(point), thickness + 1, colour, -1, cv2.LINE_AA)
 
     def _draw_frame(self, frame: np.ndarray | None, keypoints: np.ndarray | None, detected: bool) -> None:
-        cv2 = self.cv2
         target = self.canvas[:, :self.frame_width]
         if frame is not None:
             if frame.shape[:2] != (self.frame_size[1], self.frame_size[0]):
@@ -213,47 +255,46 @@ class PoseVideoWriter:
             if frame.shape[:2] == target.shape[:2]:
                 target[...] = frame
             else:
-                cv2.resize(frame, (self.frame_width, self.height), dst=target, interpolation=cv2.INTER_LINEAR)
+                self.cv2.resize(frame, (self.frame_width, self.height), dst=target,
+                                interpolation=self.cv2.INTER_LINEAR)
         else:
             target[...] = self.background[:, :self.frame_width]
         if keypoints is None or not np.isfinite(keypoints).all():
             return
         pixels = np.rint(keypoints * (self.frame_width / self.frame_size[0])).astype(np.int32)
         colours = KEYPOINT_COLOURS if detected else ((150, 150, 150), (110, 110, 110))
-        thickness = max(2, self.height // 240)
-        for bone, (parent, child) in enumerate(zip(self.skeleton.bone_parents, self.skeleton.bone_children)):
-            colour = colours[0] if bone in self.right_bones else colours[1]
-            cv2.line(target, tuple(pixels[parent].tolist()), tuple(pixels[child].tolist()), colour,
-                     thickness, cv2.LINE_AA)
+        self._draw_skeleton(target, pixels, colours, max(2, self.height // 240), joints=False)
 
-    def write(self, poses: Mapping[str, np.ndarray], frame: np.ndarray | None = None,
-              keypoints: np.ndarray | None = None, detected: bool = True) -> None:
-        """Draw and encode one output frame.
+    def draw(self, poses: Mapping[str, np.ndarray], frame: np.ndarray | None = None,
+             keypoints: np.ndarray | None = None, detected: bool = True) -> np.ndarray:
+        """Draw one output frame and return it: (height, width, 3) uint8 BGR, reused by the next call.
 
         poses: label -> (J, 3) meters, camera frame, for every label given at construction.
         frame: (H, W, 3) uint8 BGR video frame of ``frame_size``, or None (blank panel).
         keypoints: (J, 2) pixels of that frame, or None; ``detected`` False draws them grey.
         """
-        if self._writer is None:
-            raise RuntimeError("PoseVideoWriter.write outside its 'with' block")
-        panel_start = self.frame_width
-        self.canvas[:, panel_start:] = self.background[:, panel_start:]
+        self.canvas[:, self.frame_width:] = self.background[:, self.frame_width:]
         if self.frame_width:
             self._draw_frame(frame, keypoints, detected)
         thickness = max(2, self.height // 200)
-        order = sorted(range(len(self.labels)), key=lambda i: self.labels[i] not in self.faint)
-        for index in order:
-            label = self.labels[index]
-            pixels = self._pose_pixels(np.asarray(poses[label], dtype=np.float64), self._panel_origin(index))
-            if pixels is None:
-                continue
-            colours = POSE_COLOURS[index % len(POSE_COLOURS)]
-            if label in self.faint:
-                self._draw_skeleton(pixels, (_mix(colours[0], FAINT_MIX), _mix(colours[1], FAINT_MIX)),
-                                    max(1, thickness - 1))
-            else:
-                self._draw_skeleton(pixels, colours, thickness)
-        self._writer.write(self.canvas)
+        for panel, labels in enumerate(self.panels):
+            for label in sorted(labels, key=lambda label: label not in self.faint):  # faint ones first
+                pixels = self.pose_pixels(np.asarray(poses[label], dtype=np.float64))
+                if pixels is None:
+                    continue
+                width = max(1, thickness - 1) if label in self.faint else thickness
+                for view, view_pixels in enumerate(pixels):
+                    x0 = self.view_origin(panel, view)
+                    self._draw_skeleton(self.canvas[:, x0:x0 + self.view_width], view_pixels,
+                                        self._colours(label), width)
+        return self.canvas
+
+    def write(self, poses: Mapping[str, np.ndarray], frame: np.ndarray | None = None,
+              keypoints: np.ndarray | None = None, detected: bool = True) -> None:
+        """Draw one output frame (arguments as ``draw``) and encode it."""
+        if self._writer is None:
+            raise RuntimeError("PoseVideoWriter.write outside its 'with' block")
+        self._writer.write(self.draw(poses, frame, keypoints, detected))
 
     # -- file handling --------------------------------------------------------------------------
     def __enter__(self) -> PoseVideoWriter:
@@ -281,7 +322,7 @@ def write_pose_video(path: str | os.PathLike, poses: Mapping[str, np.ndarray], f
                      frame_size: tuple[int, int] | None = None, up: np.ndarray | None = None,
                      detected: np.ndarray | None = None, overlay: bool = False,
                      faint: Collection[str] = (), height: int | None = None,
-                     azimuth_deg: float = 45.0, elevation_deg: float = 10.0, radius: float = 1.1,
+                     azimuth_deg: float = 0.0, elevation_deg: float = 10.0, radius: float = 1.1,
                      progress: Any = None) -> Path:
     """Write an mp4 of 3D poses (and optionally the video frames with 2D keypoints); return its path.
 
