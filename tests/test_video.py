@@ -113,10 +113,11 @@ def test_rendered_video_has_the_input_frame_count_and_rate(run):
 
 
 def test_bvh_round_trips_to_the_adjusted_poses(run):
-    """Forward kinematics of the BVH file gives poses_3d_adjusted, in the upright frame of 'up'."""
+    """Forward kinematics of the BVH file gives poses_3d_adjusted plus trajectory, in the upright frame of 'up'."""
     out, content = run
     upright = upright_rotation(content["up"].astype(np.float64))
-    expected = content["poses_3d_adjusted"].astype(np.float64) @ upright.T
+    placed = content["poses_3d_adjusted"].astype(np.float64) + content["trajectory"][:, None].astype(np.float64)
+    expected = placed @ upright.T
     np.testing.assert_allclose(read_bvh_poses(out / "pose_squats.bvh"), expected, atol=1e-5)
 
 

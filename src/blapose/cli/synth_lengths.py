@@ -21,6 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gender", choices=("neutral", "mix", "male", "female"), default="neutral",
                         help="neutral: Anny's whole adult population / SMPL's neutral model; mix: half male, "
                              "half female (default: neutral)")
+    parser.add_argument("--joints", choices=("h36m", "mediapipe"), default="h36m",
+                        help="h36m: Human3.6M's joints (default); mediapipe: the joints blapose video places on "
+                             "MediaPipe's landmarks, for video length models (Anny only; writes "
+                             "bone_lengths_anny_mediapipe_<gender>.npz with each body's height)")
     parser.add_argument("--amount", type=int, default=200000, help="number of bodies (default: 200000)")
     parser.add_argument("--align", action="store_true",
                         help="align with the subjects of --data (writes the _train and _all files)")
@@ -49,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.amount < 1:
         raise InputError(f"--amount must be at least 1, got {args.amount}")
+    if args.joints != "h36m" and args.align:
+        raise InputError("--align shifts lengths to Human3.6M subjects; it does not apply to --joints mediapipe")
     data_path = Path(args.data or DEFAULT_DATA)
     if args.data is not None or args.align:
         if not data_path.is_file():
@@ -65,10 +71,17 @@ def run(args: argparse.Namespace) -> int:
         print(message, file=sys.stderr, flush=True)
 
     lengths = generate_lengths(args.body_model, args.gender, args.amount, np.random.default_rng(args.seed),
-                               body_model_dir=args.body_model_dir, log=log)
+                               body_model_dir=args.body_model_dir, log=log, joints=args.joints)
     out = Path(args.out)
     written = []
-    if args.align:
+    if args.joints != "h36m":
+        lengths, heights = lengths[:, :-1], lengths[:, -1]
+        written.append(write_lengths(out / synthetic_lengths_name(args.body_model, args.gender, joints=args.joints),
+                                     lengths, heights))
+        print(f"standing height: mean {heights.mean():.3f} m, 1st-99th percentile "
+              f"{np.percentile(heights, 1):.3f}-{np.percentile(heights, 99):.3f} m")
+        subjects, subject_lengths = [], None  # another joint definition than the dataset's subjects
+    elif args.align:
         written.append(write_lengths(out / SUBJECT_LENGTHS_NAME, subject_lengths))
         for alignment, shifted in aligned_sets(lengths, subject_lengths).items():
             written.append(write_lengths(out / synthetic_lengths_name(args.body_model, args.gender, alignment),

@@ -102,9 +102,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     settings = parser.add_argument_group("settings")
     settings.add_argument("-t", "--task", default="", metavar="NAME", choices=["length", "lift", "mix"],
                           help="task to train: length, lift or mix")
-    settings.add_argument("--recipe", default="upstream", choices=["upstream", "best", "cpu"],
-                          help="-t length: upstream (the flags as given, upstream's meaning), best or cpu "
-                               "(blapose's recipes, see docs/lengths.md: they set the model, schedule and "
+    settings.add_argument("--recipe", default="upstream", choices=["upstream", "best", "cpu", "wild"],
+                          help="-t length: upstream (the flags as given, upstream's meaning), best, cpu or wild "
+                               "(blapose's recipes, see docs/lengths.md; wild: random phone cameras and "
+                               "MediaPipe-like 2D errors, for videos; they set the model, schedule and "
                                "augmentation; data, -c, -bla and --seed flags work as usual)")
     settings.add_argument("--evaluate", action="store_true",
                           help="evaluate a checkpoint instead of training (the protocols of blapose evaluate)")

@@ -30,6 +30,15 @@ upstream's alignment does for SMPL):
 | L/RElbow          | ``lowerarm01.L/R`` head                        | elbow joint centres                  |
 | L/RWrist          | ``wrist.L/R`` head                             | wrist joint centres                  |
 
+``joints="mediapipe"`` places the 17 joints as ``blapose video`` places them on MediaPipe's
+landmarks instead (``blapose.video.landmarks.H36M_FROM_MEDIAPIPE``), applied to Anny's COCO
+keypoints, which carry the same names and the same (image-annotation) definition that
+MediaPipe's BlazePose topology extends: hips, knees and ankles where COCO annotators mark them,
+the pelvis at mid-hips, the thorax at mid-shoulders, Neck/Nose and Head from the nose, eyes and
+ears. Those are the lengths a video's keypoints have; their hips are about 0.2 m apart, against
+0.26 m for Human3.6M's motion-capture hip joints. ``AnnyBodies.heights`` gives each body's
+standing height (top of the head to the soles, rest pose).
+
 The first use builds Anny's model data (one to three minutes on two cores, several hundred MB of
 intermediate files in a temporary folder); blapose keeps only the compact file Anny loads
 afterwards (~50 MB) in its user cache folder (``blapose.lengths.cache.user_cache_dir() / "anny"``),
@@ -89,6 +98,10 @@ BONE_HEAD_SOURCES: dict[str, tuple[str, ...]] = {
 }
 #: H36M joint -> Anny COCO keypoints averaged to place it.
 KEYPOINT_SOURCES: dict[str, tuple[str, ...]] = {"Head": ("left_ear", "right_ear")}
+#: Joint definitions ``load_anny_bodies`` can place: Human3.6M's (bone heads) or a video's (MediaPipe).
+JOINT_DEFINITIONS = ("h36m", "mediapipe")
+#: Template vertices searched for the top of the head and for the soles (``AnnyBodies.heights``).
+HEIGHT_CANDIDATES = 64
 
 # Anny caches what its builder functions return under their names; only the compact model data
 # ("build_compact_model_data_*") is read once it exists, the intermediate files are not kept.
@@ -158,6 +171,8 @@ class AnnyBodies:
     point_template: Any  # torch (P, 3) float64, meters: source points of the template body
     point_blendshapes: Any  # torch (A, P, 3) float64, meters per unit coefficient
     joint_mixing: np.ndarray  # (J, P) float64; joints = joint_mixing @ points
+    height_template: Any = None  # torch (2, K, 3): highest and lowest template vertices
+    height_blendshapes: Any = None  # torch (A, 2, K, 3)
 
     def phenotype_matrix(self, phenotypes: dict[str, np.ndarray]) -> Any:
         """Phenotype dict of (N,) arrays -> torch (N, P) in the model's label order."""
@@ -187,6 +202,15 @@ class AnnyBodies:
         with torch.no_grad():
             points = self.point_template + torch.einsum("na,apd->npd", coefficients, self.point_blendshapes)
         return np.einsum("jp,npd->njd", self.joint_mixing, points.numpy())
+
+    def heights(self, phenotypes: dict[str, np.ndarray]) -> np.ndarray:
+        """Standing heights (N,) float64, meters: highest minus lowest vertex of the rest pose."""
+        import torch
+
+        coefficients = self.blendshape_coefficients(phenotypes)
+        with torch.no_grad():
+            points = self.height_template + torch.einsum("na,askd->nskd", coefficients, self.height_blendshapes)
+        return (points[:, 0, :, 2].amax(dim=1) - points[:, 1, :, 2].amin(dim=1)).numpy()
 
     def sample_phenotypes(self, count: int, gender: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Draw ``count`` adult phenotypes (dict of (N,) float64 in [0, 1]) from Anny's distribution.
@@ -234,12 +258,16 @@ def _quiet_warp() -> None:
         warp.config.quiet = True
 
 
-def load_anny_bodies(cache_dir: Path | None = None, log: Callable[[str], None] = print) -> AnnyBodies:
+def load_anny_bodies(cache_dir: Path | None = None, log: Callable[[str], None] = print,
+                     joints: str = "h36m") -> AnnyBodies:
     """Build (first use, 1-3 min) or load (about a second) the Anny model; return ``AnnyBodies``.
 
-    ``log`` receives one-line messages about the first build. Raises ``InputError`` when Anny
-    is not installed.
+    joints: 'h36m' (Human3.6M's joint centres) or 'mediapipe' (a video's keypoints; see the module
+    docstring). ``log`` receives one-line messages about the first build. Raises ``InputError``
+    when Anny is not installed.
     """
+    if joints not in JOINT_DEFINITIONS:
+        raise InputError(f"unknown joint definition {joints!r}, expected one of {', '.join(JOINT_DEFINITIONS)}")
     require_anny()
     _quiet_warp()
     import anny
@@ -257,13 +285,20 @@ def load_anny_bodies(cache_dir: Path | None = None, log: Callable[[str], None] =
             f"(cache {folder_size_bytes(cache_dir) / 2**20:.0f} MB)")
     model.eval()
 
+    if joints == "mediapipe":
+        from ..video.landmarks import H36M_FROM_MEDIAPIPE
+
+        head_names, keypoint_sources = [], {joint: tuple(weights) for joint, weights in H36M_FROM_MEDIAPIPE.items()}
+        weights_of = H36M_FROM_MEDIAPIPE
+    else:
+        head_names, keypoint_sources, weights_of = sorted({n for ns in BONE_HEAD_SOURCES.values() for n in ns}), \
+            KEYPOINT_SOURCES, None
     labels = list(model.bone_labels)
-    head_names = sorted({name for names in BONE_HEAD_SOURCES.values() for name in names})
     missing = [name for name in head_names if name not in labels]
     if missing:
         raise RuntimeError(f"this Anny version has no bones {missing}; blapose expects Anny 0.6")
     head_index = [labels.index(name) for name in head_names]
-    keypoint_names = sorted({name for names in KEYPOINT_SOURCES.values() for name in names})
+    keypoint_names = sorted({name for names in keypoint_sources.values() for name in names})
     regressor = anny.KeypointsRegressor.coco(model, labels=keypoint_names)
 
     with torch.no_grad():
@@ -272,26 +307,36 @@ def load_anny_bodies(cache_dir: Path | None = None, log: Callable[[str], None] =
                                     weights @ model.template_vertices])
         point_blendshapes = torch.cat([model.bone_heads_blendshapes[:, head_index],
                                        torch.einsum("kv,avd->akd", weights, model.blendshapes)], dim=1)
-    joint_mixing = np.concatenate([_mixing_matrix(BONE_HEAD_SOURCES, head_names),
-                                   _mixing_matrix(KEYPOINT_SOURCES, keypoint_names)], axis=1)
+        heights = model.template_vertices[:, 2]
+        extremes = torch.stack([torch.topk(heights, HEIGHT_CANDIDATES).indices,
+                                torch.topk(-heights, HEIGHT_CANDIDATES).indices])
+        height_template = model.template_vertices[extremes]
+        height_blendshapes = model.blendshapes[:, extremes]
+    joint_mixing = np.concatenate([_mixing_matrix(BONE_HEAD_SOURCES, head_names) if head_names else
+                                   np.zeros((H36M.num_joints, 0)),
+                                   _mixing_matrix(keypoint_sources, keypoint_names, weights_of)], axis=1)
     return AnnyBodies(model=model, shape_distribution=SimpleShapeDistribution(model),
                       point_template=point_template, point_blendshapes=point_blendshapes,
-                      joint_mixing=joint_mixing)
+                      joint_mixing=joint_mixing, height_template=height_template,
+                      height_blendshapes=height_blendshapes)
 
 
-def _mixing_matrix(sources: dict[str, tuple[str, ...]], names: list[str]) -> np.ndarray:
-    """(J, len(names)) matrix averaging, for each H36M joint listed in ``sources``, its source points."""
+def _mixing_matrix(sources: dict[str, tuple[str, ...]], names: list[str],
+                   weights: dict[str, dict[str, float]] | None = None) -> np.ndarray:
+    """(J, len(names)) matrix placing each H36M joint listed in ``sources`` at the mean of its source
+    points, or at their ``weights[joint][point]``-weighted mean."""
     matrix = np.zeros((H36M.num_joints, len(names)))
     for joint, parts in sources.items():
         row = H36M.joint_names.index(joint)
         for part in parts:
-            matrix[row, names.index(part)] = 1.0 / len(parts)
+            matrix[row, names.index(part)] = 1.0 / len(parts) if weights is None else weights[joint][part]
     return matrix
 
 
 def iter_anny_lengths(bodies: AnnyBodies, amount: int, gender: str, rng: np.random.Generator,
-                      batch_size: int = 4096) -> Iterator[np.ndarray]:
-    """Yield batches of left/right-averaged bone lengths (n, 16) float64 meters, ``amount`` rows in all.
+                      batch_size: int = 4096, with_heights: bool = False) -> Iterator[np.ndarray]:
+    """Yield batches of left/right-averaged bone lengths (n, 16) float64 meters, ``amount`` rows in all;
+    ``with_heights``: (n, 17) rows, the bodies' standing heights (meters) in the last column.
 
     ``gender`` is 'neutral' (Anny's whole population), 'male', 'female', or 'mix' (exactly half
     male, then half female, as upstream's SMPL 'mix').
@@ -305,5 +350,6 @@ def iter_anny_lengths(bodies: AnnyBodies, amount: int, gender: str, rng: np.rand
     for part_gender, part_amount in plan:
         for start in range(0, part_amount, batch_size):
             count = min(batch_size, part_amount - start)
-            joints = bodies.joints(bodies.sample_phenotypes(count, part_gender, rng))
-            yield symmetrize_lengths(bone_lengths(joints))
+            phenotypes = bodies.sample_phenotypes(count, part_gender, rng)
+            lengths = symmetrize_lengths(bone_lengths(bodies.joints(phenotypes)))
+            yield np.column_stack([lengths, bodies.heights(phenotypes)]) if with_heights else lengths

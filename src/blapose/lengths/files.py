@@ -3,7 +3,9 @@
 Format (upstream data/bone_length/generate_bone_length.py): an npz with one key 'data' holding a
 (M, 16) float array of bone lengths in meters, bones in blapose.skeleton.H36M order. Names:
 ``bone_lengths_<model>_<gender>.npz`` (unaligned), ``bone_lengths_<model>_<gender>_train.npz`` and
-``..._all.npz`` (aligned), ``bone_lengths_h36m.npz`` (one row per Human3.6M subject).
+``..._all.npz`` (aligned), ``bone_lengths_h36m.npz`` (one row per Human3.6M subject). Bodies whose
+joints follow a video's keypoints (``--joints mediapipe``) are ``bone_lengths_<model>_mediapipe_<gender>.npz``
+and also hold each body's standing height (key 'height', (M,) meters).
 """
 
 from __future__ import annotations
@@ -19,22 +21,30 @@ from ..fileio import atomic_path
 from ..skeleton import H36M
 
 
-def synthetic_lengths_name(body_model: str, gender: str, alignment: str | None = None) -> str:
-    """``bone_lengths_<model>_<gender>[_<alignment>].npz``; alignment is None, 'train' or 'all'."""
+def synthetic_lengths_name(body_model: str, gender: str, alignment: str | None = None, joints: str = "h36m") -> str:
+    """``bone_lengths_<model>[_mediapipe]_<gender>[_<alignment>].npz``; alignment is None, 'train' or 'all'."""
     suffix = "" if alignment is None else f"_{alignment}"
-    return f"bone_lengths_{body_model}_{gender}{suffix}.npz"
+    definition = "" if joints == "h36m" else f"_{joints}"
+    return f"bone_lengths_{body_model}{definition}_{gender}{suffix}.npz"
 
 
 SUBJECT_LENGTHS_NAME = "bone_lengths_h36m.npz"
 
 
-def write_lengths(path: str | os.PathLike, lengths: np.ndarray) -> Path:
-    """Write lengths (M, 16) meters to ``path`` under key 'data' as float32 (as upstream), atomically."""
+def write_lengths(path: str | os.PathLike, lengths: np.ndarray, heights: np.ndarray | None = None) -> Path:
+    """Write lengths (M, 16) meters to ``path`` under key 'data' as float32 (as upstream), atomically;
+    with ``heights`` (M,) meters, also under key 'height'."""
     lengths = np.asarray(lengths, dtype=np.float64)
     if lengths.ndim != 2 or lengths.shape[1] != H36M.num_bones or not np.isfinite(lengths).all():
         raise ValueError(f"lengths must be finite (M, {H36M.num_bones}), got shape {lengths.shape}")
+    extra = {}
+    if heights is not None:
+        heights = np.asarray(heights, dtype=np.float64)
+        if heights.shape != lengths.shape[:1] or not np.isfinite(heights).all():
+            raise ValueError(f"heights must be finite ({len(lengths)},), got shape {heights.shape}")
+        extra["height"] = heights.astype(np.float32)
     with atomic_path(path) as temporary:
-        np.savez_compressed(temporary, data=lengths.astype(np.float32))
+        np.savez_compressed(temporary, data=lengths.astype(np.float32), **extra)
     return Path(path)
 
 

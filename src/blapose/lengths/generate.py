@@ -18,20 +18,25 @@ BODY_MODELS = ("anny", "smpl")
 
 def generate_lengths(body_model: str, gender: str, amount: int, rng: np.random.Generator,
                      body_model_dir: str | Path | None = None, progress: bool = True,
-                     log: Callable[[str], None] = print) -> np.ndarray:
+                     log: Callable[[str], None] = print, joints: str = "h36m") -> np.ndarray:
     """Draw ``amount`` bodies from ``body_model`` ('anny' or 'smpl') -> lengths (M, 16) float64 meters.
 
     ``gender``: 'neutral', 'mix', 'male' or 'female' (see ``anny_model`` and ``smpl_model``).
-    ``body_model_dir``: folder holding the SMPL files (default data/bone_length). Raises
-    ``InputError`` for a missing package or missing model files.
+    ``body_model_dir``: folder holding the SMPL files (default data/bone_length). ``joints``:
+    'h36m', or (Anny only) 'mediapipe', which returns (M, 17): the lengths of a video's keypoints
+    and, last, each body's standing height in meters (``anny_model``). Raises ``InputError`` for a
+    missing package or missing model files.
     """
     if amount < 1:
         raise InputError(f"--amount must be at least 1, got {amount}")
+    if joints != "h36m" and body_model != "anny":
+        raise InputError(f"--joints {joints} needs --body-model anny")
     if body_model == "anny":
         from .anny_model import iter_anny_lengths, load_anny_bodies, require_anny
 
         require_anny()
-        batches = iter_anny_lengths(load_anny_bodies(log=log), amount, gender, rng)
+        batches = iter_anny_lengths(load_anny_bodies(log=log, joints=joints), amount, gender, rng,
+                                    with_heights=joints != "h36m")
     elif body_model == "smpl":
         from .smpl_model import DEFAULT_BODY_MODEL_DIR, check_smpl_setup, iter_smpl_lengths
 

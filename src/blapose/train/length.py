@@ -30,7 +30,7 @@ from . import flush_subnormal_floats
 from .device import FP32, Precision, backward_and_step, resolve_precision
 from .distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
                           restore_random_states, wrap_model)
-from .length_batches import LengthBatchBuilder, MotionBank, make_length_sampler
+from .length_batches import LengthBatchBuilder, MotionBank, WildViews, make_length_sampler
 from .length_config import (RECIPES, LengthTrainingConfig, config_from_args, load_length_table,
                             load_training_sequences)
 from .length_eval import (LengthErrors, evaluate, evaluate_checkpoint, mean_length_error,
@@ -152,10 +152,18 @@ def fit(config: LengthTrainingConfig) -> FitResult:
     test_sequences = load_training_sequences(config, config.subjects_test) if config.evaluate_each_epoch else []
     sampler = make_length_sampler(config.length_aug_type, load_length_table(config.bone_length_aug),
                                   config.subjects_train, config.subjects_test, config.bone_length_aug)
-    builder = LengthBatchBuilder(MotionBank.from_sequences(train_sequences, device), sampler,
-                                 config.batch_size, config.chunk_len, config.segment_shift,
+    if config.wild_views:
+        from .wild import world_motions
+
+        motions = world_motions(train_sequences)
+        subjects = list(dict.fromkeys((s.subject, s.action) for s in train_sequences))
+        bank = MotionBank.from_world_motions(motions, [subject for subject, _ in subjects], device)
+    else:
+        bank = MotionBank.from_sequences(train_sequences, device)
+    builder = LengthBatchBuilder(bank, sampler, config.batch_size, config.chunk_len, config.segment_shift,
                                  flip=config.flip_augmentation, root_offset_std=config.root_offset_std,
-                                 floor=config.floor_augmentation, keypoint_noise=config.keypoint_noise)
+                                 floor=config.floor_augmentation, keypoint_noise=config.keypoint_noise,
+                                 wild=WildViews() if config.wild_views else None)
     model = build_model(config, sampler.table.mean(axis=0)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, amsgrad=True)
     scaler = precision.grad_scaler()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -138,6 +139,29 @@ class MotionBank:
     first_frame: np.ndarray
     frame_counts: np.ndarray
     subjects: tuple[str, ...]
+
+    @classmethod
+    def from_world_motions(cls, motions: Sequence[np.ndarray], subjects: Sequence[str],
+                           device: torch.device | str = "cpu") -> MotionBank:
+        """Bank of world-frame motions (T_s, J, 3) meters, z up, floor at z = 0 (``wild.world_motions``),
+        for ``LengthBatchBuilder(wild=...)``: 'camera frame' is the world frame (identity intrinsics,
+        up = z), and each chunk is seen through a random virtual camera instead."""
+        if not motions:
+            raise InputError("no training motions: check the subjects, actions and data files")
+        poses = np.concatenate(motions).astype(np.float32)
+        directions, _ = poses_to_bones(poses)
+        counts = np.array([len(motion) for motion in motions], dtype=np.int64)
+        identity = np.array([1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=np.float32)
+        return cls(
+            directions=torch.from_numpy(np.ascontiguousarray(directions, dtype=np.float32)).to(device),
+            root=torch.from_numpy(np.ascontiguousarray(poses[:, 0])).to(device),
+            intrinsic=torch.from_numpy(np.tile(identity, (len(motions), 1))).to(device),
+            up=torch.tensor([[0.0, 0.0, 1.0]], device=device).expand(len(motions), 3).contiguous(),
+            lowest=torch.from_numpy((poses[..., 2] - poses[:, :1, 2]).min(axis=1)).to(device),
+            first_frame=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
+            frame_counts=counts,
+            subjects=tuple(subjects),
+        )
 
     @classmethod
     def from_sequences(cls, sequences: Sequence, device: torch.device | str = "cpu") -> MotionBank:
@@ -266,6 +290,14 @@ class LengthBatch:
     lengths: torch.Tensor
 
 
+@dataclass(frozen=True)
+class WildViews:
+    """Random phone-like cameras and MediaPipe-like 2D errors (``blapose.train.wild``) for length training."""
+
+    cameras: Any = None  # wild.WildCameraRanges; None: its defaults
+    noise: Any = None  # wild.WildNoise; None: its defaults
+
+
 class LengthBatchBuilder:
     """Shuffled epochs of augmented batches over a ``MotionBank`` (upstream ChunkedGeneratorBoneLengths).
 
@@ -275,13 +307,20 @@ class LengthBatchBuilder:
     floor plane (its component along the world up axis is removed). ``keypoint_noise`` > 0 adds
     detector-like 2D errors (normalised units): a constant error per chunk and joint plus an
     independent one per frame, each normal with that standard deviation, drawn after the offsets.
+    ``wild`` (a bank ``from_world_motions``, ``floor=True``): each chunk is seen through its own random
+    virtual camera aimed at it (``wild.random_cameras``, drawn around the chunk's middle frame) and
+    gets MediaPipe-like 2D errors (``wild.add_wild_noise``), drawn from a torch generator seeded from
+    ``rng`` for each batch, so a resumed run draws the same cameras.
     """
 
     def __init__(self, bank: MotionBank, sampler: LengthSampler, batch_size: int, chunk_len: int,
                  segment_shift: int, flip: bool = True, root_offset_std: float = ROOT_OFFSET_STD,
-                 floor: bool = False, keypoint_noise: float = 0.0) -> None:
+                 floor: bool = False, keypoint_noise: float = 0.0, wild: WildViews | None = None) -> None:
         if batch_size < 1:
             raise InputError(f"batch size must be positive, got {batch_size}")
+        if wild is not None and not floor:
+            raise InputError("wild views need the floor-preserving augmentation (floor=True)")
+        self.wild = wild
         self.bank = bank
         self.sampler = sampler
         self.batch_size = batch_size
@@ -308,6 +347,7 @@ class LengthBatchBuilder:
         sequence = self.index.sequence[chunks]
         lengths = self.sampler.sample(rng, [self.bank.subjects[s] for s in sequence])
         offsets = rng.normal(0.0, self.root_offset_std, size=(len(chunks), 3)).astype(np.float32)
+        view_seed = int(rng.integers(2 ** 62)) if self.wild is not None else 0
         if context is not None and context.is_distributed:
             keep = shard(np.arange(len(chunks)), context)
             chunks, lengths, offsets = chunks[keep], lengths[keep], offsets[keep]
@@ -321,8 +361,11 @@ class LengthBatchBuilder:
             up = floor[0]
             offsets_t = offsets_t - (offsets_t * up).sum(dim=-1, keepdim=True) * up
         root = root + offsets_t[:, None, :]
-        keypoints = augmented_keypoints(directions, lengths_t, root, intrinsic, flip,
-                                        floor=floor if self.floor else None)
+        if self.wild is not None:
+            keypoints = self._wild_keypoints(directions, lengths_t, root, floor, flip, view_seed)
+        else:
+            keypoints = augmented_keypoints(directions, lengths_t, root, intrinsic, flip,
+                                            floor=floor if self.floor else None)
         if self.keypoint_noise > 0:
             shape = keypoints.shape
             noise = rng.normal(0.0, self.keypoint_noise, size=(2,) + tuple(shape)).astype(np.float32)
@@ -330,6 +373,23 @@ class LengthBatchBuilder:
             keypoints = keypoints + torch.from_numpy(noise.sum(axis=0)).to(device)
         target = torch.where(flip[:, None], mirror_lengths(lengths_t), lengths_t)
         return LengthBatch(keypoints=keypoints, lengths=target)
+
+    def _wild_keypoints(self, directions: torch.Tensor, lengths: torch.Tensor, root: torch.Tensor,
+                        floor: tuple[torch.Tensor, torch.Tensor], flip: torch.Tensor, seed: int) -> torch.Tensor:
+        """Keypoints (B, L, J, 2) of the re-posed world-frame chunks through random virtual cameras."""
+        from .wild import WildCameraRanges, WildNoise, add_wild_noise, random_cameras
+
+        generator = torch.Generator(device=directions.device)
+        generator.manual_seed(seed)
+        poses = bones_to_poses(directions, lengths[:, None, :])
+        points = poses + root_on_floor(poses, root, *floor)[:, :, None, :]
+        middle = points.shape[1] // 2
+        cameras = random_cameras(points[:, middle, 0], self.wild.cameras or WildCameraRanges(), generator)
+        in_camera = cameras.to_camera(points.to(torch.float64))
+        keypoints = cameras.project(in_camera).to(directions.dtype)
+        depth = in_camera[:, middle, 0, 2].clamp_min(0.1)
+        keypoints = add_wild_noise(keypoints, cameras.focal / depth, self.wild.noise or WildNoise(), generator)
+        return torch.where(flip[:, None, None, None], mirror_keypoints(keypoints), keypoints)
 
     def epoch(self, rng: np.random.Generator, context: DistributedContext | None = None
               ) -> Iterator[LengthBatch]:

@@ -65,6 +65,7 @@ class LengthTrainingConfig:
     temporal: str = "gru"                         # 'gru' (upstream) or 'pool' (mean of per-frame features)
     bone_inputs: bool = False                     # read root position and magnified 2D bones, not keypoints
     cameras: tuple[int, ...] | None = None        # camera indices to train on; None: all
+    wild_views: bool = False                      # random phone-like cameras and MediaPipe-like 2D errors
 
 
 #: blapose's named recipes (``--recipe``): the settings they fix; data, subjects, checkpoint folder,
@@ -80,6 +81,11 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 #: The same model and augmentation trained five times as long (untested at this budget on a GPU).
 RECIPES["best"] = dict(RECIPES["cpu"], epochs=30)
+#: For videos in the wild: the 'cpu' model, each chunk seen through a random phone-like camera with
+#: MediaPipe-like 2D errors (``blapose.train.wild``). Give it a table of lengths in the video's joint
+#: definition (``synth-lengths --joints mediapipe``). The dataset's own cameras and 2D play no part,
+#: so there is nothing to evaluate each epoch against.
+RECIPES["wild"] = dict(RECIPES["cpu"], wild_views=True, epochs=6, evaluate_each_epoch=False)
 
 
 def apply_recipe(config: LengthTrainingConfig, recipe: str) -> LengthTrainingConfig:

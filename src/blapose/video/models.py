@@ -1,9 +1,10 @@
 """The models of ``blapose video``: which lifter and bone-length model to use, and running them.
 
 Lifters: ``builtin`` (a temporal model shipped as ``blapose/assets/lifter_wild.bin``), any
-VideoPose3D-format checkpoint (architecture read from its weights), or ``mediapipe`` (no model:
-MediaPipe's own world landmarks). Length models: ``builtin`` (``assets/length_wild.bin``) or a
-BLAPose-format checkpoint (upstream ``biGRU_all.bin`` loads).
+VideoPose3D-format checkpoint (architecture read from its weights), or one of ``MEDIAPIPE_LIFTERS``
+(no model: MediaPipe's own world landmarks; as they come, low-pass filtered, or put on the 2D
+keypoints' viewing rays and filtered). Length models: ``builtin`` (``assets/length_wild.bin``)
+or a BLAPose-format checkpoint (upstream ``biGRU_all.bin`` loads).
 
 Glossary: T frames at the model rate (50 fps), J joints (17), B bones (16). Keypoints are
 VideoPose3D-normalised screen coordinates; poses are meters, camera frame, root-relative.
@@ -23,8 +24,10 @@ from ..skeleton import H36M
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 BUILTIN_LIFTER = ASSETS / "lifter_wild.bin"
 BUILTIN_LENGTH_MODEL = ASSETS / "length_wild.bin"
-#: ``--lifter`` value that uses MediaPipe's world landmarks instead of a lifting model.
-MEDIAPIPE_LIFTER = "mediapipe"
+#: ``--lifter`` values that use MediaPipe's world landmarks instead of a lifting model: as they come;
+#: low-pass filtered over time; moved onto the 2D keypoints' viewing rays, then filtered
+#: (``blapose.video.geometry``).
+MEDIAPIPE_LIFTERS = ("mediapipe", "mediapipe-filtered", "mediapipe-rays")
 
 
 def _checkpoint_state(name: str, builtin: Path, flag: str) -> tuple[dict, Mapping[str, Any], str]:
@@ -55,7 +58,7 @@ def load_lifter(name: str):
 
     A fine-tuned BLAPose checkpoint (entries ``direction_model.*``) gives its direction model.
     """
-    if name == MEDIAPIPE_LIFTER:
+    if name in MEDIAPIPE_LIFTERS:
         return None
     from ..models.temporal import TemporalModel, architecture_from_state_dict
 

@@ -36,6 +36,9 @@ from .reader import FrameRange, probe_video, read_frames
 DECODE_AHEAD = 8
 #: Height (pixels) of the rendered video; frames are scaled to it.
 RENDER_HEIGHT = 720
+#: The lifter ``blapose video`` uses unless told otherwise (``--lifter``), chosen by
+#: benchmarks/eval_wild_multiview.py.
+DEFAULT_LIFTER = "builtin"
 
 
 @dataclass
@@ -52,17 +55,28 @@ class VideoResult:
     width: int
     height: int
     up: np.ndarray
+    trajectory: np.ndarray | None = None
+    focal_length: float = float("nan")
+    swapped: np.ndarray | None = None
+    scale_source: str = "model"
+    lengths_note: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The npz content: the keys of ``NPZ_KEYS``."""
-        return {"keypoints_2d": self.keypoints_2d.astype(np.float32), "scores": self.scores.astype(np.float32),
-                "detected": self.detected.astype(bool), "poses_3d": self.poses_3d.astype(np.float32),
-                "poses_3d_adjusted": self.poses_3d_adjusted.astype(np.float32),
-                "bone_lengths": self.bone_lengths.astype(np.float32), "fps": np.float64(self.fps),
-                "width": np.int64(self.width), "height": np.int64(self.height),
-                "up": self.up.astype(np.float32)}
+        """The npz content: the keys of ``NPZ_KEYS`` (``trajectory`` only when it was computed)."""
+        arrays = {"keypoints_2d": self.keypoints_2d.astype(np.float32), "scores": self.scores.astype(np.float32),
+                  "detected": self.detected.astype(bool), "poses_3d": self.poses_3d.astype(np.float32),
+                  "poses_3d_adjusted": self.poses_3d_adjusted.astype(np.float32),
+                  "bone_lengths": self.bone_lengths.astype(np.float32), "fps": np.float64(self.fps),
+                  "width": np.int64(self.width), "height": np.int64(self.height),
+                  "up": self.up.astype(np.float32), "focal_length": np.float64(self.focal_length),
+                  "swapped": (np.zeros(len(self.detected), dtype=bool) if self.swapped is None
+                              else self.swapped.astype(bool)),
+                  "scale_source": np.str_(self.scale_source)}
+        if self.trajectory is not None:
+            arrays["trajectory"] = self.trajectory.astype(np.float32)
+        return arrays
 
 
 #: npz keys and what they hold.
@@ -70,9 +84,14 @@ NPZ_KEYS = {
     "keypoints_2d": "(T, 17, 2) float32, pixels, Human3.6M joint order; frames without a person interpolated",
     "scores": "(T, 17) float32, MediaPipe landmark visibility mapped to the joints; 0 where not detected",
     "detected": "(T,) bool, False where no person was found and the frame was filled in",
+    "swapped": "(T,) bool, frames whose left and right labels were exchanged back (blapose.video.swaps)",
     "poses_3d": "(T, 17, 3) float32, meters, camera frame, root-relative: the lifter's poses",
     "poses_3d_adjusted": "(T, 17, 3) float32, meters, camera frame, root-relative: bones set to bone_lengths",
-    "bone_lengths": "(16,) float32 meters, bone i ends at joint i + 1; (T, 16) with --causal",
+    "bone_lengths": "(16,) float32 meters, bone i ends at joint i + 1; (T, 16) with --causal; the joints of "
+                    "the video's keypoints (blapose.video.lengths)",
+    "scale_source": "str, what set the size of bone_lengths: 'height' (--height), 'model' or 'fallback'",
+    "trajectory": "(T, 3) float32, meters, camera frame: the root joint's position (absent with --no-trajectory)",
+    "focal_length": "float, pixels: the focal length the trajectory assumed (--focal, --fov or the default)",
     "fps": "float, frames per second of the video",
     "width": "int, frame width in pixels",
     "height": "int, frame height in pixels",
@@ -129,26 +148,39 @@ def upright_rotation(up: np.ndarray) -> np.ndarray:
     return np.stack([x_axis, up, np.cross(x_axis, up)])
 
 
-def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, lifter: str = "builtin",
+def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, lifter: str = DEFAULT_LIFTER,
             length_model: str = "builtin", bidirectional: bool | None = None, causal: bool = False,
             render: bool = True, bvh: bool = False, start: float | None = None, end: float | None = None,
+            height: float | None = None, focal: float | None = None, fov: float | None = None,
+            person_box: tuple[float, float, float, float] | None = None, trajectory: bool = True,
             show_progress: bool = True, log: Callable[[str], None] | None = print) -> VideoResult:
     """Turn the video at ``path`` into 2D keypoints, 3D poses and bone lengths, and write the outputs.
 
-    out_dir: output folder (default ``output/<video name>``). lifter: 'builtin', 'mediapipe' or a
-    checkpoint path; length_model: 'builtin' or a checkpoint path; bidirectional: the ``-bi`` flag
-    (None: read from the checkpoint). causal: per-frame lengths from past frames only (GRU
-    models). render / bvh: write ``<name>.mp4`` / ``<name>.bvh`` beside ``<name>.npz``.
-    start / end: seconds of the video to use. log: where the summary goes (None: nowhere).
-    Bad input raises ``InputError`` before any output file exists.
+    out_dir: output folder (default ``output/<video name>``). lifter: 'builtin', one of
+    ``models.MEDIAPIPE_LIFTERS`` or a checkpoint path; length_model: 'builtin' or a checkpoint path;
+    bidirectional: the ``-bi`` flag (None: read from the checkpoint). causal: per-frame lengths from
+    past frames only (GRU models). render / bvh: write ``<name>.mp4`` / ``<name>.bvh`` beside
+    ``<name>.npz``. start / end: seconds of the video to use. height: the person's standing height
+    in meters, which sets the size of the bone lengths. focal (pixels) or fov (degrees across the
+    long side): the camera, for the trajectory (default ``geometry.DEFAULT_FOV_LONG_SIDE_DEG``).
+    person_box: (x0, y0, x1, y1) pixels around the person to follow in the first frame.
+    trajectory: also place the person in the scene (npz ``trajectory``, BVH root motion).
+    log: where the summary goes (None: nowhere). Bad input raises ``InputError`` before any
+    output file exists.
     """
-    from .models import MEDIAPIPE_LIFTER, load_length_model, load_lifter
+    from .geometry import focal_length
+    from .models import load_length_model, load_lifter
 
     total_start = time.perf_counter()
     seconds: dict[str, float] = {}
     info = probe_video(path)
     if bvh and causal:
         raise InputError("--bvh needs one set of bone lengths per video; drop --causal")
+    if causal and height is not None:
+        raise InputError("--height sets one size for the whole video; drop --causal")
+    if height is not None and not (0.5 <= height <= 2.6):
+        raise InputError(f"--height {height} is not a person's standing height in meters (0.5-2.6)")
+    focal_pixels = focal_length(info.width, info.height, focal, fov)
     frame_range = FrameRange.from_seconds(info.fps, start, end)
     name = info.path.stem
     folder = Path(out_dir) if out_dir is not None else Path("output") / name
@@ -166,8 +198,8 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
         raise InputError("--causal needs a unidirectional (GRU) length model; this one is bidirectional")
     created = _prepare_output_folder(folder)
     try:
-        result = _analyse(info, frame_range, lifting_model, lengths_model, lifter == MEDIAPIPE_LIFTER,
-                          causal, seconds, show_progress)
+        result = _analyse(info, frame_range, lifting_model, lengths_model, lifter, causal, seconds, show_progress,
+                          height=height, focal=focal_pixels, person_box=person_box, trajectory=trajectory)
         _write_outputs(result, info, frame_range, targets, seconds, show_progress)
     except BaseException:
         _remove_empty(created)
@@ -179,11 +211,38 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
     return result
 
 
-def _analyse(info, frame_range: FrameRange, lifting_model, lengths_model, use_mediapipe_world: bool,
-             causal: bool, seconds: dict[str, float], show_progress: bool) -> VideoResult:
-    """Detect, map, lift, predict lengths and adjust; stage times go into ``seconds``."""
+def _lift(lifter: str, lifting_model, model_keypoints: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
+          world: np.ndarray, info, focal: float) -> np.ndarray:
+    """Root-relative poses (T, J, 3) meters, camera frame, of the chosen lifter (see ``models``)."""
+    from .geometry import low_pass, poses_on_rays
+    from .models import lift
+
+    if lifting_model is not None:
+        return resample.to_video_rate(lift(lifting_model, model_keypoints), info.fps, len(keypoints))
+    poses = world - world[:, :1]
+    if lifter == "mediapipe-rays":
+        poses = poses_on_rays(poses, keypoints, scores, focal, info.width, info.height)
+    if lifter != "mediapipe":
+        poses = low_pass(poses, info.fps)
+    return poses - poses[:, :1]
+
+
+def own_lengths(poses: np.ndarray) -> np.ndarray:
+    """The lifter's own lengths of a video (16,) meters: per bone the median over frames of poses (T, J, 3)."""
+    from ..bones import bone_lengths, symmetrize_lengths
+
+    return symmetrize_lengths(np.median(bone_lengths(poses), axis=0))
+
+
+def _analyse(info, frame_range: FrameRange, lifting_model, lengths_model, lifter: str, causal: bool,
+             seconds: dict[str, float], show_progress: bool, height: float | None, focal: float,
+             person_box, trajectory: bool) -> VideoResult:
+    """Detect, map, put sides right, lift, predict lengths and adjust; stage times go into ``seconds``."""
     from .detector import detect_landmarks, native_stderr_silenced
-    from .models import lift, predict_bone_lengths
+    from .geometry import low_pass, root_trajectory
+    from .lengths import choose_lengths
+    from .models import predict_bone_lengths
+    from .swaps import fix_swaps
 
     expected = info.frame_count - frame_range.first
     if frame_range.stop is not None:
@@ -192,7 +251,7 @@ def _analyse(info, frame_range: FrameRange, lifting_model, lengths_model, use_me
     with native_stderr_silenced() as stderr, Progress(total=max(expected, 0) or None, description="detect 2D",
                                                       unit="frame", enabled=show_progress, stream=stderr) as bar:
         detections = detect_landmarks(read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
-                                      info.width, info.height, bar)
+                                      info.width, info.height, bar, person_box=person_box)
     seconds["decode + detect"] = time.perf_counter() - stage
     frames = len(detections.detected)
     if frames < 2:
@@ -203,31 +262,36 @@ def _analyse(info, frame_range: FrameRange, lifting_model, lengths_model, use_me
     stage = time.perf_counter()
     with Progress(total=frames, description="lift 3D", unit="frame", enabled=show_progress) as lifting:
         detected = detections.detected
-        keypoints = lm.fill_gaps(lm.landmarks_to_h36m(detections.pixels), detected)
-        scores = lm.landmarks_to_h36m(detections.visibility[..., None])[..., 0] * detected[:, None]
+        sides = fix_swaps(detections.pixels, detections.visibility, detections.world, detected)
+        keypoints = lm.fill_gaps(lm.landmarks_to_h36m(sides.pixels), detected)
+        scores = lm.landmarks_to_h36m(sides.visibility[..., None])[..., 0] * detected[:, None]
+        world = lm.fill_gaps(lm.landmarks_to_h36m(sides.world), detected)
         normalized = normalize_screen_coordinates(keypoints, info.width, info.height)
         model_keypoints = resample.to_model_rate(normalized, info.fps)
-        if use_mediapipe_world:
-            world = lm.fill_gaps(lm.landmarks_to_h36m(detections.world), detected)
-            poses = world - world[:, :1]
-        else:
-            poses = resample.to_video_rate(lift(lifting_model, model_keypoints), info.fps, frames)
+        poses = _lift(lifter, lifting_model, model_keypoints, keypoints, scores, world, info, focal)
         lifting.update(frames)
     seconds["lift"] = time.perf_counter() - stage
 
     stage = time.perf_counter()
     with Progress(total=frames, description="bone lengths + adjust", unit="frame", enabled=show_progress) as bar:
-        lengths = predict_bone_lengths(lengths_model, model_keypoints, causal)
+        predicted = predict_bone_lengths(lengths_model, model_keypoints, causal)
         if causal:
-            lengths = lengths[resample.latest_model_frame(frames, info.fps)]
+            lengths, scale_source, note = predicted[resample.latest_model_frame(frames, info.fps)], "model", ""
+        else:
+            choice = choose_lengths(predicted, own_lengths(poses), height)
+            lengths, scale_source, note = choice.lengths, choice.scale_source, choice.note
         seconds["lengths"] = time.perf_counter() - stage
         stage = time.perf_counter()
         adjusted = adjust_poses(poses, lengths)
         up = up_direction(adjusted)
+        path = None
+        if trajectory:
+            path = low_pass(root_trajectory(adjusted, keypoints, scores, focal, info.width, info.height), info.fps)
         seconds["adjust"] = time.perf_counter() - stage
         bar.update(frames)
     return VideoResult(keypoints, scores, detected, poses, adjusted, lengths, info.fps, info.width,
-                       info.height, up)
+                       info.height, up, trajectory=path, focal_length=focal, swapped=sides.exchanged,
+                       scale_source=scale_source, lengths_note=note)
 
 
 def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: dict[str, Path],
@@ -241,7 +305,9 @@ def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: 
             from .bvh import write_bvh
 
             upright = upright_rotation(result.up)
-            write_bvh(temporary["bvh"], result.poses_3d_adjusted @ upright.T, result.bone_lengths, result.fps)
+            roots = None if result.trajectory is None else result.trajectory @ upright.T
+            write_bvh(temporary["bvh"], result.poses_3d_adjusted @ upright.T, result.bone_lengths, result.fps,
+                      root_positions=roots)
         seconds["write"] = time.perf_counter() - stage
         if "mp4" in temporary:
             from ..viz.render import write_pose_video
@@ -267,11 +333,21 @@ def summary(result: VideoResult, path: Path) -> str:
     length_text = ", ".join(f"{n} {v * 1000:.0f}" for n, v in zip(names, lengths))
     total = result.seconds.get("total", float("nan"))
     stages = ", ".join(f"{stage} {value:.2f} s" for stage, value in result.seconds.items() if stage != "total")
+    swapped = 0 if result.swapped is None else int(result.swapped.sum())
+    sizes = {"height": "sized to the given --height", "model": "size from the length model",
+             "fallback": "size and proportions from the video's own poses"}
     lines = [
         f"{path.name}: {frames} frames at {result.fps:g} fps, {result.width}x{result.height}",
-        f"frames without a person: {missing} ({100 * missing / frames:.0f} %, filled by interpolation)",
-        f"bone lengths{which}, mm, by the joint each bone ends at: {length_text}",
-        f"time: {stages}; total {total:.2f} s = {frames / total:.1f} frames/s",
+        f"frames without a person: {missing} ({100 * missing / frames:.0f} %, filled by interpolation); "
+        f"left and right put back in {swapped} frames",
+        f"bone lengths{which}, mm, by the joint each bone ends at ({sizes[result.scale_source]}): {length_text}",
     ]
+    if result.lengths_note:
+        lines.append(f"note: {result.lengths_note}")
+    if result.trajectory is not None:
+        depth = np.median(result.trajectory[:, 2])
+        lines.append(f"position: median distance from the camera {depth:.2f} m "
+                     f"(focal length {result.focal_length:.0f} px)")
+    lines.append(f"time: {stages}; total {total:.2f} s = {frames / total:.1f} frames/s")
     lines += [f"wrote {target}" for target in result.files.values()]
     return "\n".join(lines)
