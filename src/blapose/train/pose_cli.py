@@ -74,7 +74,7 @@ def run_from_args(args: Any) -> int:
         real, holdout = real_motions_from_args(args)
         if real:
             print(f"INFO: motion capture ({args.mocap}): {len(real)} clips, {sum(len(m) for m in real.values())} "
-                  f"frames at 50 fps, re-posed with the training bodies and repeated to {config.mocap_share:.0%} "
+                  f"frames at 50 fps, re-posed with the training bodies and repeated to about {config.mocap_share:.0%} "
                   f"of the examples; held out: {', '.join(holdout) or 'none'}")
         print(f"INFO: receptive field {math.prod(config.filter_widths)} frames, device {config.torch_device}")
         train_lifting_model(train, config, model, reporter, resume, real_motions=list(real.values()))
