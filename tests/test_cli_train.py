@@ -67,3 +67,29 @@ def test_length_recipes_set_the_model_but_keep_the_data_flags():
     assert (cpu.data_dir, cpu.checkpoint_dir, cpu.bone_length_aug, cpu.seed) == ("d", "ck", "t.npz", 3)
     assert cpu.recipe == "cpu" and cpu.floor_augmentation and cpu.log_output
     assert {k: getattr(cpu, k) for k in length.RECIPES["cpu"]} == length.RECIPES["cpu"]
+
+
+def test_mocap_flags_map_to_the_config_and_name_the_default_holdout():
+    """--mocap-share reaches the config (0.3 when unset) and --help names the default held-out clips."""
+    from blapose.data.mocap import DEFAULT_HOLDOUT
+
+    flags = ["train", "-t", "lift", "--augment", "wild"]
+    assert pose_args.config_from_args(build_parser().parse_args(flags)).mocap_share == 0.3
+    assert pose_args.config_from_args(build_parser().parse_args(flags + ["--mocap-share", "0.1"])).mocap_share == 0.1
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    holdout = next(a for a in subparsers.choices["train"]._actions if "--mocap-holdout" in a.option_strings)
+    assert f"default: {','.join(DEFAULT_HOLDOUT)})" in holdout.help
+    args = build_parser().parse_args(flags + ["--mocap-holdout", "kick,none"])
+    assert pose_args.real_motions_from_args(args) == ({}, ("kick",))
+
+
+@pytest.mark.parametrize("flags", [["-t", "lift"], ["-t", "mix", "--augment", "wild"],
+                                   ["-t", "lift", "--augment", "wild", "--evaluate"]])
+def test_mocap_is_refused_outside_wild_lift_training(flags):
+    """--mocap needs -t lift --augment wild: anything else stops with one InputError."""
+    from blapose.cli.train import check_arguments
+    from blapose.errors import InputError
+
+    with pytest.raises(InputError, match="--mocap"):
+        check_arguments(build_parser().parse_args(["train", *flags, "--mocap", "pybullet"]))

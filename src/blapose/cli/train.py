@@ -149,6 +149,16 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--augment", default="none", choices=["none", "wild"],
                        help="-t lift: 'wild' sees every training chunk through a random virtual camera "
                             "with detector-like 2D noise instead of the dataset's cameras and 2D files")
+    model.add_argument("--mocap", default="", metavar="pybullet|DIR",
+                       help="-t lift --augment wild: also train on real motion capture, the DeepMimic clips "
+                            "of the installed pybullet (pip install 'blapose[mocap]') or of a folder laid out "
+                            "like pybullet_data (data/motions/humanoid3d_*.txt, humanoid/humanoid.urdf)")
+    model.add_argument("--mocap-holdout", default=None, metavar="LIST",
+                       help="clips kept out of training, separated by comma, or none (default: "
+                            "walk,dance_b,getup_faceup)")
+    model.add_argument("--mocap-share", default=None, type=float, metavar="FRACTION",
+                       help="fraction of the training examples that the clips make, by repeating them "
+                            "(default 0.3)")
     model.add_argument("-ich", "--in-chans", default=2, type=int, help="number of input channels per joint")
     model.add_argument("-layer", "--num-layers", default=1, type=int, help="number of GRU layers")
 
@@ -183,6 +193,8 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if not 0.0 <= args.dropout < 1.0:
         raise InputError(f"-drop/--dropout must be in [0, 1), got {args.dropout}")
+    if args.mocap and (args.task != "lift" or args.augment != "wild" or args.evaluate):
+        raise InputError("--mocap trains the lifting model on motion capture: use it with -t lift --augment wild")
     if args.nproc < 1 or (args.nproc > 1 and args.evaluate):
         raise InputError(f"--nproc must be a positive number of training processes (not with --evaluate), "
                          f"got {args.nproc}")

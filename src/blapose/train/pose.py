@@ -56,6 +56,8 @@ class PoseTrainConfig:
     over ``epochs`` (VideoPose3D run.py). ``batch_size`` counts frames: the global batch, split over
     the processes when several train (``blapose.train.distributed``). ``device``: see
     ``resolve_device``; ``amp``: None/'off', 'bf16' or 'fp16' (``resolve_precision``).
+    ``mocap_share``: the fraction of the examples that real motion passed to ``train_lifting_model``
+    makes with ``augment="wild"`` (``blapose.train.wild.lift_training_motions``).
     """
 
     filter_widths: tuple[int, ...] = (3, 3, 3, 3, 3)
@@ -71,6 +73,7 @@ class PoseTrainConfig:
     flip_augment: bool = True
     direction_loss_weight: float = 1.0
     augment: str = "none"  # "wild": random virtual cameras and detector noise (blapose.train.wild)
+    mocap_share: float = 0.3
     seed: int = 5731
     progress: bool = True
     device: str | None = None
@@ -87,6 +90,8 @@ class PoseTrainConfig:
                              f"{self.batch_size}, {self.channels}")
         if self.augment not in ("none", "wild"):
             raise InputError(f"unknown augmentation {self.augment!r}; choose none or wild")
+        if not 0 <= self.mocap_share < 1:
+            raise InputError(f"the motion-capture share must lie in [0, 1), got {self.mocap_share}")
         if not 0 <= self.dropout < 1 or self.learning_rate <= 0:
             raise InputError(f"dropout must lie in [0, 1) and the learning rate be positive, got "
                              f"{self.dropout} and {self.learning_rate}")
@@ -141,7 +146,8 @@ def finetune_loss(model: MixModel, batch: ChunkBatch, config: PoseTrainConfig) -
 
 @dataclass
 class EpochResult:
-    """What one epoch produced: its mean training loss (meters, over all ranks) and the state after it.
+    """What one epoch produced: its mean training loss (meters) and examples, over all ranks, and the
+    state after it.
 
     resume_state: what a checkpoint needs beyond model and optimizer to resume exactly
     ('rank_random_states', every rank's generators; 'scaler', the fp16 loss scaler), for ``checkpoint_dict``.
@@ -151,6 +157,7 @@ class EpochResult:
     train_loss: float
     learning_rate: float
     seconds: float
+    examples: int = 0
     extra: dict = field(default_factory=dict)
     resume_state: dict = field(default_factory=dict)
 
@@ -238,7 +245,7 @@ def fit(model: nn.Module, batches: ChunkedBatches, loss_function: LossFunction, 
             resume_state["scaler"] = scaler.state_dict()
         result = EpochResult(epoch=epoch + 1, train_loss=totals[0] / max(totals[1], 1),
                              learning_rate=learning_rate, seconds=time.perf_counter() - start,
-                             resume_state=resume_state)
+                             examples=int(totals[1]), resume_state=resume_state)
         if on_epoch_end is not None and context.is_main:
             on_epoch_end(result, model, optimizer, rng)
         results.append(result)
@@ -295,13 +302,18 @@ def _training_arrays(sequences: Sequence[Any]) -> tuple[list[np.ndarray], list[n
 
 def train_lifting_model(train_sequences: Sequence[Any], config: PoseTrainConfig,
                         model: nn.Module | None = None, on_epoch_end: EpochCallback | None = None,
-                        resume: Mapping[str, Any] | None = None) -> TemporalModel:
+                        resume: Mapping[str, Any] | None = None,
+                        real_motions: Sequence[np.ndarray] = ()) -> TemporalModel:
     """Train a lifting model on ``train_sequences`` (``blapose.data.h36m.Sequence``) with MPJPE.
 
     Starts from ``model`` (either form) when given, else from a fresh model of the configured
-    architecture drawn from ``config.seed``. ``resume``: see ``fit``. Returns the whole-sequence
-    form, in eval mode, on the configured device.
+    architecture drawn from ``config.seed``. ``resume``: see ``fit``. ``real_motions``: world-frame
+    motions (T, 17, 3) meters, z up (``blapose.data.mocap.load_clips``), trained on beside the
+    sequences as ``config.mocap_share`` of the examples; only with ``augment="wild"``, which needs
+    no 2D. Returns the whole-sequence form, in eval mode, on the configured device.
     """
+    if len(real_motions) and config.augment != "wild":
+        raise InputError("motion capture needs --augment wild: the clips have no cameras or 2D keypoints")
     keypoints, poses = _training_arrays(train_sequences)
     device = config.torch_device
     # Initial weights and dropout drawn from the seed (+ rank: DDP then copies rank 0's weights).
@@ -310,11 +322,12 @@ def train_lifting_model(train_sequences: Sequence[Any], config: PoseTrainConfig,
             else convert_form(model, single_frame=True)
         single_frame.to(device)
         if config.augment == "wild":
-            from .wild import WildChunkBatches, world_motions
+            from .wild import WildChunkBatches, lift_training_motions
 
             draws = torch.Generator(device=device)
             draws.manual_seed(config.seed)
-            batches = WildChunkBatches(world_motions(train_sequences), single_frame.receptive_field(),
+            motions = lift_training_motions(train_sequences, real_motions, config.mocap_share)
+            batches = WildChunkBatches(motions, single_frame.receptive_field(),
                                        config.batch_size, flip=config.flip_augment, device=device, generator=draws)
         else:
             batches = ChunkedBatches(keypoints, poses, single_frame.receptive_field(), config.batch_size,

@@ -65,7 +65,25 @@ def config_from_args(args: Any) -> PoseTrainConfig:
                      device=getattr(args, "device", None), amp=getattr(args, "amp", None))
     if getattr(args, "learning_rate", None) is not None:
         overrides["learning_rate"] = args.learning_rate
+    if getattr(args, "mocap_share", None) is not None:
+        overrides["mocap_share"] = args.mocap_share
     return (lift_config if args.task == "lift" else finetune_config)(**overrides)
+
+
+def real_motions_from_args(args: Any) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    """The motion-capture clips --mocap names ({clip: (T, 17, 3) meters, world frame, z up}; empty
+    without --mocap) and the clips --mocap-holdout keeps out of them (``mocap.DEFAULT_HOLDOUT`` unless given)."""
+    from ..data import mocap
+
+    holdout = mocap.DEFAULT_HOLDOUT
+    if getattr(args, "mocap_holdout", None) is not None:
+        holdout = mocap.clip_names_from_text(args.mocap_holdout)
+    if not getattr(args, "mocap", ""):
+        return {}, holdout
+    names = tuple(name for name in mocap.CLIP_NAMES if name not in holdout)
+    if not names:
+        raise InputError("--mocap-holdout keeps out every clip; leave some to train on")
+    return mocap.load_clips(args.mocap, names), holdout
 
 
 def load_named_checkpoint(name: str, args: Any) -> tuple[dict, str]:

@@ -17,7 +17,7 @@ from torch import nn
 from .pose import (EpochResult, checkpoint_dict, finetune, lifting_model_from_checkpoint, mix_model_from_checkpoint,
                    train_lifting_model)
 from .pose_args import (config_from_args, length_lookup_from_args, load_named_checkpoint, model_and_test_data,
-                        model_from_args, sequences_from_args, subjects_from_text)
+                        model_from_args, real_motions_from_args, sequences_from_args, subjects_from_text)
 from .predict import evaluate_model, format_evaluation, predict_poses, validation_mpjpe
 
 
@@ -71,8 +71,13 @@ def run_from_args(args: Any) -> int:
             model = model_from_args(args)
         reporter = EpochReporter(args.checkpoint, args.checkpoint_frequency,
                                  (lambda m: validation_mpjpe(m, test)) if test else None)
+        real, holdout = real_motions_from_args(args)
+        if real:
+            print(f"INFO: motion capture ({args.mocap}): {len(real)} clips, {sum(len(m) for m in real.values())} "
+                  f"frames at 50 fps, re-posed with the training bodies and repeated to about {config.mocap_share:.0%} "
+                  f"of the examples; held out: {', '.join(holdout) or 'none'}")
         print(f"INFO: receptive field {math.prod(config.filter_widths)} frames, device {config.torch_device}")
-        train_lifting_model(train, config, model, reporter, resume)
+        train_lifting_model(train, config, model, reporter, resume, real_motions=list(real.values()))
     else:
         if resume is not None:
             model = mix_model_from_checkpoint(resume, config.filter_widths, config.channels, args.bidirectional,

@@ -18,20 +18,24 @@ depth and scale with the person's size in the image. The training target is the 
 pose in that virtual camera's frame, root-relative.
 
 ``WildChunkBatches`` has the interface of ``blapose.train.chunks.ChunkedBatches``; lift training
-uses it with ``blapose train -t lift --augment wild``. ``wild_test_sequences`` re-projects whole
-sequences through one fixed random camera each, for evaluation.
+uses it with ``blapose train -t lift --augment wild``, on the motions of ``lift_training_motions``:
+the training takes and, with ``--mocap``, copies of real motion-capture clips (``blapose.data.mocap``)
+re-posed with the training bodies. ``wild_test_sequences`` and ``wild_clip_sequences`` re-project
+whole sequences or clips through fixed random cameras, for evaluation.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from ..bones import adjust_poses, bone_lengths
 from ..camera import Camera
+from ..data import h36m
 from ..skeleton import H36M, Skeleton
 from .chunks import ChunkBatch
 
@@ -279,6 +283,42 @@ def world_motions(sequences: Sequence) -> list[np.ndarray]:
     return motions
 
 
+def real_motion_copies(real_frames: int, other_frames: int, share: float) -> int:
+    """How many copies of ``real_frames`` frames make about ``share`` of the examples beside
+    ``other_frames`` frames (at least one when ``share`` > 0, none when it is 0)."""
+    if share <= 0 or real_frames == 0:
+        return 0
+    return max(1, round(share / (1 - share) * other_frames / real_frames))
+
+
+def _reposed(motion: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Motion (T, J, 3) meters, world frame, with every bone given ``lengths`` (B,) and its direction
+    kept, root in place, then raised or lowered so that its lowest joint over the clip stays as high."""
+    reposed = adjust_poses(motion, lengths)
+    reposed[..., 2] += motion[..., 2].min() - reposed[..., 2].min()
+    return reposed
+
+
+def lift_training_motions(sequences: Sequence, real_motions: Sequence[np.ndarray] = (),
+                          real_share: float = 0.3) -> list[np.ndarray]:
+    """The world motions (T, J, 3) meters that ``--augment wild`` trains on.
+
+    ``world_motions(sequences)`` and, when ``real_motions`` are given (world frame, z up, e.g. the clips
+    of ``blapose.data.mocap.load_clips``), ``real_motion_copies`` copies of them all, so that they
+    make about ``real_share`` of the examples. Copy k is re-posed (``_reposed``) with the mean bone
+    lengths of training motion floor(k * M / copies) of the M, so the copies spread over the
+    training bodies and the real motion contributes its bone directions only.
+    """
+    motions = world_motions(sequences)
+    real_frames = sum(len(motion) for motion in real_motions)
+    copies = real_motion_copies(real_frames, sum(len(motion) for motion in motions), real_share)
+    bodies = [bone_lengths(motion).mean(axis=0) for motion in motions]
+    for copy in range(copies):
+        lengths = bodies[copy * len(bodies) // copies]
+        motions.extend(_reposed(np.asarray(motion, dtype=np.float64), lengths) for motion in real_motions)
+    return motions
+
+
 class WildChunkBatches:
     """Shuffled single-frame training batches, each chunk seen through a random virtual camera.
 
@@ -367,19 +407,44 @@ def wild_test_sequences(sequences: Sequence, rng: np.random.Generator, cameras: 
     """Each distinct (subject, action) of ``sequences`` seen through one fixed random camera.
 
     Returns ``blapose.data.h36m.Sequence`` objects (camera index 0, the virtual camera as a
-    ``Camera`` record) with camera-frame poses and noisy normalised 2D keypoints. The camera
-    stands at the drawn distance from the sequence's mean root position plus how far the root
-    wanders from it, so the person stays in front of it. Noise is drawn independently for each
-    ``EVALUATION_CHUNK`` frames, as ``add_wild_noise`` draws it for a training chunk.
+    ``Camera`` record) with camera-frame poses and noisy normalised 2D keypoints
+    (``_through_fixed_cameras``).
     """
-    generator = torch.Generator()
-    generator.manual_seed(int(rng.integers(2 ** 62)))
     originals = {}
     for sequence in sequences:
         originals.setdefault((sequence.subject, sequence.action), sequence)
     motions = world_motions(list(originals.values()))
+    return _through_fixed_cameras([(subject, action, 0, motion) for (subject, action), motion
+                                   in zip(originals, motions)], rng, cameras, noise)
+
+
+def wild_clip_sequences(clips: Mapping[str, np.ndarray], rng: np.random.Generator, views: int = 10,
+                        cameras: WildCameraRanges = WildCameraRanges(), noise: WildNoise = WildNoise(),
+                        subject: str = "mocap") -> list:
+    """World-frame clips {name: (T, J, 3) meters, z up} each seen through ``views`` fixed random cameras.
+
+    For evaluation on motions that are not Human3.6M takes, e.g. the held-out clips of
+    ``blapose.data.mocap.load_clips``: ``Sequence`` objects (subject ``subject``, action the clip's
+    name, camera index the view) as ``wild_test_sequences`` makes them.
+    """
+    named = [(subject, name, view, np.asarray(motion, dtype=np.float64)) for name, motion in clips.items()
+             for view in range(views)]
+    return _through_fixed_cameras(named, rng, cameras, noise)
+
+
+def _through_fixed_cameras(named: Sequence[tuple[str, str, int, np.ndarray]], rng: np.random.Generator,
+                           cameras: WildCameraRanges, noise: WildNoise) -> list:
+    """(subject, action, camera index, world motion (T, J, 3) meters) -> ``Sequence`` objects, each
+    motion seen through one fixed random camera.
+
+    The camera stands at the drawn distance from the motion's mean root position plus how far the
+    root wanders from it, so the person stays in front of it. Noise is drawn independently for
+    each ``EVALUATION_CHUNK`` frames, as ``add_wild_noise`` draws it for a training chunk.
+    """
+    generator = torch.Generator()
+    generator.manual_seed(int(rng.integers(2 ** 62)))
     result = []
-    for original, motion in zip(originals.values(), motions):
+    for subject, action, index, motion in named:
         world = torch.from_numpy(motion)
         centre = world[:, 0].mean(dim=0)
         wander = (world[:, 0, :2] - centre[:2]).norm(dim=-1).max()
@@ -388,8 +453,8 @@ def wild_test_sequences(sequences: Sequence, rng: np.random.Generator, cameras: 
         keypoints = camera.project(points)
         depth = points[0, :, 0, 2].mean().clamp_min(0.1)
         keypoints = _noise_in_chunks(keypoints[0], float(camera.focal[0] / depth), noise, generator)
-        result.append(replace(original, camera_index=0, camera=camera_record(camera, 0),
-                              poses_3d=points[0].float().numpy(), keypoints_2d=keypoints.float().numpy()))
+        result.append(h36m.Sequence(subject, action, index, camera_record(camera, 0),
+                                    points[0].float().numpy(), keypoints.float().numpy()))
     return result
 
 
