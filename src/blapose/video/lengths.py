@@ -124,7 +124,9 @@ class Population:
 
     def at_height(self, lengths: np.ndarray, height: float) -> np.ndarray:
         """Lengths (B,) with the proportions of ``lengths`` (B,) and the size of a body ``height`` meters tall."""
-        return np.asarray(lengths, dtype=np.float64) * (height / float(self.height_of(lengths)))
+        lengths = np.asarray(lengths, dtype=np.float64)
+        intercept, slopes = self._height_from_lengths[0], self._height_from_lengths[1:]
+        return lengths * ((height - intercept) / float(lengths @ slopes))
 
     def problems(self, lengths: np.ndarray) -> list[str]:
         """Why lengths (B,) meters are not those of an adult: the height they imply within the

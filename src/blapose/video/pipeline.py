@@ -157,7 +157,7 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
     """Turn the video at ``path`` into 2D keypoints, 3D poses and bone lengths, and write the outputs.
 
     out_dir: output folder (default ``output/<video name>``). lifter: 'builtin', one of
-    ``models.MEDIAPIPE_LIFTERS`` or a checkpoint path; length_model: 'builtin' or a checkpoint path;
+    ``models.MEDIAPIPE_LIFTERS``, a checkpoint path, or several of these joined by '+' (their mean); length_model: 'builtin' or a checkpoint path;
     bidirectional: the ``-bi`` flag (None: read from the checkpoint). causal: per-frame lengths from
     past frames only (GRU models). render / bvh: write ``<name>.mp4`` / ``<name>.bvh`` beside
     ``<name>.npz``. start / end: seconds of the video to use. height: the person's standing height
@@ -192,13 +192,13 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
     if any(target.resolve() == info.path.resolve() for target in targets.values()):
         raise InputError(f"the output would overwrite the input video {info.path}; choose another --out")
 
-    lifting_model = load_lifter(lifter)
+    lifting_models = [load_lifter(name) for name in lifter.split("+")]
     lengths_model = load_length_model(length_model, bidirectional)
     if causal and lengths_model.bidirectional:
         raise InputError("--causal needs a unidirectional (GRU) length model; this one is bidirectional")
     created = _prepare_output_folder(folder)
     try:
-        result = _analyse(info, frame_range, lifting_model, lengths_model, lifter, causal, seconds, show_progress,
+        result = _analyse(info, frame_range, lifting_models, lengths_model, lifter, causal, seconds, show_progress,
                           height=height, focal=focal_pixels, person_box=person_box, trajectory=trajectory)
         _write_outputs(result, info, frame_range, targets, seconds, show_progress)
     except BaseException:
@@ -211,20 +211,26 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
     return result
 
 
-def _lift(lifter: str, lifting_model, model_keypoints: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
+def _lift(lifter: str, lifting_models: list, model_keypoints: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
           world: np.ndarray, info, focal: float) -> np.ndarray:
-    """Root-relative poses (T, J, 3) meters, camera frame, of the chosen lifter (see ``models``)."""
+    """Root-relative poses (T, J, 3) meters, camera frame, of the chosen lifter (see ``models``); a
+    lifter ``A+B`` gives the mean of A's and B's poses."""
     from .geometry import low_pass, poses_on_rays
     from .models import lift
 
-    if lifting_model is not None:
-        return resample.to_video_rate(lift(lifting_model, model_keypoints), info.fps, len(keypoints))
-    poses = world - world[:, :1]
-    if lifter == "mediapipe-rays":
-        poses = poses_on_rays(poses, keypoints, scores, focal, info.width, info.height)
-    if lifter != "mediapipe":
-        poses = low_pass(poses, info.fps)
-    return poses - poses[:, :1]
+    poses = []
+    for name, model in zip(lifter.split("+"), lifting_models):
+        if model is not None:
+            poses.append(resample.to_video_rate(lift(model, model_keypoints), info.fps, len(keypoints)))
+            continue
+        mediapipe = world - world[:, :1]
+        if name == "mediapipe-rays":
+            mediapipe = poses_on_rays(mediapipe, keypoints, scores, focal, info.width, info.height)
+        if name != "mediapipe":
+            mediapipe = low_pass(mediapipe, info.fps)
+        poses.append(mediapipe)
+    mean = np.mean(poses, axis=0)
+    return mean - mean[:, :1]
 
 
 def own_lengths(poses: np.ndarray) -> np.ndarray:
@@ -234,7 +240,7 @@ def own_lengths(poses: np.ndarray) -> np.ndarray:
     return symmetrize_lengths(np.median(bone_lengths(poses), axis=0))
 
 
-def _analyse(info, frame_range: FrameRange, lifting_model, lengths_model, lifter: str, causal: bool,
+def _analyse(info, frame_range: FrameRange, lifting_models: list, lengths_model, lifter: str, causal: bool,
              seconds: dict[str, float], show_progress: bool, height: float | None, focal: float,
              person_box, trajectory: bool) -> VideoResult:
     """Detect, map, put sides right, lift, predict lengths and adjust; stage times go into ``seconds``."""
@@ -268,7 +274,7 @@ def _analyse(info, frame_range: FrameRange, lifting_model, lengths_model, lifter
         world = lm.fill_gaps(lm.landmarks_to_h36m(sides.world), detected)
         normalized = normalize_screen_coordinates(keypoints, info.width, info.height)
         model_keypoints = resample.to_model_rate(normalized, info.fps)
-        poses = _lift(lifter, lifting_model, model_keypoints, keypoints, scores, world, info, focal)
+        poses = _lift(lifter, lifting_models, model_keypoints, keypoints, scores, world, info, focal)
         lifting.update(frames)
     seconds["lift"] = time.perf_counter() - stage
 
