@@ -26,6 +26,7 @@ from ..bones import adjust_poses
 from ..camera import normalize_screen_coordinates
 from ..errors import InputError
 from ..fileio import atomic_path
+from ..native_stderr import native_stderr_silenced
 from ..progress import Progress
 from ..skeleton import H36M
 from . import landmarks as lm
@@ -182,7 +183,7 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
 def _analyse(info, frame_range: FrameRange, lifting_model, lengths_model, use_mediapipe_world: bool,
              causal: bool, seconds: dict[str, float], show_progress: bool) -> VideoResult:
     """Detect, map, lift, predict lengths and adjust; stage times go into ``seconds``."""
-    from .detector import detect_landmarks, native_stderr_silenced
+    from .detector import detect_landmarks
     from .models import lift, predict_bone_lengths
 
     expected = info.frame_count - frame_range.first
@@ -248,7 +249,8 @@ def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: 
 
             stage = time.perf_counter()
             frames = len(result.detected)
-            with Progress(total=frames, description="render", unit="frame", enabled=show_progress) as bar:
+            with native_stderr_silenced() as stderr, Progress(total=frames, description="render", unit="frame",
+                                                              enabled=show_progress, stream=stderr) as bar:
                 write_pose_video(temporary["mp4"], {"lifter": result.poses_3d, "adjusted": result.poses_3d_adjusted},
                                  result.fps, frames=read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
                                  keypoints_2d=result.keypoints_2d, up=result.up, detected=result.detected,
