@@ -237,3 +237,39 @@ def test_cli_lift_train_evaluate_predict_end_to_end(h36m_data_dir, tmp_path, cap
     assert "Protocol #2 (P-MPJPE)" in capsys.readouterr().out
     assert main(["evaluate", "-t", "lift", "--direction_model", "final.bin", "-arc", "3,3,3",
                  *common[2:]]) == 2
+
+
+def test_non_finite_poses_are_refused_naming_the_video_and_first_frame():
+    """require_finite_poses names the video and the first frame where any of the pose arrays is NaN or infinite."""
+    from blapose.train.predict import require_finite_poses
+
+    good = np.zeros((10, 17, 3), np.float32)
+    bad = good.copy()
+    bad[6, 3, 1], bad[8, 0, 0] = np.nan, np.inf
+    require_finite_poses(("S9", "Walking 1", 2), good, good)
+    with pytest.raises(InputError, match=r"S9 'Walking 1' camera 2 \(first at frame 6 of 10\)"):
+        require_finite_poses(("S9", "Walking 1", 2), good, bad)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_model_with_non_finite_output_gets_one_line_and_no_result_file(command, h36m_data_dir, tmp_path, capsys):
+    """evaluate/predict with a model that outputs NaN: exit 2, one line naming the first video and frame, no file."""
+    from blapose.cli import main
+    from blapose.data.h36m import load_sequences
+    from blapose.lengths_io import describe_key
+    from blapose.models.checkpoint import save_checkpoint
+
+    model = TemporalModel(WIDTHS, channels=16)
+    with torch.no_grad():
+        model.shrink.bias.fill_(float("nan"))
+    save_checkpoint(tmp_path / "nan.bin", {"model_pos": model.state_dict()})
+    outputs = {"evaluate": ["--json", str(tmp_path / "out" / "r.json"), "--csv", str(tmp_path / "out" / "r.csv")],
+               "predict": ["-o", str(tmp_path / "out")]}[command]
+    code = main([command, "-t", "lift", "--direction_model", str(tmp_path / "nan.bin"), "-arc", "3,3", "-ch", "16",
+                 "--data-dir", str(h36m_data_dir), *outputs])
+    first = load_sequences(h36m_data_dir, "cpn_ft_h36m_dbb", ["S9", "S11"])[0].key
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(error) == 1
+    assert error[0].startswith(f"blapose {command}: error: the model predicted NaN or infinite poses for "
+                               f"{describe_key(first)} (first at frame 0 of ")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
