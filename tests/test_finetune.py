@@ -273,3 +273,32 @@ def test_a_model_with_non_finite_output_gets_one_line_and_no_result_file(command
     assert error[0].startswith(f"blapose {command}: error: the model predicted NaN or infinite poses for "
                                f"{describe_key(first)} (first at frame 0 of ")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("mode", ["lift", "lift --augment wild", "mix"])
+def test_cli_training_resumed_from_final_bin_equals_the_uninterrupted_run(mode, h36m_data_dir, tmp_path):
+    """train -e 2, and train -e 1 then -e 2 -r final.bin, end with identical weights (dropout 0.25 on, as by default)."""
+    from blapose.cli import main
+    from blapose.data.h36m import load_sequences
+    from blapose.lengths_io import save_lengths
+    from blapose.models.checkpoint import load_checkpoint, save_checkpoint
+    from blapose.models.length import BoneLengthModel
+
+    flags = ["-t", *mode.split(), "-b", "256", "-arc", "3,3", "-ch", "16", "-a", "Walking", "--no-eval",
+             "--data-dir", str(h36m_data_dir), "--device", "cpu"]
+    if mode == "mix":
+        torch.manual_seed(0)
+        save_checkpoint(tmp_path / "lifter.bin", {"model_pos": TemporalModel(WIDTHS, channels=16).state_dict()})
+        save_checkpoint(tmp_path / "length.bin", {"model_pos": BoneLengthModel(embed_dim=8, hidden_size=8).state_dict()})
+        sequences = load_sequences(h36m_data_dir, "cpn_ft_h36m_dbb", ["S1", "S5", "S6", "S7", "S8", "S9", "S11"])
+        save_lengths(gt_lookup(sequences), tmp_path / "lengths_dict.npz", tmp_path / "lengths_list.npz")
+        flags += ["--direction_model", str(tmp_path / "lifter.bin"), "--length_model", str(tmp_path / "length.bin"),
+                  "-bld", str(tmp_path / "lengths_dict.npz"), "-bll", str(tmp_path / "lengths_list.npz")]
+    assert main(["train", *flags, "-e", "2", "-c", str(tmp_path / "straight")]) == 0
+    assert main(["train", *flags, "-e", "1", "-c", str(tmp_path / "cut")]) == 0
+    assert main(["train", *flags, "-e", "2", "-c", str(tmp_path / "cut"), "-r", "final.bin"]) == 0
+    straight = load_checkpoint(tmp_path / "straight" / "final.bin")["model_pos"]
+    resumed = load_checkpoint(tmp_path / "cut" / "final.bin")["model_pos"]
+    assert straight.keys() == resumed.keys()
+    for name, value in straight.items():
+        torch.testing.assert_close(resumed[name], value, rtol=0, atol=0, msg=name)
