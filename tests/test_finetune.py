@@ -277,7 +277,7 @@ def test_a_model_with_non_finite_output_gets_one_line_and_no_result_file(command
 
 @pytest.mark.parametrize("mode", ["lift", "lift --augment wild", "mix"])
 def test_cli_training_resumed_from_final_bin_equals_the_uninterrupted_run(mode, h36m_data_dir, tmp_path):
-    """train -e 2, and train -e 1 then -e 2 -r final.bin, end with identical weights (dropout 0.25 on, as by default)."""
+    """train -e 2, and train -e 1 then -e 2 -r final.bin, end with identical weights (default dropout 0.25)."""
     from blapose.cli import main
     from blapose.data.h36m import load_sequences
     from blapose.lengths_io import save_lengths
@@ -289,7 +289,8 @@ def test_cli_training_resumed_from_final_bin_equals_the_uninterrupted_run(mode, 
     if mode == "mix":
         torch.manual_seed(0)
         save_checkpoint(tmp_path / "lifter.bin", {"model_pos": TemporalModel(WIDTHS, channels=16).state_dict()})
-        save_checkpoint(tmp_path / "length.bin", {"model_pos": BoneLengthModel(embed_dim=8, hidden_size=8).state_dict()})
+        length_model = BoneLengthModel(embed_dim=8, hidden_size=8)
+        save_checkpoint(tmp_path / "length.bin", {"model_pos": length_model.state_dict()})
         sequences = load_sequences(h36m_data_dir, "cpn_ft_h36m_dbb", ["S1", "S5", "S6", "S7", "S8", "S9", "S11"])
         save_lengths(gt_lookup(sequences), tmp_path / "lengths_dict.npz", tmp_path / "lengths_list.npz")
         flags += ["--direction_model", str(tmp_path / "lifter.bin"), "--length_model", str(tmp_path / "length.bin"),
@@ -302,3 +303,24 @@ def test_cli_training_resumed_from_final_bin_equals_the_uninterrupted_run(mode, 
     assert straight.keys() == resumed.keys()
     for name, value in straight.items():
         torch.testing.assert_close(resumed[name], value, rtol=0, atol=0, msg=name)
+
+
+def test_evaluate_by_subject_reports_each_subject_as_its_own_evaluation(h36m_data_dir, tmp_path, capsys):
+    """--by-subject adds, per test subject, the report that evaluating that subject alone (-ste S9) gives."""
+    from blapose.cli import main
+    from blapose.models.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "lifter.bin", {"model_pos": TemporalModel(WIDTHS, channels=16).state_dict()})
+    common = ["-t", "lift", "--direction_model", str(tmp_path / "lifter.bin"), "-arc", "3,3", "-ch", "16",
+              "--data-dir", str(h36m_data_dir)]
+    assert main(["evaluate", *common, "--by-subject", "--json", str(tmp_path / "all.json")]) == 0
+    assert "Evaluating on subject S11" in capsys.readouterr().out
+    assert main(["evaluate", *common, "-ste", "S11", "--json", str(tmp_path / "s11.json")]) == 0
+    report = json.loads((tmp_path / "all.json").read_text())
+    alone = json.loads((tmp_path / "s11.json").read_text())
+    assert list(report["per_subject"]) == ["S9", "S11"]
+    assert report["per_subject"]["S11"] == alone
+    assert sum(part["frames"] for part in report["per_subject"].values()) == report["frames"]
+    assert main(["train", *common, "--evaluate", "--by-subject"]) == 0
+    assert "Evaluating on subject S9" in capsys.readouterr().out

@@ -29,10 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def plan(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``blapose.video.pipeline.process``; ``run`` uses only these."""
+    return {"path": args.input, "out_dir": args.out, "lifter": args.lifter, "length_model": args.length_model,
+            "bidirectional": args.bidirectional, "causal": args.causal, "render": args.render, "bvh": args.bvh,
+            "start": args.start, "end": args.end}
+
+
 def run(args: argparse.Namespace) -> int:
     from ..video.pipeline import process
 
-    process(args.input, out_dir=args.out, lifter=args.lifter, length_model=args.length_model,
-            bidirectional=args.bidirectional, causal=args.causal, render=args.render, bvh=args.bvh,
-            start=args.start, end=args.end)
+    process(**plan(args))
     return 0

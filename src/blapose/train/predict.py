@@ -228,7 +228,7 @@ def evaluation_report(targets: Mapping[Key, np.ndarray], after: Mapping[Key, np.
 
 
 def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None,
-                   flip: bool = True, progress: bool = False) -> dict[str, Any]:
+                   flip: bool = True, progress: bool = False, by_subject: bool = False) -> dict[str, Any]:
     """Evaluate a lifting or mix model on ``sequences`` -> ``evaluation_report`` (mm).
 
     Lifting model: VideoPose3D ``run.py`` ``evaluate()``'s protocol. Its poses, not re-centred,
@@ -237,7 +237,8 @@ def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: Le
     moved to a root at the origin, "after" the poses rebuilt from the root with the bone lengths
     (from ``length_lookup`` or, without one, its length model run on each whole sequence). Flip
     test-time augmentation unless ``flip`` is False. A pose that is not finite stops it with
-    ``InputError`` naming the first such video and frame (``require_finite_poses``).
+    ``InputError`` naming the first such video and frame (``require_finite_poses``). ``by_subject``
+    adds "per_subject": {subject: the same report of that subject's videos alone}.
     """
     is_mix = isinstance(model, MixModel)
     raw, final, targets = {}, {}, {}
@@ -248,7 +249,14 @@ def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: Le
         raw[key] = root_relative(raw_poses) if is_mix else raw_poses
         final[key] = final_poses
         targets[key] = sequence.poses_root_relative
-    return evaluation_report(targets, after=final if is_mix else {}, before=raw)
+    report = evaluation_report(targets, after=final if is_mix else {}, before=raw)
+    if by_subject:
+        report["per_subject"] = {}
+        for subject in dict.fromkeys(key[0] for key in raw):
+            keys = [key for key in raw if key[0] == subject]
+            after = {key: final[key] for key in keys} if is_mix else {}
+            report["per_subject"][subject] = evaluation_report(targets, after, before={key: raw[key] for key in keys})
+    return report
 
 
 def headline(report: Mapping[str, Any]) -> dict[str, float]:
