@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputError
 from ..fileio import atomic_path
 from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
 from ..models.length import BoneLengthModel
