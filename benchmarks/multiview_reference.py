@@ -203,7 +203,8 @@ def low_pass(points: np.ndarray, fps: float) -> np.ndarray:
 
 def detect_views(videos: dict[str, Path], boxes: dict[str, tuple] | None = None) -> dict[str, object]:
     """MediaPipe detections (``blapose.video.detector.Detections``) of each named video."""
-    from blapose.video.detector import detect_landmarks, native_stderr_silenced
+    from blapose.native_stderr import native_stderr_silenced
+    from blapose.video.detector import detect_landmarks
     from blapose.video.reader import FrameRange, probe_video, read_frames
 
     detections = {}

@@ -22,6 +22,7 @@ from blapose.train.chunks import ChunkedBatches
 from blapose.train.device import resolve_device, resolve_precision
 from blapose.train.distributed import DistributedContext, distributed_session, loss_weight, shard
 from blapose.train.pose import checkpoint_dict, fit, lift_config, lifting_loss
+from blapose.train.wild import WildChunkBatches, world_motions
 
 SEED = 11
 BATCH = 512
@@ -53,15 +54,24 @@ def _batches(data_dir: Path) -> ChunkedBatches:
                           RECEPTIVE_FIELD, BATCH)
 
 
+def _wild_batches(data_dir: Path) -> WildChunkBatches:
+    """S1's motions through random virtual cameras (--augment wild), drawn from a generator seeded with SEED."""
+    generator = torch.Generator()
+    generator.manual_seed(SEED)
+    return WildChunkBatches(world_motions(load_sequences(data_dir, "gt", subjects=["S1"])), RECEPTIVE_FIELD, BATCH,
+                            generator=generator)
+
+
 def _train(data_dir: Path, epochs: int, dropout: float, rank: int = 0, resume: dict | None = None,
-           on_epoch_end=None) -> dict[str, torch.Tensor]:
+           on_epoch_end=None, wild: bool = False) -> dict[str, torch.Tensor]:
     """Train a TinyLifter as ``train_lifting_model`` would (torch seeded with seed + rank); its weights."""
     torch.manual_seed(SEED + rank)
     model = TinyLifter(dropout)
     if resume is not None:
         model.load_state_dict(resume["model_pos"])
     config = lift_config(epochs=epochs, batch_size=BATCH, dropout=dropout, progress=False, device="cpu")
-    fit(model, _batches(data_dir), lifting_loss, config, np.random.default_rng(SEED), on_epoch_end, resume)
+    batches = _wild_batches(data_dir) if wild else _batches(data_dir)
+    fit(model, batches, lifting_loss, config, np.random.default_rng(SEED), on_epoch_end, resume)
     return {name: value.clone() for name, value in model.state_dict().items()}
 
 
@@ -108,6 +118,11 @@ def _worker(rank: int, world_size: int, port: int, data_dir: str, out_dir: str) 
         torch.distributed.barrier()
         checkpoint = load_checkpoint(out / "epoch1_rank0.bin")
         results["resumed"] = _train(data, 2, dropout=0.3, rank=rank, resume=checkpoint)
+        results["wild"] = _train(data, 2, dropout=0.3, rank=rank, wild=True)
+        _train(data, 1, dropout=0.3, rank=rank, on_epoch_end=_saving_callback(out / "wild"), wild=True)
+        torch.distributed.barrier()
+        results["wild resumed"] = _train(data, 2, dropout=0.3, rank=rank, wild=True,
+                                         resume=load_checkpoint(out / "wild" / "epoch1_rank0.bin"))
         if rank == 0:
             torch.save(results, out / "weights.pt")
 
@@ -153,6 +168,14 @@ def test_a_run_resumed_after_epoch_one_equals_the_uninterrupted_run_on_every_ran
     _assert_same_weights(weights["resumed"], weights["dropout"], atol=0.0)
 
 
+def test_a_wild_run_resumed_after_epoch_one_equals_the_uninterrupted_run_on_every_rank(two_process_runs):
+    """--augment wild on 2 ranks: each rank's camera generator is restored, so the resumed run ends where the straight one does."""
+    weights, out = two_process_runs
+    _assert_same_weights(weights["wild resumed"], weights["wild"], atol=0.0)
+    states = load_checkpoint(out / "wild" / "epoch1_rank0.bin")["rank_random_states"]
+    assert len(states) == 2 and all(isinstance(state["generators"]["batches"], torch.Tensor) for state in states)
+
+
 def test_only_rank_zero_writes_checkpoints(two_process_runs):
     """The epoch callback (printing, checkpoints) runs on rank 0 alone: one file, with both ranks' random states."""
     _, out = two_process_runs
@@ -167,6 +190,18 @@ def test_a_single_process_resume_equals_the_uninterrupted_run(h36m_data_dir, tmp
     _train(h36m_data_dir, 1, dropout=0.3, on_epoch_end=_saving_callback(tmp_path))
     resumed = _train(h36m_data_dir, 2, dropout=0.3, resume=load_checkpoint(tmp_path / "epoch1_rank0.bin"))
     _assert_same_weights(resumed, straight, atol=0.0)
+
+
+def test_a_single_process_wild_resume_equals_the_uninterrupted_run(h36m_data_dir, tmp_path):
+    """--augment wild: 1 epoch + resume equals 2 epochs because the camera generator's state is restored; without it, not."""
+    straight = _train(h36m_data_dir, 2, dropout=0.3, wild=True)
+    _train(h36m_data_dir, 1, dropout=0.3, on_epoch_end=_saving_callback(tmp_path), wild=True)
+    checkpoint = load_checkpoint(tmp_path / "epoch1_rank0.bin")
+    _assert_same_weights(_train(h36m_data_dir, 2, dropout=0.3, resume=checkpoint, wild=True), straight, atol=0.0)
+    for state in checkpoint["rank_random_states"]:
+        del state["generators"]
+    restarted = _train(h36m_data_dir, 2, dropout=0.3, resume=checkpoint, wild=True)
+    assert not torch.equal(restarted["linear.weight"], straight["linear.weight"])
 
 
 def test_shards_of_a_global_batch_are_disjoint_and_concatenate_to_it():

@@ -237,3 +237,90 @@ def test_cli_lift_train_evaluate_predict_end_to_end(h36m_data_dir, tmp_path, cap
     assert "Protocol #2 (P-MPJPE)" in capsys.readouterr().out
     assert main(["evaluate", "-t", "lift", "--direction_model", "final.bin", "-arc", "3,3,3",
                  *common[2:]]) == 2
+
+
+def test_non_finite_poses_are_refused_naming_the_video_and_first_frame():
+    """require_finite_poses names the video and the first frame where any of the pose arrays is NaN or infinite."""
+    from blapose.train.predict import require_finite_poses
+
+    good = np.zeros((10, 17, 3), np.float32)
+    bad = good.copy()
+    bad[6, 3, 1], bad[8, 0, 0] = np.nan, np.inf
+    require_finite_poses(("S9", "Walking 1", 2), good, good)
+    with pytest.raises(InputError, match=r"S9 'Walking 1' camera 2 \(first at frame 6 of 10\)"):
+        require_finite_poses(("S9", "Walking 1", 2), good, bad)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_model_with_non_finite_output_gets_one_line_and_no_result_file(command, h36m_data_dir, tmp_path, capsys):
+    """evaluate/predict with a model that outputs NaN: exit 2, one line naming the first video and frame, no file."""
+    from blapose.cli import main
+    from blapose.data.h36m import load_sequences
+    from blapose.lengths_io import describe_key
+    from blapose.models.checkpoint import save_checkpoint
+
+    model = TemporalModel(WIDTHS, channels=16)
+    with torch.no_grad():
+        model.shrink.bias.fill_(float("nan"))
+    save_checkpoint(tmp_path / "nan.bin", {"model_pos": model.state_dict()})
+    outputs = {"evaluate": ["--json", str(tmp_path / "out" / "r.json"), "--csv", str(tmp_path / "out" / "r.csv")],
+               "predict": ["-o", str(tmp_path / "out")]}[command]
+    code = main([command, "-t", "lift", "--direction_model", str(tmp_path / "nan.bin"), "-arc", "3,3", "-ch", "16",
+                 "--data-dir", str(h36m_data_dir), *outputs])
+    first = load_sequences(h36m_data_dir, "cpn_ft_h36m_dbb", ["S9", "S11"])[0].key
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(error) == 1
+    assert error[0].startswith(f"blapose {command}: error: the model predicted NaN or infinite poses for "
+                               f"{describe_key(first)} (first at frame 0 of ")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("mode", ["lift", "lift --augment wild", "mix"])
+def test_cli_training_resumed_from_final_bin_equals_the_uninterrupted_run(mode, h36m_data_dir, tmp_path):
+    """train -e 2, and train -e 1 then -e 2 -r final.bin, end with identical weights (default dropout 0.25)."""
+    from blapose.cli import main
+    from blapose.data.h36m import load_sequences
+    from blapose.lengths_io import save_lengths
+    from blapose.models.checkpoint import load_checkpoint, save_checkpoint
+    from blapose.models.length import BoneLengthModel
+
+    flags = ["-t", *mode.split(), "-b", "256", "-arc", "3,3", "-ch", "16", "-a", "Walking", "--no-eval",
+             "--data-dir", str(h36m_data_dir), "--device", "cpu"]
+    if mode == "mix":
+        torch.manual_seed(0)
+        save_checkpoint(tmp_path / "lifter.bin", {"model_pos": TemporalModel(WIDTHS, channels=16).state_dict()})
+        length_model = BoneLengthModel(embed_dim=8, hidden_size=8)
+        save_checkpoint(tmp_path / "length.bin", {"model_pos": length_model.state_dict()})
+        sequences = load_sequences(h36m_data_dir, "cpn_ft_h36m_dbb", ["S1", "S5", "S6", "S7", "S8", "S9", "S11"])
+        save_lengths(gt_lookup(sequences), tmp_path / "lengths_dict.npz", tmp_path / "lengths_list.npz")
+        flags += ["--direction_model", str(tmp_path / "lifter.bin"), "--length_model", str(tmp_path / "length.bin"),
+                  "-bld", str(tmp_path / "lengths_dict.npz"), "-bll", str(tmp_path / "lengths_list.npz")]
+    assert main(["train", *flags, "-e", "2", "-c", str(tmp_path / "straight")]) == 0
+    assert main(["train", *flags, "-e", "1", "-c", str(tmp_path / "cut")]) == 0
+    assert main(["train", *flags, "-e", "2", "-c", str(tmp_path / "cut"), "-r", "final.bin"]) == 0
+    straight = load_checkpoint(tmp_path / "straight" / "final.bin")["model_pos"]
+    resumed = load_checkpoint(tmp_path / "cut" / "final.bin")["model_pos"]
+    assert straight.keys() == resumed.keys()
+    for name, value in straight.items():
+        torch.testing.assert_close(resumed[name], value, rtol=0, atol=0, msg=name)
+
+
+def test_evaluate_by_subject_reports_each_subject_as_its_own_evaluation(h36m_data_dir, tmp_path, capsys):
+    """--by-subject adds, per test subject, the report that evaluating that subject alone (-ste S9) gives."""
+    from blapose.cli import main
+    from blapose.models.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "lifter.bin", {"model_pos": TemporalModel(WIDTHS, channels=16).state_dict()})
+    common = ["-t", "lift", "--direction_model", str(tmp_path / "lifter.bin"), "-arc", "3,3", "-ch", "16",
+              "--data-dir", str(h36m_data_dir)]
+    assert main(["evaluate", *common, "--by-subject", "--json", str(tmp_path / "all.json")]) == 0
+    assert "Evaluating on subject S11" in capsys.readouterr().out
+    assert main(["evaluate", *common, "-ste", "S11", "--json", str(tmp_path / "s11.json")]) == 0
+    report = json.loads((tmp_path / "all.json").read_text())
+    alone = json.loads((tmp_path / "s11.json").read_text())
+    assert list(report["per_subject"]) == ["S9", "S11"]
+    assert report["per_subject"]["S11"] == alone
+    assert sum(part["frames"] for part in report["per_subject"].values()) == report["frames"]
+    assert main(["train", *common, "--evaluate", "--by-subject"]) == 0
+    assert "Evaluating on subject S9" in capsys.readouterr().out

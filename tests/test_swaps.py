@@ -16,7 +16,8 @@ SQUATS = Path(__file__).parent / "data" / "pose_squats.mp4"
 def detections():
     """MediaPipe's landmarks of the squat clip (a woman facing the camera, 65 frames)."""
     pytest.importorskip("mediapipe")
-    from blapose.video.detector import detect_landmarks, native_stderr_silenced
+    from blapose.native_stderr import native_stderr_silenced
+    from blapose.video.detector import detect_landmarks
     from blapose.video.reader import FrameRange, probe_video, read_frames
 
     info = probe_video(SQUATS)

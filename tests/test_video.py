@@ -188,6 +188,25 @@ def test_bad_input_gets_one_line_and_leaves_no_files(case, tmp_path, capsys, mod
     assert not out.exists()
 
 
+@pytest.mark.parametrize("content", ["truncated", "garbage"])
+def test_an_unreadable_video_prints_blaposes_line_only(content, tmp_path):
+    """A cut-off mp4 or random bytes: stderr is exactly blapose's one line, without FFmpeg's own ('moov atom not found')."""
+    import os
+    import subprocess
+    import sys
+
+    data = SQUATS.read_bytes()
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(data[:len(data) // 2] if content == "truncated" else np.random.default_rng(0).bytes(20000))
+    source = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run([sys.executable, "-m", "blapose", "video", str(clip), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])})
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"blapose video: error: {clip} is not a video that OpenCV can read"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_bvh_reads_the_same_in_an_independent_bvh_library(run):
     """bvhio, a maintained BVH reader, computes the same joint positions from the file as blapose (1e-5 m)."""
     pytest.importorskip("bvhio")

@@ -1,8 +1,10 @@
 """The ``blapose`` command: one subcommand per user task, mirroring the upstream scripts.
 
-Each subcommand lives in a module of this package with ``register(subparsers)`` and
-``run(args) -> int``; modules import only the standard library at the top so that
-``blapose --help`` stays fast.
+Each subcommand lives in a module of this package with ``register(subparsers)``, ``plan(args)``
+(what the command will do, as the configs and arguments it builds from its flags, without reading
+a file) and ``run(args) -> int``, which works from that plan alone; a flag that changes no plan is
+a flag that does nothing (``tests/test_cli_flags.py``). Modules import only the standard library
+at the top so that ``blapose --help`` stays fast.
 """
 
 from __future__ import annotations

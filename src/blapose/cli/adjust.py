@@ -25,21 +25,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def plan(args: argparse.Namespace) -> dict:
+    """The files to read (``action_dict`` None for a .npz of predictions, which needs none), the
+    lengths' kind, what to print and the files to write; ``run`` uses only these."""
+    return {"predictions": args.pred, "lengths": args.bone, "ground_truth": args.gt,
+            "action_dict": None if args.pred.endswith(".npz") else args.act, "causal": args.causal,
+            "print_action": args.print_action, "csv": args.csv, "json": args.json, "out": args.out}
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data.predictions import write_predictions_npz
     from ..evaluation import adjust_files
     from ..memory import keep_freed_memory
     from ..report import format_report, write_csv, write_json
 
+    settings = plan(args)
     keep_freed_memory()  # the evaluation's batch temporaries reuse freed heap instead of new pages
-    action_dict = None if args.pred.endswith(".npz") else args.act
-    report, adjusted = adjust_files(args.pred, args.bone, args.gt, action_dict, causal=args.causal,
-                                    keep_adjusted=args.out is not None)
-    print(format_report(report, print_action=args.print_action))
-    if args.csv:
-        write_csv(args.csv, report)
-    if args.json:
-        write_json(args.json, report)
-    if args.out:
-        write_predictions_npz(args.out, adjusted)
+    report, adjusted = adjust_files(settings["predictions"], settings["lengths"], settings["ground_truth"],
+                                    settings["action_dict"], causal=settings["causal"],
+                                    keep_adjusted=settings["out"] is not None)
+    print(format_report(report, print_action=settings["print_action"]))
+    if settings["csv"]:
+        write_csv(settings["csv"], report)
+    if settings["json"]:
+        write_json(settings["json"], report)
+    if settings["out"]:
+        write_predictions_npz(settings["out"], adjusted)
     return 0

@@ -18,10 +18,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..demo import DemoConfig, format_table, run_demo
+def plan(args: argparse.Namespace):
+    """The ``blapose.demo.DemoConfig`` of the flags; ``run`` uses only it."""
+    from ..demo import DemoConfig
 
-    result = run_demo(DemoConfig(data_dir=args.data, out_dir=args.out, seed=args.seed, quick=args.quick))
+    return DemoConfig(data_dir=args.data, out_dir=args.out, seed=args.seed, quick=args.quick)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..demo import format_table, run_demo
+
+    result = run_demo(plan(args))
     print()
     print(format_table(result.rows))
     for note in result.notes:

@@ -21,17 +21,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..download import DownloadUnavailable, download, parse_what
+def plan(args: argparse.Namespace) -> dict:
+    """The folders to fetch (checked), where to and how long to wait; ``run`` uses only these."""
+    from ..download import parse_what
     from ..errors import InputError
 
     try:
         names = parse_what(args.what)
     except ValueError as error:
         raise InputError(str(error)) from None
+    return {"what": names, "dest": args.dest, "timeout": args.timeout}
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..download import DownloadUnavailable, download
+
+    settings = plan(args)
     try:
-        written = download(names, args.dest, timeout=args.timeout,
-                           log=lambda message: print(message, file=sys.stderr, flush=True))
+        written = download(**settings, log=lambda message: print(message, file=sys.stderr, flush=True))
     except DownloadUnavailable as error:
         print(f"blapose download: {error.reason}", file=sys.stderr)
         print(error.manual_steps, file=sys.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from .device_args import add_device_arguments
-from .train import add_pose_arguments
+from .train import add_by_subject_argument, add_pose_arguments
 
 #: What ``evaluate --help`` says about the protocols (kept in step with ``blapose.train.predict``).
 PROTOCOLS = (
@@ -38,14 +38,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_pose_arguments(parser)
     add_device_arguments(parser, amp=False)
     output = parser.add_argument_group("output")
+    add_by_subject_argument(output)
     output.add_argument("--json", help="write the report as JSON (millimetres; schema of blapose adjust)")
     output.add_argument("--csv", help="write the action-wise table as CSV")
     parser.set_defaults(run=run)
 
 
+def plan(args: argparse.Namespace):
+    """The ``blapose.train.pose_args.PoseCommand`` of the flags; reads no file."""
+    from ..train.pose_args import command_from_args
+
+    return command_from_args(args, "evaluate")
+
+
 def run(args: argparse.Namespace) -> int:
+    command = plan(args)
     from ..memory import keep_freed_memory
-    from ..train.pose_cli import evaluate_from_args
+    from ..train.pose_cli import evaluate
 
     keep_freed_memory()  # batch temporaries reuse freed heap instead of new pages
-    return evaluate_from_args(args)
+    return evaluate(command)

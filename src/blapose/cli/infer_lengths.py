@@ -9,6 +9,7 @@ with baseline lengths (``blapose.length_errors``). Only argparse is imported her
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from .device_args import add_device_arguments
 
@@ -57,13 +58,52 @@ def _subject_list(text: str, flag: str) -> tuple[str, ...]:
     return subjects
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class InferencePlan:
+    """What ``blapose infer-lengths`` does: the length model (checkpoint name in ``checkpoint_dir``
+    or a path, its GRU layers and direction as the flags give them, the device), the videos
+    (data folder, dataset, 2D detections, subjects), causal or not, and the report: ``report`` on
+    or off, its JSON file, the lifter's predictions (with their action_dict for a .pkl) and the
+    training subjects of its first baseline (empty without a report)."""
+
+    checkpoint: str
+    checkpoint_dir: str
+    num_layers: int
+    bidirectional: bool
+    device: str
+    data_dir: str
+    dataset: str
+    keypoints: str
+    subjects: tuple[str, ...]
+    causal: bool
+    report: bool
+    json: str | None
+    pred: str | None
+    act: str | None
+    subjects_train: tuple[str, ...]
+
+
+def plan(args: argparse.Namespace) -> InferencePlan:
+    """The flags checked and mapped onto an ``InferencePlan``; reads no file."""
     from ..errors import InputError
 
     if args.bidirectional and args.causal:
         raise InputError("the causal mode only allows GRU models: drop -bi or --causal")
-    subjects = _subject_list(args.subjects, "--subjects")
     report = args.report or args.json is not None or args.pred is not None
+    return InferencePlan(
+        checkpoint=args.ckpt, checkpoint_dir=args.checkpoint, num_layers=args.num_layers,
+        bidirectional=args.bidirectional, device=args.device, data_dir=args.data_dir, dataset=args.dataset,
+        keypoints=args.keypoints, subjects=_subject_list(args.subjects, "--subjects"), causal=args.causal,
+        report=report, json=args.json, pred=args.pred,
+        act=args.act if args.pred is not None and not args.pred.endswith(".npz") else None,
+        subjects_train=_subject_list(args.subjects_train, "--subjects-train") if report else ())
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+
+    settings = plan(args)
+    subjects = settings.subjects
 
     from ..data.h36m import keypoints_2d_path, load_keypoints_2d, load_poses_3d, poses_3d_path, sequences_from_arrays
     from ..length_errors import length_errors, true_lengths
@@ -72,20 +112,20 @@ def run(args: argparse.Namespace) -> int:
     from ..models.length import length_model_from_checkpoint, predict_lengths
     from ..train.device import resolve_device
 
-    path = resolve_checkpoint_path(args.ckpt, args.checkpoint)
+    path = resolve_checkpoint_path(settings.checkpoint, settings.checkpoint_dir)
     checkpoint = load_checkpoint(path)
-    model = length_model_from_checkpoint(checkpoint, str(path), bidirectional=args.bidirectional)
-    if "architecture" not in checkpoint and model.num_layers != args.num_layers:
+    model = length_model_from_checkpoint(checkpoint, str(path), bidirectional=settings.bidirectional)
+    if "architecture" not in checkpoint and model.num_layers != settings.num_layers:
         raise InputError(f"{path} holds a {model.num_layers}-layer GRU; pass -layer {model.num_layers}")
-    if args.causal and model.bidirectional:
+    if settings.causal and model.bidirectional:
         raise InputError(f"{path} holds a bidirectional length model, which cannot run causally")
-    model.to(resolve_device(args.device))
-    path_3d, path_2d = poses_3d_path(args.data_dir, args.dataset), keypoints_2d_path(args.data_dir, args.keypoints,
-                                                                                      args.dataset)
+    model.to(resolve_device(settings.device))
+    path_3d = poses_3d_path(settings.data_dir, settings.dataset)
+    path_2d = keypoints_2d_path(settings.data_dir, settings.keypoints, settings.dataset)
     poses_3d = load_poses_3d(path_3d)
     sequences = sequences_from_arrays(poses_3d, load_keypoints_2d(path_2d)[0], subjects, path_3d, path_2d)
     print(f"INFO: predicting bone lengths of {len(sequences)} videos of {', '.join(subjects)} with {path}")
-    predictions = predict_lengths(model, sequences, causal=args.causal, progress=True)
+    predictions = predict_lengths(model, sequences, causal=settings.causal, progress=True)
 
     refused = refused_videos(predictions)
     if refused:
@@ -93,44 +133,45 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"refused the lengths of {len(refused)} of {len(predictions)} videos: the model predicted "
                          f"non-positive lengths (first: {describe_key(key)}, {problem}); nothing written")
     truth = true_lengths(sequences)
-    if report:
-        _report(args, predictions, truth, poses_3d, path_3d)
+    if settings.report:
+        _report(settings, predictions, truth, poses_3d, path_3d)
     else:
         print(f"Mean bone length error against the 3D ground truth: "
               f"{length_errors(predictions, truth).mean * 1000:.2f} mm"
-              + (" (averaged over the frames of each video)" if args.causal else ""))
-    dict_path, list_path = default_output_paths(args.data_dir, args.causal)
+              + (" (averaged over the frames of each video)" if settings.causal else ""))
+    dict_path, list_path = default_output_paths(settings.data_dir, settings.causal)
     save_lengths(predictions, dict_path, list_path, subjects)
     print(f"Wrote {dict_path} and {list_path} ({len(predictions)} videos, "
-          f"{'per-frame' if args.causal else 'one'} length vector{'s' if args.causal else ''} "
+          f"{'per-frame' if settings.causal else 'one'} length vector{'s' if settings.causal else ''} "
           f"per video; meters)")
     return 0
 
 
-def _report(args: argparse.Namespace, predictions: dict, truth: dict, poses_3d: dict, path_3d: object) -> None:
+def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: dict, path_3d: object) -> None:
     """Print (and with --json write) the learned lengths' errors next to the baselines'."""
     from ..errors import InputError
     from ..length_errors import (format_length_table, length_errors, median_pose_lengths, subject_mean_baselines,
                                  write_length_report_json)
 
-    means = subject_mean_baselines(poses_3d, _subject_list(args.subjects_train, "--subjects-train"))
+    means = subject_mean_baselines(poses_3d, settings.subjects_train)
     summaries = {"learned": length_errors(predictions, truth, "learned lengths"),
                  "train mean": length_errors({key: means["train"] for key in truth}, truth),
                  "all mean": length_errors({key: means["all"] for key in truth}, truth)}
-    if args.pred is not None:
+    if settings.pred is not None:
         from ..data.predictions import read_predictions
 
-        poses = read_predictions(args.pred, args.act)
+        poses = read_predictions(settings.pred, settings.act)
         missing = [key for key in truth if key not in poses]
         if missing:
-            raise InputError(f"{args.pred}: no predictions for {len(missing)} of the {len(truth)} videos of "
+            raise InputError(f"{settings.pred}: no predictions for {len(missing)} of the {len(truth)} videos of "
                              f"--subjects, e.g. {missing[0]}")
         summaries["lifter median"] = length_errors(median_pose_lengths({key: poses[key] for key in truth}), truth,
-                                                   str(args.pred))
+                                                   str(settings.pred))
     print(format_length_table(summaries))
-    print(f"({len(truth)} videos of {args.subjects} against the ground truth of {path_3d}, averaged over frames; "
+    print(f"({len(truth)} videos of {','.join(settings.subjects)} against the ground truth of {path_3d}, "
+          f"averaged over frames; "
           f"'all mean' includes the test subjects; scale + proportion = mean; size error = mean |s - 1|)")
-    if args.json is not None:
-        write_length_report_json(args.json, summaries, subjects=list(_subject_list(args.subjects, "--subjects")),
-                                 causal=bool(args.causal), videos=len(truth))
-        print(f"Wrote {args.json}")
+    if settings.json is not None:
+        write_length_report_json(settings.json, summaries, subjects=list(settings.subjects),
+                                 causal=settings.causal, videos=len(truth))
+        print(f"Wrote {settings.json}")

@@ -19,14 +19,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def plan(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``blapose.data.synthetic.make_dataset``; ``run`` uses only these."""
+    return {"out_dir": args.out, "seed": args.seed, "size": args.size}
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
     from ..data.synthetic import make_dataset
 
+    settings = plan(args)
     start = time.perf_counter()
-    print(f"Writing the built-in dataset ({args.size}, seed {args.seed}) to {args.out}/ ...", flush=True)
-    for path in make_dataset(args.out, seed=args.seed, size=args.size):
+    print(f"Writing the built-in dataset ({settings['size']}, seed {settings['seed']}) to {settings['out_dir']}/ ...",
+          flush=True)
+    for path in make_dataset(**settings):
         print(f"  {path}")
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0

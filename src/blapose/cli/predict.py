@@ -30,7 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..train.pose_cli import predict_from_args
+def plan(args: argparse.Namespace):
+    """The ``blapose.train.pose_args.PoseCommand`` of the flags; reads no file."""
+    from ..train.pose_args import command_from_args
 
-    return predict_from_args(args)
+    return command_from_args(args, "predict")
+
+
+def run(args: argparse.Namespace) -> int:
+    command = plan(args)
+    from ..train.pose_cli import predict
+
+    return predict(command)

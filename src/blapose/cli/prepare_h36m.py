@@ -22,6 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def plan(args: argparse.Namespace) -> dict:
+    """What to read (``reader`` 'cdf' or 'archive', ``source``), where to write and whether to replace;
+    ``run`` uses only these."""
+    reader, source = ("cdf", args.from_source_cdf) if args.from_source_cdf else ("archive", args.from_archive)
+    return {"reader": reader, "source": source, "out": args.out, "force": args.force}
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -30,22 +37,18 @@ def run(args: argparse.Namespace) -> int:
                                      sequence_counts)
     from ..errors import InputError
 
-    existing = [str(path) for path in (poses_3d_path(args.out), keypoints_2d_path(args.out, "gt"))
-                if path.exists()]
-    if existing and not args.force:
+    settings = plan(args)
+    out, source = settings["out"], settings["source"]
+    existing = [str(path) for path in (poses_3d_path(out), keypoints_2d_path(out, "gt")) if path.exists()]
+    if existing and not settings["force"]:
         raise InputError(f"{' and '.join(existing)} already exist; pass --force to replace them")
     start = time.perf_counter()
-    if args.from_source_cdf:
-        source = args.from_source_cdf
-        positions_3d = read_source_cdf(source)
-    else:
-        source = args.from_archive
-        positions_3d = read_archive(source)
+    positions_3d = (read_source_cdf if settings["reader"] == "cdf" else read_archive)(source)
     print(f"Read {sequence_counts(positions_3d)} from {source}", flush=True)
     incomplete = incomplete_subjects(positions_3d)
     if incomplete:
         print(f"note: fewer sequences than the complete recordings for {', '.join(incomplete)}", flush=True)
-    for path in prepare_h36m(positions_3d, args.out, source=f"Human3.6M via blapose prepare-h36m from {source}"):
+    for path in prepare_h36m(positions_3d, out, source=f"Human3.6M via blapose prepare-h36m from {source}"):
         print(f"  {path}")
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0

@@ -58,8 +58,20 @@ def camera_up(subject: str, camera: int):
     return rotation.T @ np.array([0.0, 0.0, 1.0])
 
 
-def dataset_poses(args: argparse.Namespace) -> dict:
-    """Label -> (T, 17, 3) meters, camera frame, root-relative, for the flags given."""
+def plan(args: argparse.Namespace) -> dict:
+    """The video (``key`` parsed), the files to read (``act`` None for a .npz of predictions), the
+    output and how to draw it; ``run`` uses only these."""
+    from ..errors import InputError
+
+    if args.height < 64 or args.fps <= 0:
+        raise InputError(f"--height must be at least 64 and --fps positive, got {args.height} and {args.fps}")
+    return {"key": parse_key(args.key), "pred": args.pred, "act": None if args.pred.endswith(".npz") else args.act,
+            "gt": args.gt, "lengths": args.lengths, "out": args.out, "fps": args.fps, "overlay": args.overlay,
+            "height": args.height, "azimuth": args.azimuth}
+
+
+def dataset_poses(settings: dict) -> dict:
+    """Label -> (T, 17, 3) meters, camera frame, root-relative, for the ``plan`` given."""
     from ..bones import adjust_poses
     from ..data.h36m import load_poses_3d
     from ..data.predictions import read_predictions
@@ -67,46 +79,45 @@ def dataset_poses(args: argparse.Namespace) -> dict:
     from ..evaluation import ground_truth_root_relative
     from ..lengths_io import load_lengths_dict
 
-    key = parse_key(args.key)
-    predictions = read_predictions(args.pred, None if args.pred.endswith(".npz") else args.act)
+    key, pred = settings["key"], settings["pred"]
+    name = "/".join(map(str, key))
+    predictions = read_predictions(pred, settings["act"])
     if key not in predictions:
         shown = ", ".join("/".join(map(str, k)) for k in list(predictions)[:3])
-        raise InputError(f"{args.pred}: no video {args.key}; it holds {len(predictions)} videos, e.g. {shown}")
+        raise InputError(f"{pred}: no video {name}; it holds {len(predictions)} videos, e.g. {shown}")
     predicted = predictions[key].astype("float64")
     predicted = predicted - predicted[:, :1]
     poses = {"prediction": predicted}
-    if args.lengths:
-        lengths = load_lengths_dict(args.lengths)
+    if settings["lengths"]:
+        lengths = load_lengths_dict(settings["lengths"])
         if key not in lengths:
-            raise InputError(f"{args.lengths}: no bone lengths for video {args.key}")
+            raise InputError(f"{settings['lengths']}: no bone lengths for video {name}")
         video_lengths = lengths[key]
         if video_lengths.shape not in ((16,), (len(predicted), 16)):
-            raise InputError(f"{args.lengths}: lengths of {args.key} have shape {video_lengths.shape}, expected "
+            raise InputError(f"{settings['lengths']}: lengths of {name} have shape {video_lengths.shape}, expected "
                              f"(16,) or ({len(predicted)}, 16)")
         poses["adjusted"] = adjust_poses(predicted, video_lengths.astype("float64"))
-    if args.gt:
-        world = load_poses_3d(args.gt, subjects=[key[0]])
-        truth = ground_truth_root_relative(world, [key], args.gt)[key].astype("float64")
+    if settings["gt"]:
+        world = load_poses_3d(settings["gt"], subjects=[key[0]])
+        truth = ground_truth_root_relative(world, [key], settings["gt"])[key].astype("float64")
         if len(truth) != len(predicted):
-            raise InputError(f"{args.gt}: {args.key} has {len(truth)} frames of ground truth but the prediction "
+            raise InputError(f"{settings['gt']}: {name} has {len(truth)} frames of ground truth but the prediction "
                              f"has {len(predicted)}")
         poses["ground truth"] = truth
     return poses
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
     from ..progress import Progress
     from ..viz.render import write_pose_video
 
-    if args.height < 64 or args.fps <= 0:
-        raise InputError(f"--height must be at least 64 and --fps positive, got {args.height} and {args.fps}")
-    poses = dataset_poses(args)
-    subject, _, camera = parse_key(args.key)
+    settings = plan(args)
+    poses = dataset_poses(settings)
+    subject, _, camera = settings["key"]
     frames = len(next(iter(poses.values())))
     with Progress(total=frames, description="render", unit="frame") as bar:
-        path = write_pose_video(args.out, poses, args.fps, up=camera_up(subject, camera), overlay=args.overlay,
-                                faint=["prediction"] if args.overlay else (), height=args.height,
-                                azimuth_deg=args.azimuth, progress=bar)
-    print(f"wrote {path}: {frames} frames at {args.fps:g} fps ({', '.join(poses)})")
+        path = write_pose_video(settings["out"], poses, settings["fps"], up=camera_up(subject, camera),
+                                overlay=settings["overlay"], faint=["prediction"] if settings["overlay"] else (),
+                                height=settings["height"], azimuth_deg=settings["azimuth"], progress=bar)
+    print(f"wrote {path}: {frames} frames at {settings['fps']:g} fps ({', '.join(poses)})")
     return 0

@@ -39,6 +39,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def plan(args: argparse.Namespace) -> dict:
+    """What to generate (body model, gender, amount, seed; SMPL's folder), whether to align and
+    with which 3D data (None: the default file, if present), and where to write; ``run`` uses only these."""
+    from ..errors import InputError
+
+    if args.amount < 1:
+        raise InputError(f"--amount must be at least 1, got {args.amount}")
+    if args.joints != "h36m" and args.align:
+        raise InputError("--align shifts lengths to Human3.6M subjects; it does not apply to --joints mediapipe")
+    return {"body_model": args.body_model, "gender": args.gender, "amount": args.amount, "seed": args.seed,
+            "body_model_dir": args.body_model_dir, "align": args.align, "data": args.data, "out": args.out,
+            "joints": args.joints}
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -51,44 +65,41 @@ def run(args: argparse.Namespace) -> int:
     from ..lengths.generate import generate_lengths
     from ..lengths.report import length_report
 
-    if args.amount < 1:
-        raise InputError(f"--amount must be at least 1, got {args.amount}")
-    if args.joints != "h36m" and args.align:
-        raise InputError("--align shifts lengths to Human3.6M subjects; it does not apply to --joints mediapipe")
-    data_path = Path(args.data or DEFAULT_DATA)
-    if args.data is not None or args.align:
+    settings = plan(args)
+    body_model, gender, align = settings["body_model"], settings["gender"], settings["align"]
+    data_path = Path(settings["data"] or DEFAULT_DATA)
+    if settings["data"] is not None or align:
         if not data_path.is_file():
             raise InputError(f"{data_path}: file not found (3D poses needed for "
-                             f"{'--align' if args.align else '--data'}; see 'blapose make-data')")
+                             f"{'--align' if align else '--data'}; see 'blapose make-data')")
     subjects, subject_lengths = [], None
     if data_path.is_file():  # read before the long generation, so a bad file fails fast
         subjects, subject_lengths = subject_mean_lengths(load_poses_3d(data_path))
-    if args.align and len(subjects) <= TEST_SUBJECT_COUNT:
+    if align and len(subjects) <= TEST_SUBJECT_COUNT:
         raise InputError(f"{data_path}: --align needs more than {TEST_SUBJECT_COUNT} subjects "
                          f"(the last {TEST_SUBJECT_COUNT} are test subjects), found {len(subjects)}")
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    lengths = generate_lengths(args.body_model, args.gender, args.amount, np.random.default_rng(args.seed),
-                               body_model_dir=args.body_model_dir, log=log, joints=args.joints)
-    out = Path(args.out)
+    joints = settings["joints"]
+    lengths = generate_lengths(body_model, gender, settings["amount"], np.random.default_rng(settings["seed"]),
+                               body_model_dir=settings["body_model_dir"], log=log, joints=joints)
+    out = Path(settings["out"])
     written = []
-    if args.joints != "h36m":
+    if joints != "h36m":
         lengths, heights = lengths[:, :-1], lengths[:, -1]
-        written.append(write_lengths(out / synthetic_lengths_name(args.body_model, args.gender, joints=args.joints),
-                                     lengths, heights))
+        written.append(write_lengths(out / synthetic_lengths_name(body_model, gender, joints=joints), lengths, heights))
         print(f"standing height: mean {heights.mean():.3f} m, 1st-99th percentile "
               f"{np.percentile(heights, 1):.3f}-{np.percentile(heights, 99):.3f} m")
         subjects, subject_lengths = [], None  # another joint definition than the dataset's subjects
-    elif args.align:
+    elif align:
         written.append(write_lengths(out / SUBJECT_LENGTHS_NAME, subject_lengths))
         for alignment, shifted in aligned_sets(lengths, subject_lengths).items():
-            written.append(write_lengths(out / synthetic_lengths_name(args.body_model, args.gender, alignment),
-                                         shifted))
+            written.append(write_lengths(out / synthetic_lengths_name(body_model, gender, alignment), shifted))
     else:
-        written.append(write_lengths(out / synthetic_lengths_name(args.body_model, args.gender), lengths))
-    print(length_report(lengths, subjects, subject_lengths, title=args.body_model))
+        written.append(write_lengths(out / synthetic_lengths_name(body_model, gender), lengths))
+    print(length_report(lengths, subjects, subject_lengths, title=body_model))
     for path in written:
         print(f"wrote {path}")
     return 0

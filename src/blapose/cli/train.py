@@ -5,12 +5,16 @@ train or fine-tune the temporal lifting model (``blapose.train.pose``, flags map
 ``blapose.train.pose_args``, run by ``blapose.train.pose_cli``), and with ``--evaluate`` evaluate
 it as ``blapose evaluate`` does. The flags come in groups, one ``add_*_arguments`` function each;
 ``evaluate`` and ``predict`` build their parsers from the same pose groups (``add_pose_arguments``).
-Only argparse is imported here; the work happens in ``run``.
+``plan`` maps the flags onto what the command will do (reading no file) and ``run`` works from
+that alone. Only the standard library is imported here; the work happens in ``run``.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,8 +113,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                                "augmentation; data, -c, -bla and --seed flags work as usual)")
     settings.add_argument("--evaluate", action="store_true",
                           help="evaluate a checkpoint instead of training (the protocols of blapose evaluate)")
-    settings.add_argument("--render", action="store_true", help="visualize a particular video")
-    settings.add_argument("--by-subject", action="store_true", help="break down error by subject (on evaluation)")
+    settings.add_argument("--render", action="store_true",
+                          help="not supported (refused): blapose predict writes the test videos' poses and "
+                               "blapose render draws one of them")
+    add_by_subject_argument(settings)
     settings.add_argument("--export", metavar="FILE",
                           help="after training, also write the final model as a small weights-only file "
                                "(float16, with its architecture), e.g. for blapose video")
@@ -159,7 +165,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--mocap-share", default=None, type=float, metavar="FRACTION",
                        help="fraction of the training examples that the clips make, by repeating them "
                             "(default 0.3)")
-    model.add_argument("-ich", "--in-chans", default=2, type=int, help="number of input channels per joint")
+    model.add_argument("-ich", "--in-chans", default=2, type=int,
+                       help="number of input channels per joint (only 2, the x and y of 2D keypoints)")
     model.add_argument("-layer", "--num-layers", default=1, type=int, help="number of GRU layers")
 
     experimental = parser.add_argument_group("experimental")
@@ -168,6 +175,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     experimental.add_argument("--no-eval", action="store_true",
                               help="disable epoch evaluation while training (small speed-up)")
     parser.set_defaults(data_augmentation=True)
+
+
+def add_by_subject_argument(group: argparse._ActionsContainer) -> None:
+    """--by-subject of the commands that evaluate a pose model (train --evaluate, evaluate)."""
+    group.add_argument("--by-subject", action="store_true",
+                       help="break down error by subject (on evaluation): also print each test subject's "
+                            "action-wise errors (and write them under 'per_subject' with --json)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -180,11 +194,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse flag combinations that cannot work, with one clear message (``InputError``)."""
+    """Refuse flags that are not supported and combinations that cannot work, in one line (``InputError``)."""
     from ..errors import InputError
 
     if not args.task:
         raise InputError("choose what to train with -t length, -t lift or -t mix")
+    if args.render:
+        raise InputError("--render is not supported: write the test videos' poses with blapose predict, then "
+                         "draw one with blapose render --pred ... --key SUBJECT/ACTION/CAMERA")
+    if args.subset != 1:
+        raise InputError("--subset is not supported; use -a/--actions or --downsample to train on less")
+    if args.in_chans != 2:
+        raise InputError(f"-ich/--in-chans {args.in_chans} is not supported: the models read 2D keypoints (-ich 2)")
+    if args.by_subject and (not args.evaluate or args.task == "length"):
+        raise InputError("--by-subject breaks down the errors of an evaluation: use it with --evaluate -t lift|mix "
+                         "(or blapose evaluate)")
+    if args.augment != "none" and args.task != "lift":
+        raise InputError(f"--augment {args.augment} is for -t lift (it re-projects the training chunks)")
+    if args.recipe != "upstream" and args.task != "length":
+        raise InputError(f"--recipe {args.recipe} is for -t length")
+    if args.export and args.evaluate:
+        raise InputError("--export writes the trained model; it does nothing with --evaluate")
     if args.export_training_curves and args.no_eval:
         raise InputError("--export-training-curves and --no-eval cannot be set at the same time")
     for name in ("epochs", "batch_size", "chunk_len", "segment_shift", "stride", "downsample",
@@ -200,48 +230,74 @@ def check_arguments(args: argparse.Namespace) -> None:
                          f"got {args.nproc}")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Check the flags; with --nproc N start N processes through torchrun, else join torchrun's
-    process group when it started this one, and train."""
+@dataclass(frozen=True)
+class TrainPlan:
+    """What ``blapose train`` does: the task's command (``blapose.train.length_config.LengthCommand``
+    for -t length, ``blapose.train.pose_args.PoseCommand`` for -t lift|mix), the device the process
+    group is set up for, the number of processes, and (final checkpoint, weights file) to export."""
+
+    command: Any
+    device: str
+    nproc: int
+    export: tuple[Path, str] | None
+
+
+def plan(args: argparse.Namespace) -> TrainPlan:
+    """The flags checked and mapped onto what the command will do; reads no file."""
+    from ..errors import InputError
+
     check_arguments(args)
+    if args.task == "length":
+        from ..train.length_config import command_from_args
+
+        command = command_from_args(args)
+    else:
+        try:
+            from ..train.pose_args import command_from_args
+        except ModuleNotFoundError as error:
+            if not (error.name or "").startswith(f"{__package__.rsplit('.', 1)[0]}.train."):
+                raise
+            raise InputError(f"-t {args.task} needs {error.name}, which this installation lacks") from None
+        command = command_from_args(args, "evaluate" if args.evaluate else "train")
+    export = (Path(args.checkpoint) / "final.bin", args.export) if args.export else None
+    return TrainPlan(command, args.device, args.nproc, export)
+
+
+def run(args: argparse.Namespace) -> int:
+    """With --nproc N start N processes through torchrun, else join torchrun's process group when it
+    started this one, and train (or evaluate) as ``plan`` says."""
+    settings = plan(args)
     from ..train.distributed import distributed_session, launched_by_torchrun
     from .device_args import relaunch_with_torchrun
 
-    if args.nproc > 1 and not launched_by_torchrun():
-        return relaunch_with_torchrun(args.nproc)
-    with distributed_session(args.device):
-        code = _run_task(args)
-    if code == 0 and args.export:
-        export_final_weights(args)
+    if settings.nproc > 1 and not launched_by_torchrun():
+        return relaunch_with_torchrun(settings.nproc)
+    with distributed_session(settings.device):
+        code = _run_command(settings.command)
+    if code == 0 and settings.export:
+        export_final_weights(*settings.export)
     return code
 
 
-def export_final_weights(args: argparse.Namespace) -> None:
-    """--export: the final checkpoint in -c as a small weights-only file (by rank 0 under torchrun)."""
+def export_final_weights(final_checkpoint: Path, target: str) -> None:
+    """--export: ``final_checkpoint`` as a small weights-only file ``target`` (by rank 0 under torchrun)."""
     import os
-    from pathlib import Path
 
     from ..models.checkpoint import export_weights
 
     if os.environ.get("RANK", "0") != "0":
         return
-    export_weights(Path(args.checkpoint) / "final.bin", args.export)
-    print(f"wrote {args.export}: the final weights (float16) and architecture, without training state")
+    export_weights(final_checkpoint, target)
+    print(f"wrote {target}: the final weights (float16) and architecture, without training state")
 
 
-def _run_task(args: argparse.Namespace) -> int:
-    if args.task == "length":
-        from ..train.length import run_from_args
+def _run_command(command: Any) -> int:
+    from ..train.length_config import LengthCommand
 
-        return run_from_args(args)
-    from ..errors import InputError
+    if isinstance(command, LengthCommand):
+        from ..train.length import run_command
 
-    try:
-        from ..train import pose_cli
-    except ModuleNotFoundError as error:
-        if not (error.name or "").startswith(f"{__package__.rsplit('.', 1)[0]}.train."):
-            raise
-        raise InputError(f"-t {args.task} needs {error.name}, which this installation lacks") from None
-    if args.evaluate:
-        return pose_cli.evaluate_from_args(args)
-    return pose_cli.run_from_args(args)
+        return run_command(command)
+    from ..train import pose_cli
+
+    return pose_cli.evaluate(command) if command.action == "evaluate" else pose_cli.run_training(command)

@@ -13,9 +13,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and, with --bvh, <name>.bvh. Runs offline on the CPU; needs blapose[video].")
     parser.add_argument("input", metavar="INPUT", help="video file (anything OpenCV reads: mp4, mov, avi, ...)")
     parser.add_argument("--out", help="output folder (default output/<video name>)")
-    parser.add_argument("--lifter", default="builtin", metavar="NAME|CKPT",
-                        help="builtin (default), mediapipe (MediaPipe's own 3D landmarks, a baseline) or a "
-                             "VideoPose3D-format checkpoint")
+    parser.add_argument("--lifter", default=None, metavar="NAME|CKPT",
+                        help="builtin (the shipped temporal model), mediapipe (MediaPipe's own 3D landmarks), "
+                             "mediapipe-filtered (the same, low-pass filtered), mediapipe-rays (MediaPipe's 3D "
+                             "moved onto the 2D keypoints' viewing rays, filtered), a VideoPose3D-format checkpoint, "
+                             "or several joined by + (the mean of their poses); default "
+                             "builtin+mediapipe-rays")
     parser.add_argument("--length-model", "--length_model", dest="length_model", default="builtin",
                         metavar="NAME|CKPT", help="builtin (default) or a bone-length model checkpoint")
     parser.add_argument("-bi", "--bidirectional", action="store_true", default=None,
@@ -24,15 +27,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="per-frame bone lengths from past frames only (unidirectional length model)")
     parser.add_argument("--no-render", dest="render", action="store_false", help="do not write <name>.mp4")
     parser.add_argument("--bvh", action="store_true", help="also write the adjusted motion as <name>.bvh")
+    parser.add_argument("--height", type=float, metavar="METERS",
+                        help="the person's standing height: sets the size of the bone lengths (the length "
+                             "model gives their proportions)")
+    camera = parser.add_mutually_exclusive_group()
+    camera.add_argument("--focal", type=float, metavar="PX", help="the camera's focal length in pixels")
+    camera.add_argument("--fov", type=float, metavar="DEGREES",
+                        help="the camera's field of view across the image's long side (default 65, a phone's "
+                             "main camera); with --focal it places the person in the scene")
+    parser.add_argument("--no-trajectory", dest="trajectory", action="store_false",
+                        help="keep the poses root-relative: no trajectory in the npz, no root motion in the BVH")
+    parser.add_argument("--person-box", metavar="X0,Y0,X1,Y1",
+                        help="pixels of a box around the person to follow in the first frame, when several "
+                             "are in view (default: whoever MediaPipe finds)")
     parser.add_argument("--start", type=float, metavar="S", help="first second of the video to use")
     parser.add_argument("--end", type=float, metavar="E", help="second of the video to stop at")
     parser.set_defaults(run=run)
 
 
+def _person_box(text: str | None) -> tuple[float, float, float, float] | None:
+    from ..errors import InputError
+
+    if text is None:
+        return None
+    try:
+        box = tuple(float(value) for value in text.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not (box[0] < box[2] and box[1] < box[3]):
+        raise InputError(f"--person-box {text!r} must be X0,Y0,X1,Y1 pixels with X0 < X1 and Y0 < Y1")
+    return box
+
+
+def plan(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``blapose.video.pipeline.process``; ``run`` uses only these."""
+    settings = {"path": args.input, "out_dir": args.out, "length_model": args.length_model,
+                "bidirectional": args.bidirectional, "causal": args.causal, "render": args.render, "bvh": args.bvh,
+                "start": args.start, "end": args.end, "height": args.height, "focal": args.focal, "fov": args.fov,
+                "person_box": _person_box(args.person_box), "trajectory": args.trajectory}
+    if args.lifter is not None:
+        settings["lifter"] = args.lifter
+    return settings
+
+
 def run(args: argparse.Namespace) -> int:
     from ..video.pipeline import process
 
-    process(args.input, out_dir=args.out, lifter=args.lifter, length_model=args.length_model,
-            bidirectional=args.bidirectional, causal=args.causal, render=args.render, bvh=args.bvh,
-            start=args.start, end=args.end)
+    process(**plan(args))
     return 0

@@ -13,9 +13,10 @@ gradients DDP averages equal the single-process gradient of the whole global bat
 the global batch whatever the number of processes.
 
 Randomness: the shared order and augmentation draws come from a numpy generator seeded alike on
-every rank; torch's generators (dropout) are seeded per rank. ``random_states`` gathers every
-rank's generator states for a checkpoint and ``restore_random_states`` gives each rank its own back,
-so a resumed run continues as the uninterrupted one would.
+every rank; torch's generators (dropout) are seeded per rank, and a batch source may draw from
+torch generators of its own (``--augment wild``'s cameras and noise). ``random_states`` gathers
+every rank's generator states for a checkpoint and ``restore_random_states`` gives each rank its
+own back, so a resumed run continues as the uninterrupted one would.
 
 Batch normalisation: on CUDA the model's batch-norm layers become ``torch.nn.SyncBatchNorm``
 (statistics over the global batch); torch has no CPU SyncBatchNorm, so on CPUs each rank
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,17 +165,22 @@ def seed_torch(seed: int, context: DistributedContext) -> None:
     torch.manual_seed(seed + context.rank)
 
 
-def _own_random_state(rng: np.random.Generator, context: DistributedContext) -> dict[str, Any]:
+def _own_random_state(rng: np.random.Generator, context: DistributedContext,
+                      generators: Mapping[str, torch.Generator]) -> dict[str, Any]:
     state: dict[str, Any] = {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state()}
     if context.device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(context.device)
+    if generators:
+        state["generators"] = {name: generator.get_state() for name, generator in generators.items()}
     return state
 
 
-def random_states(rng: np.random.Generator, context: DistributedContext) -> list[dict[str, Any]]:
+def random_states(rng: np.random.Generator, context: DistributedContext,
+                  generators: Mapping[str, torch.Generator] | None = None) -> list[dict[str, Any]]:
     """Every rank's generator states, in rank order: {'numpy': bit-generator state dict, 'torch':
-    CPU generator state, 'cuda': its GPU's state (on CUDA)}. Every rank must call it together."""
-    own = _own_random_state(rng, context)
+    CPU generator state, 'cuda': its GPU's state (on CUDA), 'generators': {name: state} of the
+    named ``generators`` (when given)}. Every rank must call it together."""
+    own = _own_random_state(rng, context, generators or {})
     if not context.is_distributed:
         return [own]
     import torch.distributed as dist
@@ -184,9 +190,11 @@ def random_states(rng: np.random.Generator, context: DistributedContext) -> list
     return gathered
 
 
-def restore_random_states(states: Any, rng: np.random.Generator, context: DistributedContext) -> bool:
-    """Give this rank its generator states back from ``random_states``'s list; False (nothing changed)
-    when the list does not hold one valid entry per rank of this run."""
+def restore_random_states(states: Any, rng: np.random.Generator, context: DistributedContext,
+                          generators: Mapping[str, torch.Generator] | None = None) -> bool:
+    """Give this rank its generator states back from ``random_states``'s list, the named
+    ``generators`` included; False (nothing changed) when the list does not hold one valid entry
+    per rank of this run with a state for each of ``generators``."""
     if not isinstance(states, (list, tuple)) or len(states) != context.world_size:
         return False
     own = states[context.rank]
@@ -194,8 +202,15 @@ def restore_random_states(states: Any, rng: np.random.Generator, context: Distri
     if not isinstance(numpy_state, dict) or numpy_state.get("bit_generator") != type(rng.bit_generator).__name__ \
             or not isinstance(own.get("torch"), torch.Tensor):
         return False
+    saved = own.get("generators")
+    generators = generators or {}
+    if generators and not (isinstance(saved, dict) and all(isinstance(saved.get(name), torch.Tensor)
+                                                           for name in generators)):
+        return False
     rng.bit_generator.state = numpy_state
     torch.set_rng_state(own["torch"])
     if context.device.type == "cuda" and isinstance(own.get("cuda"), torch.Tensor):
         torch.cuda.set_rng_state(own["cuda"], context.device)
+    for name, generator in generators.items():
+        generator.set_state(saved[name])
     return True

@@ -9,19 +9,16 @@ Units: meters inside; printed errors in millimetres.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputError
 from ..fileio import atomic_path
 from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
 from ..models.length import BoneLengthModel
@@ -31,15 +28,15 @@ from .device import FP32, Precision, backward_and_step, resolve_precision
 from .distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
                           restore_random_states, wrap_model)
 from .length_batches import LengthBatchBuilder, MotionBank, WildViews, make_length_sampler
-from .length_config import (RECIPES, LengthTrainingConfig, config_from_args, load_length_table,
-                            load_training_sequences)
+from .length_config import (RECIPES, LengthCommand, LengthTrainingConfig, command_from_args, config_from_args,
+                            load_length_table, load_training_sequences)
 from .length_eval import (LengthErrors, evaluate, evaluate_checkpoint, mean_length_error,
                           mean_sequence_lengths)
 from .length_state import (TrainingHistory, TrainingState, checkpoint_dict, restore, save_curves)
 
 __all__ = ["RECIPES", "LengthTrainingConfig", "config_from_args", "LengthErrors", "evaluate", "evaluate_checkpoint",
            "mean_length_error", "mean_sequence_lengths", "TrainingHistory", "build_model", "length_loss",
-           "train_step", "train_epoch", "fit", "FitResult", "run_from_args"]
+           "train_step", "train_epoch", "fit", "FitResult", "LengthCommand", "command_from_args", "run_command"]
 
 #: The learning rate stops decaying below this (upstream train.py).
 MIN_DECAYING_LR = 1e-6
@@ -232,13 +229,11 @@ def fit(config: LengthTrainingConfig) -> FitResult:
                      best_checkpoint=best_path if best_path.exists() else None)
 
 
-def run_from_args(args: Any) -> int:
-    """``blapose train -t length``: train, or with ``--evaluate`` report a saved model's errors."""
-    config = config_from_args(args)
-    if args.evaluate:
-        if not args.length_model:
-            raise InputError("--evaluate -t length needs --length_model <checkpoint>")
-        errors = evaluate_checkpoint(dataclasses.replace(config, resume=""), args.length_model)
+def run_command(command: LengthCommand) -> int:
+    """``blapose train -t length``: train, or with ``command.evaluate`` report a saved model's errors."""
+    config = command.config
+    if command.evaluate:
+        errors = evaluate_checkpoint(config, command.evaluate)
         print(f"Bone length error on {', '.join(config.subjects_test)}: detected 2D "
               f"{errors.detected * 1000:.2f} mm, augmented {errors.augmented * 1000:.2f} mm")
         return 0

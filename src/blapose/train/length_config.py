@@ -99,10 +99,27 @@ def _parse_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
+@dataclass(frozen=True)
+class LengthCommand:
+    """``blapose train -t length``: train as ``config`` says, or with ``evaluate`` (a checkpoint name
+    or path) report that saved model's errors on the config's test subjects instead."""
+
+    config: LengthTrainingConfig
+    evaluate: str | None = None
+
+
+def command_from_args(args: Any) -> LengthCommand:
+    """The ``blapose train -t length`` flags as a ``LengthCommand``; reads no file."""
+    config = config_from_args(args)
+    if not args.evaluate:
+        return LengthCommand(config)
+    if not args.length_model:
+        raise InputError("--evaluate -t length needs --length_model <checkpoint>")
+    return LengthCommand(dataclasses.replace(config, resume=""), evaluate=args.length_model)
+
+
 def config_from_args(args: Any) -> LengthTrainingConfig:
     """The ``blapose train -t length`` flags (upstream names) as a config."""
-    if getattr(args, "subset", 1) != 1:
-        raise InputError("--subset is not supported for -t length; use -a/--actions or --downsample")
     if args.length_aug_type not in LENGTH_AUG_TYPES:
         raise InputError(f"--length_aug_type must be one of {', '.join(LENGTH_AUG_TYPES)}")
     resume = args.resume or args.length_model

@@ -218,7 +218,8 @@ def fit(model: nn.Module, batches: ChunkedBatches, loss_function: LossFunction, 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=config.learning_rate, amsgrad=True)
     scaler = precision.grad_scaler()
-    first_epoch = 0 if resume is None else _resume(resume, optimizer, scaler, rng, context)
+    generators = batch_generators(batches)
+    first_epoch = 0 if resume is None else _resume(resume, optimizer, scaler, rng, context, generators)
     model.set_bn_momentum(bn_momentum(config, first_epoch))
     trained = wrap_model(model, context)
     results = []
@@ -240,7 +241,7 @@ def fit(model: nn.Module, batches: ChunkedBatches, loss_function: LossFunction, 
             for group in optimizer.param_groups:
                 group["lr"] *= config.lr_decay
         model.set_bn_momentum(bn_momentum(config, epoch + 1))
-        resume_state = {"rank_random_states": random_states(rng, context)}
+        resume_state = {"rank_random_states": random_states(rng, context, generators)}
         if scaler.is_enabled():
             resume_state["scaler"] = scaler.state_dict()
         result = EpochResult(epoch=epoch + 1, train_loss=totals[0] / max(totals[1], 1),
@@ -252,11 +253,20 @@ def fit(model: nn.Module, batches: ChunkedBatches, loss_function: LossFunction, 
     return results
 
 
+def batch_generators(batches: Any) -> dict[str, torch.Generator]:
+    """The torch generators a batch source draws from, by name, for checkpoints: ``WildChunkBatches``'
+    cameras, noise and flips ('batches'); none for ``ChunkedBatches``."""
+    generator = getattr(batches, "generator", None)
+    return {"batches": generator} if isinstance(generator, torch.Generator) else {}
+
+
 def _resume(checkpoint: Mapping[str, Any], optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-            rng: np.random.Generator, context: DistributedContext) -> int:
-    """Restore optimizer, learning rate, loss scaler and this rank's random states from ``checkpoint``;
-    returns its epoch. A checkpoint without per-rank states (upstream's, or another number of
-    ranks) restores the shared numpy order only, and says so."""
+            rng: np.random.Generator, context: DistributedContext,
+            generators: Mapping[str, torch.Generator]) -> int:
+    """Restore optimizer, learning rate, loss scaler and this rank's random states (``generators``
+    included) from ``checkpoint``; returns its epoch. A checkpoint without them (upstream's, one of
+    another number of ranks or one without the batch source's generators) restores the shared numpy
+    order only, and says so."""
     if checkpoint.get("optimizer") is not None:
         try:
             optimizer.load_state_dict(checkpoint["optimizer"])
@@ -269,13 +279,14 @@ def _resume(checkpoint: Mapping[str, Any], optimizer: torch.optim.Optimizer, sca
             group["lr"] = float(checkpoint["lr"])
     if scaler.is_enabled() and isinstance(checkpoint.get("scaler"), Mapping):
         scaler.load_state_dict(dict(checkpoint["scaler"]))
-    if not restore_random_states(checkpoint.get("rank_random_states"), rng, context):
+    if not restore_random_states(checkpoint.get("rank_random_states"), rng, context, generators):
         state = checkpoint.get("random_state")
         if isinstance(state, dict) and "bit_generator" in state:
             rng.bit_generator.state = state
         if context.is_main:
             print(f"WARNING: this checkpoint has no random state for each of {context.world_size} process(es); "
-                  "the example order continues, dropout restarts from the seed")
+                  "the example order continues, " + ("dropout and the augmentation draws restart" if generators
+                                                     else "dropout restarts") + " from the seed")
     return int(checkpoint.get("epoch", 0))
 
 
@@ -294,6 +305,13 @@ class _forked_torch_rng:
         self._fork.__exit__(*exc)
 
 
+def _with_dropout(model: TemporalModel, dropout: float) -> TemporalModel:
+    """``model`` training with the configured dropout probability, whatever the model it came from had
+    (a checkpoint loads without dropout): as upstream, which builds the trained model from -drop."""
+    model.drop.p = dropout
+    return model
+
+
 def _training_arrays(sequences: Sequence[Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     if len(sequences) == 0:
         raise InputError("no training sequences (check the subjects and the action filter)")
@@ -306,11 +324,12 @@ def train_lifting_model(train_sequences: Sequence[Any], config: PoseTrainConfig,
                         real_motions: Sequence[np.ndarray] = ()) -> TemporalModel:
     """Train a lifting model on ``train_sequences`` (``blapose.data.h36m.Sequence``) with MPJPE.
 
-    Starts from ``model`` (either form) when given, else from a fresh model of the configured
-    architecture drawn from ``config.seed``. ``resume``: see ``fit``. ``real_motions``: world-frame
-    motions (T, 17, 3) meters, z up (``blapose.data.mocap.load_clips``), trained on beside the
-    sequences as ``config.mocap_share`` of the examples; only with ``augment="wild"``, which needs
-    no 2D. Returns the whole-sequence form, in eval mode, on the configured device.
+    Starts from ``model`` (either form, trained with ``config.dropout``) when given, else from a
+    fresh model of the configured architecture drawn from ``config.seed``. ``resume``: see ``fit``.
+    ``real_motions``: world-frame motions (T, 17, 3) meters, z up (``blapose.data.mocap.load_clips``),
+    trained on beside the sequences as ``config.mocap_share`` of the examples; only with
+    ``augment="wild"``, which needs no 2D. Returns the whole-sequence form, in eval mode, on the
+    configured device.
     """
     if len(real_motions) and config.augment != "wild":
         raise InputError("motion capture needs --augment wild: the clips have no cameras or 2D keypoints")
@@ -319,13 +338,13 @@ def train_lifting_model(train_sequences: Sequence[Any], config: PoseTrainConfig,
     # Initial weights and dropout drawn from the seed (+ rank: DDP then copies rank 0's weights).
     with _forked_torch_rng(config.seed + current_context(device).rank):
         single_frame = build_temporal_model(config, single_frame=True) if model is None \
-            else convert_form(model, single_frame=True)
+            else _with_dropout(convert_form(model, single_frame=True), config.dropout)
         single_frame.to(device)
         if config.augment == "wild":
             from .wild import WildChunkBatches, lift_training_motions
 
-            draws = torch.Generator(device=device)
-            draws.manual_seed(config.seed)
+            draws = torch.Generator(device=device)  # each rank its own cameras for its block of a batch
+            draws.manual_seed(config.seed + current_context(device).rank)
             motions = lift_training_motions(train_sequences, real_motions, config.mocap_share)
             batches = WildChunkBatches(motions, single_frame.receptive_field(),
                                        config.batch_size, flip=config.flip_augment, device=device, generator=draws)
@@ -359,7 +378,7 @@ def finetune(model: nn.Module, length_lookup: LengthLookup, train_sequences: Seq
     """Fine-tune the directions of a lifting model with each video's fixed predicted bone lengths.
 
     model: a ``TemporalModel``/``SingleFrameTemporalModel`` or a ``MixModel`` (its length model is
-    kept and stays fixed). length_lookup: {(subject, action, camera): (16,) meters} covering every
+    kept and stays fixed; the directions train with ``config.dropout``). length_lookup: {(subject, action, camera): (16,) meters} covering every
     training sequence. Returns a ``MixModel`` whose direction model is in the whole-sequence form,
     in eval mode; predict with ``predict_poses(model, sequences, length_lookup=...)`` or, when it
     has a length model, without a lookup.
@@ -367,7 +386,7 @@ def finetune(model: nn.Module, length_lookup: LengthLookup, train_sequences: Seq
     length_model = model.length_model if isinstance(model, MixModel) else None
     directions = model.direction_model if isinstance(model, MixModel) else model
     device = config.torch_device
-    mix = MixModel(convert_form(directions, single_frame=True), length_model).to(device)
+    mix = MixModel(_with_dropout(convert_form(directions, single_frame=True), config.dropout), length_model).to(device)
     keypoints, poses = _training_arrays(train_sequences)
     lengths = lengths_of_sequences(train_sequences, length_lookup)
     batches = ChunkedBatches(keypoints, poses, mix.receptive_field(), config.batch_size,

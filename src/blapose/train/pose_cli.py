@@ -1,6 +1,6 @@
-"""The ``blapose train -t lift|mix``, ``blapose evaluate`` and ``blapose predict`` commands: the
-flags mapped by ``blapose.train.pose_args``, then the typed calls of ``blapose.train.pose`` and
-``blapose.train.predict``, and what each command prints and writes."""
+"""The ``blapose train -t lift|mix``, ``blapose evaluate`` and ``blapose predict`` commands, run
+from a ``PoseCommand`` (``blapose.train.pose_args``, the flags mapped): the typed calls of
+``blapose.train.pose`` and ``blapose.train.predict``, and what each command prints and writes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -16,8 +15,8 @@ from torch import nn
 
 from .pose import (EpochResult, checkpoint_dict, finetune, lifting_model_from_checkpoint, mix_model_from_checkpoint,
                    train_lifting_model)
-from .pose_args import (config_from_args, length_lookup_from_args, load_named_checkpoint, model_and_test_data,
-                        model_from_args, real_motions_from_args, sequences_from_args, subjects_from_text)
+from .pose_args import (PoseCommand, load_data, load_length_lookup, load_model, load_named_checkpoint,
+                        load_real_motions, model_and_test_data)
 from .predict import evaluate_model, format_evaluation, predict_poses, validation_mpjpe
 
 
@@ -55,45 +54,45 @@ class EpochReporter:
         save_checkpoint(self.directory / "final.bin", checkpoint)
 
 
-def run_from_args(args: Any) -> int:
-    """``blapose train -t lift|mix``: train or fine-tune from the upstream flags; checkpoints go to -c."""
-    config = config_from_args(args)
-    train = sequences_from_args(args, subjects_from_text(args.subjects_train))
-    test = [] if args.no_eval else sequences_from_args(args, subjects_from_text(args.subjects_test))
+def run_training(command: PoseCommand) -> int:
+    """``blapose train -t lift|mix``: train or fine-tune as ``command`` says; checkpoints go to its folder."""
+    config, choice = command.training, command.model
+    train = load_data(command.data, command.data.subjects_train)
+    test = load_data(command.data, command.data.subjects_test) if command.validate else []
     print(f"INFO: training on {sum(s.num_frames for s in train)} frames of {len(train)} videos"
-          + ("" if args.no_eval else f", validating on {sum(s.num_frames for s in test)} frames"))
-    resume = load_named_checkpoint(args.resume, args)[0] if getattr(args, "resume", "") else None
-    if args.task == "lift":
+          + (f", validating on {sum(s.num_frames for s in test)} frames" if test else ""))
+    resume = load_named_checkpoint(command.resume, choice.checkpoint_dir)[0] if command.resume else None
+    if choice.task == "lift":
         model = None
         if resume is not None:
-            model = lifting_model_from_checkpoint(resume, config.filter_widths, config.channels, args.resume)
-        elif args.direction_model:
-            model = model_from_args(args)
-        reporter = EpochReporter(args.checkpoint, args.checkpoint_frequency,
+            model = lifting_model_from_checkpoint(resume, config.filter_widths, config.channels, command.resume)
+        elif choice.direction_model:
+            model = load_model(choice)
+        reporter = EpochReporter(choice.checkpoint_dir, command.checkpoint_frequency,
                                  (lambda m: validation_mpjpe(m, test)) if test else None)
-        real, holdout = real_motions_from_args(args)
+        real = load_real_motions(command.mocap, command.mocap_holdout) if command.mocap else {}
         if real:
-            print(f"INFO: motion capture ({args.mocap}): {len(real)} clips, {sum(len(m) for m in real.values())} "
+            print(f"INFO: motion capture ({command.mocap}): {len(real)} clips, {sum(len(m) for m in real.values())} "
                   f"frames at 50 fps, re-posed with the training bodies and repeated to about {config.mocap_share:.0%} "
-                  f"of the examples; held out: {', '.join(holdout) or 'none'}")
+                  f"of the examples; held out: {', '.join(command.mocap_holdout) or 'none'}")
         print(f"INFO: receptive field {math.prod(config.filter_widths)} frames, device {config.torch_device}")
         train_lifting_model(train, config, model, reporter, resume, real_motions=list(real.values()))
     else:
         if resume is not None:
-            model = mix_model_from_checkpoint(resume, config.filter_widths, config.channels, args.bidirectional,
-                                              args.resume)
+            model = mix_model_from_checkpoint(resume, config.filter_widths, config.channels, choice.bidirectional,
+                                              command.resume)
         else:
-            model = model_from_args(args)
-        lookup = length_lookup_from_args(args)
+            model = load_model(choice)
+        lookup = load_length_lookup(command.lengths, command.data)
         test_lookup = lookup if test and all(tuple(s.key) in lookup for s in test) else None
         validate = None
         if test and (test_lookup is not None or model.length_model is not None):
             validate = lambda m: validation_mpjpe(m, test, test_lookup)  # noqa: E731
-        reporter = EpochReporter(args.checkpoint, args.checkpoint_frequency, validate)
+        reporter = EpochReporter(choice.checkpoint_dir, command.checkpoint_frequency, validate)
         print(f"INFO: receptive field {model.receptive_field()} frames, device {config.torch_device}")
         finetune(model, lookup, train, config, reporter, resume)
-    if getattr(args, "export_training_curves", False) and reporter.history:  # rank 0 only
-        _plot_curves(reporter.history, Path(args.checkpoint) / "loss_3d.png")
+    if command.training_curves and reporter.history:  # rank 0 only
+        _plot_curves(reporter.history, Path(choice.checkpoint_dir) / "loss_3d.png")
     return 0
 
 
@@ -107,29 +106,35 @@ def _plot_curves(history: list[tuple[int, float, float | None]], path: Path) -> 
     plot_training_curves(path, curves, "MPJPE (mm)")
 
 
-def evaluate_from_args(args: Any) -> int:
-    """``blapose evaluate`` / ``blapose train --evaluate``: action-wise errors on the test subjects."""
+def evaluate(command: PoseCommand) -> int:
+    """``blapose evaluate`` / ``blapose train --evaluate``: action-wise errors on the test subjects
+    (with ``by_subject``, each subject's too, as VideoPose3D's --by-subject)."""
     from ..report import write_csv, write_json
 
-    model, test, lookup = model_and_test_data(args)
+    model, test, lookup = model_and_test_data(command)
     print(f"INFO: evaluating on {sum(s.num_frames for s in test)} frames of {len(test)} videos"
-          f"{'' if args.test_time_augmentation else ' without test-time flipping'}")
-    report = evaluate_model(model, test, lookup, flip=args.test_time_augmentation, progress=True)
+          f"{'' if command.flip else ' without test-time flipping'}")
+    report = evaluate_model(model, test, lookup, flip=command.flip, progress=True, by_subject=command.by_subject)
+    for subject, part in report.get("per_subject", {}).items():
+        print(f"Evaluating on subject {subject}")
+        print(format_evaluation(part))
+        print()
     print(format_evaluation(report))
-    if getattr(args, "json", None):
-        write_json(args.json, report)
-    if getattr(args, "csv", None):
-        write_csv(args.csv, report)
+    if command.json:
+        write_json(command.json, report)
+    if command.csv:
+        write_csv(command.csv, report)
     return 0
 
 
-def predict_from_args(args: Any) -> int:
+def predict(command: PoseCommand) -> int:
     """``blapose predict``: write the test subjects' predictions in the upstream adjustment format."""
     from ..data.predictions import write_predictions
 
-    model, test, lookup = model_and_test_data(args)
-    predictions = predict_poses(model, test, lookup, flip=args.test_time_augmentation, progress=True)
-    output = args.output or str(Path("3D_prediction") / Path(args.mix_model or args.direction_model).stem)
+    model, test, lookup = model_and_test_data(command)
+    predictions = predict_poses(model, test, lookup, flip=command.flip, progress=True)
+    choice = command.model
+    output = command.output or str(Path("3D_prediction") / Path(choice.mix_model or choice.direction_model).stem)
     for path in write_predictions(output, predictions):
         print(f"wrote {path}")
     return 0

@@ -123,6 +123,19 @@ def predict_each(model: nn.Module, sequences: Sequence[Any], length_lookup: Leng
         yield sequence, raw, final
 
 
+def require_finite_poses(key: Key, *poses: np.ndarray) -> None:
+    """Raise ``InputError`` naming the video ``key`` and its first frame where any of ``poses``
+    (each (T, J, 3)) holds a NaN or infinite coordinate; nothing happens when all are finite."""
+    bad = np.zeros(len(poses[0]), dtype=bool)
+    for array in poses:
+        bad |= ~np.isfinite(array).reshape(len(array), -1).all(axis=1)
+    if bad.any():
+        from ..lengths_io import describe_key
+
+        raise InputError(f"the model predicted NaN or infinite poses for {describe_key(key)} (first at frame "
+                         f"{int(np.argmax(bad))} of {len(bad)}); nothing written")
+
+
 def predict_poses(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None,
                   flip: bool = True, progress: bool = False, raw: bool = False) -> dict[Key, np.ndarray]:
     """Predicted poses {(subject, action, camera): (T, 17, 3) float32}, meters, camera frame, root-relative.
@@ -130,10 +143,15 @@ def predict_poses(model: nn.Module, sequences: Sequence[Any], length_lookup: Len
     Arguments as ``predict_each``. ``raw`` returns the temporal model's own poses instead (what a
     mix model rebuilds from). A lifting model's poses are re-centred on purpose: BLAPose's
     prediction files, which ``blapose adjust`` reads, hold root-relative poses. Scores come from
-    ``evaluate_model``, which does not re-centre them.
+    ``evaluate_model``, which does not re-centre them. A pose that is not finite stops it with
+    ``InputError`` naming the first such video and frame (``require_finite_poses``).
     """
-    return {tuple(sequence.key): root_relative(raw_poses if raw else final)
-            for sequence, raw_poses, final in predict_each(model, sequences, length_lookup, flip, progress)}
+    poses = {}
+    for sequence, raw_poses, final in predict_each(model, sequences, length_lookup, flip, progress):
+        chosen = raw_poses if raw else final
+        require_finite_poses(tuple(sequence.key), chosen)
+        poses[tuple(sequence.key)] = root_relative(chosen)
+    return poses
 
 
 def validation_mpjpe(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None
@@ -210,7 +228,7 @@ def evaluation_report(targets: Mapping[Key, np.ndarray], after: Mapping[Key, np.
 
 
 def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: LengthLookup | None = None,
-                   flip: bool = True, progress: bool = False) -> dict[str, Any]:
+                   flip: bool = True, progress: bool = False, by_subject: bool = False) -> dict[str, Any]:
     """Evaluate a lifting or mix model on ``sequences`` -> ``evaluation_report`` (mm).
 
     Lifting model: VideoPose3D ``run.py`` ``evaluate()``'s protocol. Its poses, not re-centred,
@@ -218,17 +236,27 @@ def evaluate_model(model: nn.Module, sequences: Sequence[Any], length_lookup: Le
     origin. Mix model (BLAPose's evaluation, unchanged): "before" is its temporal model's own poses
     moved to a root at the origin, "after" the poses rebuilt from the root with the bone lengths
     (from ``length_lookup`` or, without one, its length model run on each whole sequence). Flip
-    test-time augmentation unless ``flip`` is False.
+    test-time augmentation unless ``flip`` is False. A pose that is not finite stops it with
+    ``InputError`` naming the first such video and frame (``require_finite_poses``). ``by_subject``
+    adds "per_subject": {subject: the same report of that subject's videos alone}.
     """
     is_mix = isinstance(model, MixModel)
     raw, final, targets = {}, {}, {}
     for sequence, raw_poses, final_poses in predict_each(model, sequences, length_lookup, flip, progress,
                                                          "evaluating"):
         key = tuple(sequence.key)
+        require_finite_poses(key, raw_poses, final_poses)
         raw[key] = root_relative(raw_poses) if is_mix else raw_poses
         final[key] = final_poses
         targets[key] = sequence.poses_root_relative
-    return evaluation_report(targets, after=final if is_mix else {}, before=raw)
+    report = evaluation_report(targets, after=final if is_mix else {}, before=raw)
+    if by_subject:
+        report["per_subject"] = {}
+        for subject in dict.fromkeys(key[0] for key in raw):
+            keys = [key for key in raw if key[0] == subject]
+            after = {key: final[key] for key in keys} if is_mix else {}
+            report["per_subject"][subject] = evaluation_report(targets, after, before={key: raw[key] for key in keys})
+    return report
 
 
 def headline(report: Mapping[str, Any]) -> dict[str, float]:

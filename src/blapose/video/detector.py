@@ -11,11 +11,7 @@ in meters, origin at the mid-hips, x right, y down, z away from the camera.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TextIO
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,28 +36,6 @@ class Detections:
     visibility: np.ndarray
     world: np.ndarray
     detected: np.ndarray
-
-
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[TextIO]:
-    """Send file descriptor 2 to /dev/null while MediaPipe runs; yield a stream to the real stderr.
-
-    MediaPipe's C++ code prints start-up notices (TFLite delegate, absl warnings) from its own
-    threads, which would break the one-line-per-stage output; progress goes to the yielded stream.
-    Python exceptions still propagate.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    real_stderr = os.fdopen(os.dup(saved), "w", buffering=1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield real_stderr
-    finally:
-        real_stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        real_stderr.close()
 
 
 def _import_mediapipe():

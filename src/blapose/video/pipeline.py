@@ -26,6 +26,7 @@ from ..bones import adjust_poses
 from ..camera import normalize_screen_coordinates
 from ..errors import InputError
 from ..fileio import atomic_path
+from ..native_stderr import native_stderr_silenced
 from ..progress import Progress
 from ..skeleton import H36M
 from . import landmarks as lm
@@ -244,7 +245,7 @@ def _analyse(info, frame_range: FrameRange, lifting_models: list, lengths_model,
              seconds: dict[str, float], show_progress: bool, height: float | None, focal: float,
              person_box, trajectory: bool) -> VideoResult:
     """Detect, map, put sides right, lift, predict lengths and adjust; stage times go into ``seconds``."""
-    from .detector import detect_landmarks, native_stderr_silenced
+    from .detector import detect_landmarks
     from .geometry import low_pass, root_trajectory
     from .lengths import choose_lengths
     from .models import predict_bone_lengths
@@ -320,7 +321,8 @@ def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: 
 
             stage = time.perf_counter()
             frames = len(result.detected)
-            with Progress(total=frames, description="render", unit="frame", enabled=show_progress) as bar:
+            with native_stderr_silenced() as stderr, Progress(total=frames, description="render", unit="frame",
+                                                              enabled=show_progress, stream=stderr) as bar:
                 write_pose_video(temporary["mp4"], {"lifter": result.poses_3d, "adjusted": result.poses_3d_adjusted},
                                  result.fps, frames=read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
                                  keypoints_2d=result.keypoints_2d, up=result.up, detected=result.detected,

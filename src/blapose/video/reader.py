@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..native_stderr import native_stderr_silenced
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,10 @@ class FrameRange:
 def _open(path: Path):
     import cv2
 
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
+    with native_stderr_silenced():  # FFmpeg's own lines on a bad file ('moov atom not found'): ours says it
+        capture = cv2.VideoCapture(str(path))
+        opened = capture.isOpened()
+    if not opened:
         capture.release()
         raise InputError(f"{path} is not a video that OpenCV can read")
     return capture
