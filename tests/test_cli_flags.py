@@ -25,7 +25,8 @@ BASELINES: dict[str, list[list[str]]] = {
     "prepare-h36m": [["--from-archive", "h36m.zip"], ["--from-source-cdf", "h36m"]],
     "synth-lengths": [[]],
     "download": [[]],
-    "train": [["-t", "length"], ["-t", "lift"],
+    "train": [["-t", "length"], ["-t", "lift"], ["-t", "lift", "--augment", "wild"],
+              ["-t", "lift", "--augment", "wild", "--mocap", "pybullet"],
               ["-t", "mix", "--length_model", "l.bin", "--direction_model", "d.bin"],
               ["-t", "length", "--evaluate", "--length_model", "l.bin"],
               ["-t", "lift", "--evaluate", "--direction_model", "d.bin"],
@@ -43,7 +44,7 @@ BASELINES: dict[str, list[list[str]]] = {
 
 #: Values for options whose generic other value (see ``other_value``) would be refused as a bad value.
 VALUES = {"--what": "data", "--key": "S11/Walking 1/2", "--architecture": "3,3,3", "--dropout": "0.5",
-          "--device": "cpu"}
+          "--device": "cpu", "--mocap-holdout": "walk", "--mocap-share": "0.5", "--person-box": "0,0,10,10"}
 
 #: Options kept so that upstream's command lines get a clear answer, refused as not supported.
 UNSUPPORTED = {("train", "--render"), ("train", "--subset"), ("train", "--in-chans")}

@@ -80,16 +80,19 @@ def test_mocap_flags_map_to_the_config_and_name_the_default_holdout():
     subparsers = next(a for a in parser._actions if a.dest == "command")
     holdout = next(a for a in subparsers.choices["train"]._actions if "--mocap-holdout" in a.option_strings)
     assert f"default: {','.join(DEFAULT_HOLDOUT)})" in holdout.help
-    args = build_parser().parse_args(flags + ["--mocap-holdout", "kick,none"])
-    assert pose_args.real_motions_from_args(args) == ({}, ("kick",))
+    args = build_parser().parse_args(flags + ["--mocap", "pybullet", "--mocap-holdout", "kick,none"])
+    command = pose_args.command_from_args(args, "train")
+    assert (command.mocap, command.mocap_holdout) == ("pybullet", ("kick",))
+    assert pose_args.command_from_args(build_parser().parse_args(flags), "train").mocap == ""
 
 
 @pytest.mark.parametrize("flags", [["-t", "lift"], ["-t", "mix", "--augment", "wild"],
                                    ["-t", "lift", "--augment", "wild", "--evaluate"]])
 def test_mocap_is_refused_outside_wild_lift_training(flags):
-    """--mocap needs -t lift --augment wild: anything else stops with one InputError."""
+    """--mocap needs -t lift --augment wild: anything else stops with one InputError (about --mocap, or
+    --augment when that is already out of place)."""
     from blapose.cli.train import check_arguments
     from blapose.errors import InputError
 
-    with pytest.raises(InputError, match="--mocap"):
+    with pytest.raises(InputError, match="--mocap|--augment"):
         check_arguments(build_parser().parse_args(["train", *flags, "--mocap", "pybullet"]))
