@@ -20,7 +20,7 @@ from blapose.models.checkpoint import load_checkpoint, save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.skeleton import H36M
 from blapose.train.length import LengthTrainingConfig, fit, length_loss, train_step
-from blapose.train.length_batches import (LengthBatchBuilder, MotionBank, augmented_keypoints,
+from blapose.train.length_batches import (LengthBatchBuilder, MotionBank, WildViews, augmented_keypoints,
                                           build_chunk_index, make_length_sampler, mirror_lengths)
 
 TINY = dict(embed_dim=8, hidden_size=6)
@@ -267,3 +267,66 @@ def test_augmentation_table_with_a_negative_length_is_refused_naming_file_and_bo
     np.savez(path, data=table)
     with pytest.raises(InputError, match=r"bone_lengths_bad\.npz.*bone 4"):
         load_length_table(str(path))
+
+
+def _wild_builder(h36m_data_dir, **extra) -> tuple[LengthBatchBuilder, np.ndarray]:
+    from blapose.train.wild import world_motions
+
+    sequences = load_sequences(h36m_data_dir, subjects=("S1",))
+    motions = world_motions(sequences)
+    table = np.stack([bone_lengths(m).mean(axis=0) for m in motions]) * np.linspace(0.9, 1.1, len(motions))[:, None]
+    bank = MotionBank.from_world_motions(motions, ["S1"] * len(motions))
+    builder = LengthBatchBuilder(bank, make_length_sampler("smpl", table, ["S1"], []), 16, 32, 16,
+                                 floor=True, wild=WildViews(), **extra)
+    return builder, table
+
+
+def test_wild_batches_are_seen_through_phone_cameras_and_repeat_from_the_seed(h36m_data_dir):
+    """Wild batches: finite 2D mostly inside the image, targets from the table, the same batch from the same seed."""
+    builder, table = _wild_builder(h36m_data_dir)
+    first = next(builder.epoch(np.random.default_rng(3)))
+    again = next(builder.epoch(np.random.default_rng(3)))
+    torch.testing.assert_close(first.keypoints, again.keypoints, rtol=0, atol=0)
+    assert torch.isfinite(first.keypoints).all() and first.keypoints.shape == (16, 32, 17, 2)
+    inside = (first.keypoints[..., 0].abs() <= 1.0).float().mean()
+    assert inside > 0.9
+    rows = {tuple(np.round(row, 5)) for row in table.astype(np.float32)}
+    assert all(tuple(np.round(lengths, 5)) in rows or tuple(np.round(mirror_lengths(torch.from_numpy(lengths)).numpy(), 5))
+               in rows for lengths in first.lengths.numpy())
+
+
+def test_wild_batches_differ_from_the_datasets_cameras(h36m_data_dir):
+    """Through random cameras the 2D of a chunk varies in size and place from batch to batch."""
+    builder, _ = _wild_builder(h36m_data_dir, flip=False)
+    chunks = np.zeros(8, dtype=np.int64)
+    batch = builder.build(chunks, np.random.default_rng(0))
+    spans = (batch.keypoints[..., 1].amax(dim=-1) - batch.keypoints[..., 1].amin(dim=-1)).mean(dim=1)
+    assert spans.max() / spans.min() > 1.5  # the same chunk, near and far cameras
+
+
+def test_wild_views_need_the_floor_augmentation(h36m_data_dir):
+    """Wild views without floor=True are refused."""
+    builder, table = _wild_builder(h36m_data_dir)
+    with pytest.raises(InputError, match="floor"):
+        LengthBatchBuilder(builder.bank, builder.sampler, 4, 32, 16, floor=False, wild=WildViews())
+
+
+def test_wild_recipe_trains_a_proportions_model_around_the_tables_size(h36m_data_dir, tmp_path):
+    """--recipe wild (2 epochs here) lowers its loss and keeps the table's mean size (geometric mean)."""
+    from blapose.train.length_config import apply_recipe
+
+    table_path = tmp_path / "table.npz"
+    length_table_file(h36m_data_dir, table_path)
+    config = dataclasses.replace(apply_recipe(LengthTrainingConfig(data_dir=str(h36m_data_dir),
+                                                                   bone_length_aug=str(table_path),
+                                                                   checkpoint_dir=str(tmp_path / "ck"),
+                                                                   subjects_train=("S1",), progress=False), "wild"),
+                                 epochs=3)
+    result = fit(config)
+    assert result.history.train[-1] < result.history.train[0]
+    table = np.load(table_path)["data"]
+    keypoints = torch.randn(2, 20, 17, 2) * 0.1
+    with torch.no_grad():
+        lengths = result.model(keypoints).numpy()
+    np.testing.assert_allclose(np.exp(np.log(lengths).mean(-1)), np.exp(np.log(table.mean(0)).mean()), rtol=1e-4)
+    assert load_checkpoint(tmp_path / "ck" / "final.bin")["architecture"]["recipe"] == "wild"

@@ -85,7 +85,7 @@ RECIPES["best"] = dict(RECIPES["cpu"], epochs=30)
 #: MediaPipe-like 2D errors (``blapose.train.wild``). Give it a table of lengths in the video's joint
 #: definition (``synth-lengths --joints mediapipe``). The dataset's own cameras and 2D play no part,
 #: so there is nothing to evaluate each epoch against.
-RECIPES["wild"] = dict(RECIPES["cpu"], wild_views=True, epochs=6, evaluate_each_epoch=False)
+RECIPES["wild"] = dict(RECIPES["cpu"], wild_views=True, epochs=60, evaluate_each_epoch=False)
 
 
 def apply_recipe(config: LengthTrainingConfig, recipe: str) -> LengthTrainingConfig:
