@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..models.inference import flip_bone_lengths, flip_keypoints  # noqa: F401  (their home was here)
 from ..skeleton import H36M, Skeleton
 
 
@@ -34,19 +35,6 @@ class ChunkBatch:
     keypoints_2d: torch.Tensor
     poses_3d: torch.Tensor
     lengths: torch.Tensor | None
-
-
-def flip_keypoints(points: np.ndarray, skeleton: Skeleton = H36M) -> np.ndarray:
-    """Mirror points (..., J, D) horizontally: negate x and swap left and right joints."""
-    mirrored = points[..., skeleton.flip_permutation, :].copy()
-    mirrored[..., 0] *= -1
-    return mirrored
-
-
-def flip_bone_lengths(lengths: np.ndarray, skeleton: Skeleton = H36M) -> np.ndarray:
-    """Bone lengths (..., P) of the mirrored body: left and right bones swapped."""
-    bone_order = skeleton.flip_permutation[1:] - 1
-    return lengths[..., bone_order]
 
 
 class ChunkedBatches:

@@ -3,8 +3,8 @@
 Glossary: T frames, J joints (17), P bones (16), R receptive field.
 Poses are meters, camera frame; keypoints are normalised screen coordinates; reports are in mm.
 
-- ``predict_sequence``: one sequence's poses with flip test-time augmentation, the lifting
-  model's output as it comes (its root joint wherever the model puts it).
+- ``predict_sequence`` (from ``blapose.models.inference``, which videos use too): one sequence's
+  poses with flip test-time augmentation, the lifting model's output as it comes.
 - ``predict_poses``: root-relative poses of many sequences, the format ``blapose predict``
   writes for ``blapose adjust``.
 - ``evaluate_model``: action-wise MPJPE (Protocol #1), P-MPJPE (#2), N-MPJPE (#3) and MPJVE,
@@ -19,79 +19,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
-from ..bones import bones_to_poses, poses_to_bones
 from ..errors import InputError
 from ..lengths_io import Key, LengthLookup
+from ..models.inference import predict_sequence, whole_sequence_form  # noqa: F401  (predict_sequence: its home was here)
 from ..models.mix import MixModel
-from ..models.temporal import SingleFrameTemporalModel, TemporalModel, convert_form
 from ..progress import progress as show_progress
-from ..skeleton import H36M
 from . import flush_subnormal_floats
-from .chunks import flip_bone_lengths, flip_keypoints
 from .pose import lengths_of_sequences
 
 
 # ----------------------------------------------------------------------------------------------
 # Prediction
 # ----------------------------------------------------------------------------------------------
-
-def _whole_sequence_form(model: nn.Module) -> nn.Module:
-    if isinstance(model, MixModel):
-        if isinstance(model.direction_model, SingleFrameTemporalModel):
-            return MixModel(convert_form(model.direction_model, single_frame=False), model.length_model)
-        return model
-    if isinstance(model, SingleFrameTemporalModel):
-        return convert_form(model, single_frame=False)
-    if isinstance(model, TemporalModel):
-        return model
-    raise TypeError(f"expected a temporal or mix model, got {type(model).__name__}")
-
-
-def _unflip_average(poses: torch.Tensor) -> torch.Tensor:
-    """Mean of poses (2, T, J, 3) where the second is a mirrored prediction, mirrored back."""
-    unflipped = poses[1][:, torch.from_numpy(H36M.flip_permutation)] * poses.new_tensor([-1.0, 1.0, 1.0])
-    return (poses[0] + unflipped) / 2
-
-
-@torch.no_grad()
-def predict_sequence(model: nn.Module, keypoints_2d: np.ndarray, lengths: np.ndarray | None = None,
-                     flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Poses of one sequence: (raw, final), each (T, J, 3) float32, meters, camera frame.
-
-    keypoints_2d (T, J, 2) are edge-padded by R // 2 frames per side so every frame gets a pose.
-    ``raw`` is the temporal model's output as it comes: not re-centred, its root joint wherever
-    the model puts it (VideoPose3D scores it so). ``final`` is ``raw`` for a lifting model, and for
-    a mix model the root-relative pose rebuilt from raw's bone directions and ``lengths`` (16,)
-    meters (``lengths`` None: the mix model's length model predicts them from the whole unpadded
-    sequence). ``flip`` averages with the mirrored input's prediction (VideoPose3D's test-time
-    augmentation), separately for raw and final.
-    """
-    model = _whole_sequence_form(model).eval()
-    temporal = model.direction_model if isinstance(model, MixModel) else model
-    device = next(temporal.parameters()).device
-    pad = (temporal.receptive_field() - 1) // 2
-    inputs = [keypoints_2d, flip_keypoints(keypoints_2d)] if flip else [keypoints_2d]
-    padded = np.stack([np.pad(k, ((pad, pad), (0, 0), (0, 0)), mode="edge") for k in inputs])
-    raw = temporal(torch.from_numpy(padded.astype(np.float32)).to(device))
-    final = raw
-    if isinstance(model, MixModel):
-        if lengths is None:
-            unpadded = torch.from_numpy(np.stack(inputs).astype(np.float32)).to(device)
-            length_batch = model.predict_lengths(unpadded)
-        else:
-            variants = [lengths, flip_bone_lengths(lengths)] if flip else [lengths]
-            length_batch = torch.from_numpy(np.stack(variants).astype(np.float32)).to(device)
-        directions, _ = poses_to_bones(raw)  # bone vectors: the root's position drops out
-        final = bones_to_poses(directions, length_batch[:, None, :])
-    if flip:
-        raw, final = _unflip_average(raw), _unflip_average(final)
-    else:
-        raw, final = raw[0], final[0]
-    return raw.float().cpu().numpy(), final.float().cpu().numpy()
-
 
 def root_relative(poses: np.ndarray) -> np.ndarray:
     """Poses (..., T, J, 3) with each frame's root joint moved to the origin (same units and frame)."""
@@ -108,7 +49,7 @@ def predict_each(model: nn.Module, sequences: Sequence[Any], length_lookup: Leng
     model (``InputError`` when it has none). ``progress`` counts the videos under ``description``.
     """
     flush_subnormal_floats()
-    whole = _whole_sequence_form(model)
+    whole = whole_sequence_form(model)
     lengths = None
     if isinstance(whole, MixModel):
         if length_lookup is not None:

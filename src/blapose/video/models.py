@@ -103,7 +103,7 @@ def lift(model, keypoints: np.ndarray) -> np.ndarray:
     """
     import torch
 
-    from ..train.predict import predict_sequence
+    from ..models.inference import predict_sequence
 
     with torch.inference_mode():
         poses, _ = predict_sequence(model, np.asarray(keypoints, dtype=np.float32), flip=True)
