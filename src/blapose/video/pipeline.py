@@ -39,7 +39,7 @@ DECODE_AHEAD = 8
 RENDER_HEIGHT = 720
 #: The lifter ``blapose video`` uses unless told otherwise (``--lifter``), chosen by
 #: benchmarks/eval_wild_multiview.py.
-DEFAULT_LIFTER = "builtin"
+DEFAULT_LIFTER = "builtin+mediapipe-rays"
 
 
 @dataclass
