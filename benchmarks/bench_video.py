@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=4)
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the looped clip")
     parser.add_argument("--threads", type=int, default=2, help="torch and OpenCV threads")
-    parser.add_argument("--lifter", default="builtin")
+    parser.add_argument("--lifter", default="builtin+mediapipe-rays", help="default: blapose video's own")
     parser.add_argument("--length-model", default="builtin")
     parser.add_argument("--untrained-arc", default="3,3,3,3,3")
     parser.add_argument("--compare", action="store_true",

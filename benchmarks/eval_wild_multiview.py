@@ -44,7 +44,7 @@ LIMB_JOINTS = ("RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "LShoulder", 
 LIMB_BONES = ("RKnee", "LKnee", "RFoot", "LFoot", "RElbow", "LElbow", "RWrist", "LWrist")
 #: ANSUR II (2012), adults: stature minus eye height, about 0.12 m.
 EYE_TO_TOP_OF_HEAD = 0.12
-LIFTERS = ("builtin", "mediapipe", "mediapipe-filtered", "mediapipe-rays")
+LIFTERS = ("builtin", "mediapipe", "mediapipe-filtered", "mediapipe-rays", "builtin+mediapipe-rays")
 
 
 def reference_height(landmarks: np.ndarray) -> float:
@@ -68,7 +68,6 @@ def score(result, reference_camera: np.ndarray, reference_lengths: np.ndarray) -
     """Scores of one ``VideoResult`` against the reference joints (T, 17, 3) in that camera's frame."""
     from blapose.metrics import p_mpjpe_per_frame
     from blapose.skeleton import H36M
-
     from blapose.video.pipeline import own_lengths
 
     joints = [H36M.joint_names.index(joint) for joint in LIMB_JOINTS]
@@ -85,6 +84,29 @@ def score(result, reference_camera: np.ndarray, reference_lengths: np.ndarray) -
     return row
 
 
+def mediapipe_own(reference, joints_world: np.ndarray, reference_lengths: np.ndarray) -> dict[str, dict]:
+    """Scores of MediaPipe's world landmarks of each masked view as they come (no sides put right, no
+    filtering, no adjustment): the baseline ``blapose video`` has to beat."""
+    from multiview_reference import detect_views
+
+    from blapose.metrics import p_mpjpe_per_frame
+    from blapose.skeleton import H36M
+    from blapose.video.landmarks import fill_gaps, landmarks_to_h36m
+    from blapose.video.pipeline import own_lengths
+
+    joints = [H36M.joint_names.index(joint) for joint in LIMB_JOINTS]
+    rows = {}
+    for name, detections in detect_views(reference.masked_videos, reference.first_boxes).items():
+        camera = next(c for c in reference.cameras if c.name == name)
+        world = fill_gaps(landmarks_to_h36m(detections.world), detections.detected)
+        error = 1000 * float(p_mpjpe_per_frame(world[:, joints], camera.to_camera(joints_world)[:, joints]).mean())
+        lengths = 1000 * limb_error(own_lengths(world), reference_lengths)
+        rows[name] = {"p_mpjpe": error, "p_mpjpe_adjusted": error, "limb_error": lengths, "own_limb_error": lengths,
+                      "swapped": 0, "scale_source": "-", "bone_lengths_mm": [round(1000 * float(v), 1)
+                                                                             for v in own_lengths(world)]}
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo", help="Pose2Sim's Demo_MultiPerson folder (default: from the pose2sim wheel)")
@@ -93,11 +115,15 @@ def main() -> None:
     parser.add_argument("--lifter", action="append", help=f"lifters to compare (default: {', '.join(LIFTERS)})")
     parser.add_argument("--length-model", action="append", help="length models to compare (default: builtin)")
     parser.add_argument("--json", help="also write every score to this file")
+    parser.add_argument("--default-camera", action="store_true",
+                        help="also run the default lifter without the calibrated focal length (blapose's default "
+                             "field of view), to see what the trajectory's depth costs then")
     args = parser.parse_args()
 
     from blapose.bones import bone_lengths, symmetrize_lengths
+    from blapose.skeleton import H36M
     from blapose.video.landmarks import landmarks_to_h36m
-    from blapose.video.pipeline import process
+    from blapose.video.pipeline import DEFAULT_LIFTER, process
 
     work = Path(args.work)
     reference = build_reference(find_demo(args.demo, work), work)
@@ -109,27 +135,44 @@ def main() -> None:
     reference_lengths = symmetrize_lengths(np.median(bone_lengths(joints_world), axis=0))
     height = reference_height(reference.landmarks)
     print(f"the man: height {height:.2f} m; limb lengths (mm) "
-          + ", ".join(f"{joint} {1000 * reference_lengths[i]:.0f}" for joint, i in
-                      zip(LIMB_BONES, [__import__('blapose.skeleton', fromlist=['H36M']).H36M.joint_names.index(j) - 1
-                                       for j in LIMB_BONES])))
-    runs = [(lifter, length_model, given) for lifter in (args.lifter or LIFTERS)
+          + ", ".join(f"{joint} {1000 * reference_lengths[H36M.joint_names.index(joint) - 1]:.0f}"
+                      for joint in LIMB_BONES))
+    scores: dict[str, dict[str, dict]] = {"MediaPipe's own world landmarks, as they come": mediapipe_own(
+        reference, joints_world, reference_lengths)}
+    print_rows(*next(iter(scores.items())))
+    runs = [(lifter, length_model, given, True) for lifter in (args.lifter or LIFTERS)
             for length_model in (args.length_model or ["builtin"]) for given in (None, height)]
-    scores: dict[str, dict[str, dict]] = {}
-    for lifter, length_model, given in runs:
-        label = f"{lifter} | {length_model}" + (f" | --height {given:.2f}" if given else "")
+    if args.default_camera:
+        runs.append((DEFAULT_LIFTER, "builtin", None, False))
+    for lifter, length_model, given, calibrated in runs:
+        label = f"{lifter} | {length_model}" + (f" | --height {given:.2f}" if given else "") \
+            + ("" if calibrated else " | default field of view")
         scores[label] = {}
         for camera in reference.cameras:
             started = time.perf_counter()
             result = process(reference.masked_videos[camera.name], out_dir=work / "runs" / camera.name,
                              lifter=lifter, length_model=length_model, render=False, height=given,
-                             focal=float(camera.intrinsic[0, 0]), person_box=reference.first_boxes[camera.name],
-                             show_progress=False, log=None)
+                             focal=float(camera.intrinsic[0, 0]) if calibrated else None,
+                             person_box=reference.first_boxes[camera.name], show_progress=False, log=None)
             row = score(result, camera.to_camera(joints_world), reference_lengths)
             row["seconds"] = time.perf_counter() - started
             scores[label][camera.name] = row
         print_rows(label, scores[label])
+    print_summary(scores)
     if args.json:
         Path(args.json).write_text(json.dumps({"height": height, "scores": scores}, indent=1))
+
+
+def print_summary(scores: dict[str, dict[str, dict]]) -> None:
+    """One markdown row per run: the means over cameras, and the cameras the adjustment made worse."""
+    print("\n| lifter \\| length model \\| height | P-MPJPE poses_3d | P-MPJPE adjusted | cameras worse "
+          "| limb length error | depth error |\n| --- | --- | --- | --- | --- | --- |")
+    for label, rows in scores.items():
+        mean = {key: np.mean([row.get(key, np.nan) for row in rows.values()])
+                for key in ("p_mpjpe", "p_mpjpe_adjusted", "limb_error", "depth_error")}
+        worse = sum(row["p_mpjpe_adjusted"] > row["p_mpjpe"] for row in rows.values())
+        print(f"| {label.replace('|', chr(92) + '|')} | {mean['p_mpjpe']:.1f} | {mean['p_mpjpe_adjusted']:.1f} | "
+              f"{worse} of {len(rows)} | {mean['limb_error']:.1f} | {mean['depth_error']:.1f} % |")
 
 
 def print_rows(label: str, rows: dict[str, dict]) -> None:

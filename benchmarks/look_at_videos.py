@@ -3,8 +3,8 @@
 For each clip and each ``--lifter`` candidate, runs ``blapose video`` (built-in length model) and
 keeps one rendered frame; the frames of one clip are stacked, candidates top to bottom, into
 ``<out>/video_<clip>_candidates.jpg``. For the squat clip it also plots the knee angle (the mean of
-both knees' angle between thigh and shin, degrees, of ``poses_3d_adjusted``; MediaPipe's own world
-landmarks for ``mediapipe``) over the clip into ``<out>/video_squat_knees.png`` and prints the
+both knees' angle between thigh and shin, degrees, of ``poses_3d_adjusted``; for ``mediapipe``,
+MediaPipe's own world landmarks as they come, ``poses_3d``) over the clip into ``<out>/video_squat_knees.png`` and prints the
 angle at the deepest frame (where MediaPipe's own knee angle is smallest).
 
 Clips: tests/data/pose_squats.mp4; the benchmark recording's second camera (masked as
@@ -102,7 +102,7 @@ def main() -> None:
                 target = Path(folder) / clip / lifter.replace("+", "_")
                 result = process(path, out_dir=target, lifter=lifter, show_progress=False, log=None, **extra)
                 rows.append(labelled(rendered_frame(result.files["mp4"], frame), f"--lifter {lifter}"))
-                knees[lifter] = knee_angles(result.poses_3d_adjusted)
+                knees[lifter] = knee_angles(result.poses_3d if lifter == "mediapipe" else result.poses_3d_adjusted)
             cv2.imwrite(str(out / f"video_{clip}_candidates.jpg"), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 80])
             print(f"wrote {out / f'video_{clip}_candidates.jpg'} (frame {frame})")
             if clip == "squat":
@@ -113,7 +113,7 @@ def main() -> None:
                 axes.axvline(deepest / 5.0, color="grey", linestyle=":", linewidth=1)
                 axes.set_xlabel("time (s)")
                 axes.set_ylabel("knee angle (degrees)")
-                axes.set_title("Squat clip: knee angle of poses_3d_adjusted (180 = straight leg)")
+                axes.set_title("Squat clip: knee angle, adjusted poses (mediapipe: its own 3D); 180 = straight")
                 axes.legend(fontsize=8)
                 figure.tight_layout()
                 figure.savefig(out / "video_squat_knees.png", dpi=110)

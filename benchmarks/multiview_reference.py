@@ -42,9 +42,11 @@ MAX_REPROJECTION_ERROR = 15.0
 MIN_VISIBILITY = 0.3
 #: Low-pass filter of the triangulated motion: Pose2Sim's default (4th-order Butterworth, 6 Hz).
 FILTER_ORDER, FILTER_CUTOFF_HZ = 4, 6.0
-#: A view's labels are exchanged left for right where that re-projects at most this share of the
-#: error of the labels as detected, onto the point triangulated from the other views.
-SWAP_GAIN = 0.7
+#: Combinations of exchanged views whose re-projection error is within this share of the best
+#: count as equally good (``fix_swapped_views``).
+SWAP_TIE = 0.05
+#: MediaPipe landmarks of the shoulders, arms, hips and legs: those a left/right exchange moves.
+BODY = tuple(range(11, 33))
 #: Box around the re-projected person for masking: grown by this factor, plus this many pixels.
 MASK_GROWTH, MASK_MARGIN = 1.15, 40
 MASK_GREY = 127
@@ -142,24 +144,41 @@ def _reproject(projection: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def fix_swapped_views(cameras: list[CalibratedCamera], pixels: np.ndarray, weights: np.ndarray,
                       flip: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exchange a view's left and right labels where the other views say they are exchanged.
+    """Exchange views' left and right labels where the views together say they are exchanged.
 
     pixels (C, T, L, 2) undistorted, weights (C, T, L); flip (L,) the left/right permutation.
-    Returns the corrected pixels, weights and the swapped frames (C, T) bool.
+    Per frame, every combination of exchanged and kept views is triangulated from all views; the one
+    whose body landmarks (``BODY``) re-project best wins (median over landmarks of the mean error over
+    views). A combination and its complement triangulate the same mirrored points, so of the two the
+    one exchanging fewer views is taken; with as many either way, the one nearer the previous frame's.
+    Returns the corrected pixels, weights and the exchanged frames (C, T) bool.
     """
     pixels, weights = pixels.copy(), weights.copy()
+    views, frames = pixels.shape[:2]
     projections = np.stack([camera.projection for camera in cameras])
-    swapped = np.zeros(pixels.shape[:2], dtype=bool)
-    for view in range(len(cameras)):
-        others = [other for other in range(len(cameras)) if other != view]
-        for frame in range(pixels.shape[1]):
-            points = _dlt(projections[others], pixels[others, frame], weights[others, frame])
-            image = _reproject(projections[view], points)
-            as_detected = np.linalg.norm(image - pixels[view, frame], axis=-1).mean()
-            exchanged = np.linalg.norm(image - pixels[view, frame, flip], axis=-1).mean()
-            if exchanged < SWAP_GAIN * as_detected:
-                pixels[view, frame], weights[view, frame] = pixels[view, frame, flip], weights[view, frame, flip]
-                swapped[view, frame] = True
+    combinations = np.array(list(itertools.product((False, True), repeat=views)))
+    combinations = combinations[combinations.sum(axis=1) <= views // 2]
+    body = list(BODY)
+    swapped = np.zeros((views, frames), dtype=bool)
+    previous = np.zeros(views, dtype=bool)
+    for frame in range(frames):
+        errors = []
+        for combination in combinations:
+            chosen = np.where(combination[:, None, None], pixels[:, frame][:, flip], pixels[:, frame])[:, body]
+            chosen_weights = np.where(combination[:, None], weights[:, frame][:, flip], weights[:, frame])[:, body]
+            points = _dlt(projections, chosen, chosen_weights)
+            error = np.stack([np.linalg.norm(_reproject(projections[v], points) - chosen[v], axis=-1)
+                              for v in range(views)])
+            errors.append(np.median(error.mean(axis=0)))
+        errors = np.array(errors)
+        best = errors.min()
+        near = np.flatnonzero(errors <= best * (1 + SWAP_TIE))
+        fewest = [index for index in near if combinations[index].sum() == combinations[near].sum(axis=1).min()]
+        pick = min(fewest, key=lambda index: int((combinations[index] != previous).sum()))
+        previous = combinations[pick]
+        for view in np.flatnonzero(previous):
+            pixels[view, frame], weights[view, frame] = pixels[view, frame, flip], weights[view, frame, flip]
+            swapped[view, frame] = True
     return pixels, weights, swapped
 
 

@@ -13,6 +13,7 @@ from blapose.cli import main
 from blapose.models.checkpoint import save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.models.temporal import TemporalModel
+from blapose.skeleton import H36M
 from blapose.video.bvh import read_bvh_poses
 from blapose.video.models import BUILTIN_LENGTH_MODEL, BUILTIN_LIFTER
 from blapose.video.pipeline import NPZ_KEYS, upright_rotation
@@ -242,3 +243,55 @@ def read_frames_list(path: Path, count: int) -> list[np.ndarray]:
     frames = [capture.read()[1] for _ in range(count)]
     capture.release()
     return frames
+
+
+@pytest.fixture(scope="module")
+def mediapipe_runs(tmp_path_factory):
+    """VideoResults of the squat clip with --lifter mediapipe: no height, --height 1.55 and --height 1.85."""
+    from blapose.video.pipeline import process
+
+    folder = tmp_path_factory.mktemp("heights")
+    return {height: process(SQUATS, out_dir=folder / str(height), lifter="mediapipe", render=False, height=height,
+                            show_progress=False, log=None) for height in (None, 1.55, 1.85)}
+
+
+def test_lengths_are_near_mediapipes_own_metric_lengths(mediapipe_runs):
+    """The built-in length model gives the woman's thighs and shins within 25 mm of MediaPipe's own
+    metric landmarks (the medians over the clip), and says the model set the size."""
+    from blapose.video.pipeline import own_lengths
+
+    result = mediapipe_runs[None]
+    limbs = [H36M.joint_names.index(joint) - 1 for joint in ("RKnee", "RFoot", "LKnee", "LFoot")]
+    mediapipe = own_lengths(result.poses_3d)
+    assert np.abs(result.bone_lengths[limbs] - mediapipe[limbs]).max() < 0.025
+    assert result.scale_source == "model" and result.lengths_note == ""
+
+
+def test_height_changes_the_size_and_keeps_the_proportions(mediapipe_runs):
+    """--height 1.85 gives longer bones than --height 1.55, in the same proportions; the npz says so."""
+    from blapose.video.lengths import Population
+
+    short, tall = mediapipe_runs[1.55], mediapipe_runs[1.85]
+    assert short.scale_source == tall.scale_source == "height"
+    np.testing.assert_allclose(tall.bone_lengths / short.bone_lengths, (tall.bone_lengths / short.bone_lengths)[1],
+                               rtol=1e-6)
+    assert (tall.bone_lengths > short.bone_lengths).all()
+    population = Population.load()
+    assert float(population.height_of(tall.bone_lengths)) == pytest.approx(1.85, abs=1e-4)
+    assert str(tall.arrays()["scale_source"]) == "height"
+
+
+def test_an_implausible_length_model_is_replaced_by_the_videos_own_lengths(tmp_path):
+    """A length model whose lengths are twice an adult's is refused in one note; the poses get the
+    video's own lengths moved into the adult range, and the npz says 'fallback'."""
+    from blapose.video.lengths import Population
+    from blapose.video.pipeline import process
+
+    model = BoneLengthModel(embed_dim=8, hidden_size=8, reference_lengths=2 * Population.load().typical(1.7),
+                            bone_inputs=True, temporal="pool", proportions_only=True)
+    save_checkpoint(tmp_path / "giant.bin", {"model_pos": model.state_dict()})
+    result = process(SQUATS, out_dir=tmp_path / "out", lifter="mediapipe", length_model=str(tmp_path / "giant.bin"),
+                     render=False, show_progress=False, log=None)
+    assert result.scale_source == "fallback" and "implausible" in result.lengths_note
+    assert Population.load().problems(result.bone_lengths) == []
+    assert result.bone_lengths.max() < 0.5

@@ -1,21 +1,21 @@
 """Left/right swaps of a detector over a clip: finding the frames whose sides are exchanged, and undoing it.
 
-MediaPipe (like most 2D detectors) now and then labels a person's left limbs as right ones and the
-other way round, mostly when the person is seen side-on and the limbs overlap in the image. A
-lifter then mirrors the body for those frames, and temporal smoothing blends mirrored frames with
-good ones. Two cues decide, per frame, whether to exchange the labels:
+MediaPipe (like most 2D detectors) now and then takes a person seen from the front for one seen
+from the back, or the other way round, for a few frames: every left landmark is labelled right and
+the other way round, and its metric 3D turns the body around in depth with them (the nose behind
+the ears while the face is in view). A lifter then mirrors the body for those frames, and temporal
+smoothing blends mirrored frames with good ones. Two continuity cues find these frames:
 
-- **Face.** The nose is in front of the head whatever the labels say. The labels' own facing
-  direction is the cross product of the left-minus-right vector (hips and shoulders) with the
-  spine's up vector, taken in MediaPipe's metric 3D, where left and right also differ in depth.
-  When it points away from the nose's direction (nose minus mid-ears, in 3D), the labels are
-  mirrored. The cue is weighed by how clearly the two directions agree or disagree.
-- **Continuity.** Limbs move little between frames: the labels of a frame should put each limb
-  landmark near where the previous frame's corrected labels put it (2D, in units of the torso's
-  size).
+- **Limbs.** Limbs move little between frames: the labels of a frame should put each limb landmark
+  near where the previous frame's (corrected) labels put it (2D, in units of the torso's size).
+- **Head.** A head turns smoothly, so the depth of the nose behind or in front of the ears
+  (MediaPipe's 3D, left and right ears averaged, which labels do not change) changes sign only
+  gradually; a frame that is turned around has it mirrored.
 
-A two-state dynamic programme (Viterbi) picks the labelling of every frame that minimises the sum
-of both costs over the clip, so one clear frame decides its ambiguous neighbours.
+A two-state dynamic programme (Viterbi) picks the labelling of every frame that minimises both
+costs over the clip, plus a small cost per exchanged frame, so that without evidence the labels
+stay as detected. Putting a frame right exchanges its left and right labels in 2D and 3D and
+mirrors its 3D depths about the hips, turning MediaPipe's body back to face the way it faces.
 
 Glossary: T frames, L landmarks (33, MediaPipe order, ``landmarks.MEDIAPIPE_LANDMARKS``).
 """
@@ -40,8 +40,10 @@ _INDEX = {name: index for index, name in enumerate(MEDIAPIPE_LANDMARKS)}
 LIMBS = np.array([index for name, index in _INDEX.items()
                   if name.split("_", 1)[-1] in {"shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel",
                                                 "foot_index"}])
-#: Weight of the face cue against the continuity cost (a fully clear face disagreement costs this much).
-FACE_WEIGHT = 1.0
+#: Depth (meters) by which the nose sits in front of the ears, about: the head cue's unit.
+HEAD_DEPTH = 0.1
+#: Cost of exchanging one frame's labels without evidence (the continuity costs are in squared units).
+EXCHANGE_COST = 0.05
 
 
 @dataclass(frozen=True)
@@ -64,55 +66,40 @@ def _torso_size(pixels: np.ndarray) -> np.ndarray:
     return np.maximum(np.mean(sizes, axis=0), 1e-6)
 
 
-def face_agreement(world: np.ndarray) -> np.ndarray:
-    """Per frame (T,) in [-1, 1]: cosine between the labels' facing direction and the nose's, both
-    horizontal (perpendicular to the spine), from landmarks (T, L, 3) meters (any frame). Negative:
-    the labels look mirrored."""
+def head_depth(world: np.ndarray) -> np.ndarray:
+    """Per frame (T,) meters: the nose's depth minus the ears' mean depth in landmarks (T, L, 3) of a
+    camera-aligned frame (z away from the camera); negative when the face turns towards the camera."""
     world = np.asarray(world, dtype=np.float64)
-
-    def point(*names: str) -> np.ndarray:
-        return world[:, [_INDEX[name] for name in names]].mean(axis=1)
-
-    left_minus_right = (point("left_hip", "left_shoulder") - point("right_hip", "right_shoulder"))
-    up = point("left_shoulder", "right_shoulder") - point("left_hip", "right_hip")
-    up /= np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-9)
-    facing = np.cross(left_minus_right, up)
-    nose = point("nose") - point("left_ear", "right_ear")
-
-    def horizontal(vector: np.ndarray) -> np.ndarray:
-        vector = vector - (vector * up).sum(-1, keepdims=True) * up
-        return vector / np.maximum(np.linalg.norm(vector, axis=-1, keepdims=True), 1e-9)
-
-    return (horizontal(facing) * horizontal(nose)).sum(-1)
+    return world[:, _INDEX["nose"], 2] - world[:, [_INDEX["left_ear"], _INDEX["right_ear"]], 2].mean(axis=1)
 
 
 def exchanged_frames(pixels: np.ndarray, world: np.ndarray, detected: np.ndarray) -> np.ndarray:
-    """(T,) bool: the frames whose left and right labels to exchange (see the module docstring).
+    """(T,) bool: the frames whose labels to exchange (and depths to mirror), see the module docstring.
 
-    pixels (T, L, 2), world (T, L, 3) MediaPipe landmarks; detected (T,) bool. Frames without a
-    detection carry no cost and take the labelling of their neighbours.
+    pixels (T, L, 2), world (T, L, 3) MediaPipe landmarks (camera-aligned, meters); detected (T,)
+    bool. Frames without a detection carry no cost and take the labelling of their neighbours.
     """
     frames = len(pixels)
     pixels = np.asarray(pixels, dtype=np.float64)
-    agreement = np.where(detected, face_agreement(world), 0.0)
-    unary = FACE_WEIGHT * np.stack([np.maximum(-agreement, 0.0), np.maximum(agreement, 0.0)], axis=1)
     labellings = np.stack([pixels[:, LIMBS], pixels[:, FLIP][:, LIMBS]], axis=1)  # (T, 2, K, 2)
+    heads = head_depth(world)[:, None] * np.array([1.0, -1.0])  # (T, 2): as detected, turned round
     scale = _torso_size(pixels)
-    cost = unary[0].copy()
-    back = np.zeros((frames, 2), dtype=int)
+    exchange = np.array([0.0, EXCHANGE_COST])
+    cost = exchange.copy()
+    back = np.tile(np.arange(2), (frames, 1))
     last = 0
     for frame in range(1, frames):
         if not detected[frame]:
-            cost, back[frame] = cost, [0, 1]
             continue
         if not detected[last]:
             moves = np.zeros((2, 2))
         else:
             step = labellings[frame][None] - labellings[last][:, None]  # (previous, current, K, 2)
             moves = (np.linalg.norm(step, axis=-1) / scale[frame]).mean(axis=-1) ** 2
+            moves = moves + ((heads[frame][None] - heads[last][:, None]) / HEAD_DEPTH) ** 2
         total = cost[:, None] + moves
         back[frame] = total.argmin(axis=0)
-        cost = total.min(axis=0) + unary[frame]
+        cost = total.min(axis=0) + exchange
         last = frame
     states = np.zeros(frames, dtype=int)
     states[-1] = int(cost.argmin())
@@ -121,13 +108,21 @@ def exchanged_frames(pixels: np.ndarray, world: np.ndarray, detected: np.ndarray
     return states.astype(bool) & np.asarray(detected, dtype=bool)
 
 
+def turn_around(world: np.ndarray) -> np.ndarray:
+    """Landmarks (..., L, 3) camera-aligned, with left and right labels exchanged and depths mirrored
+    about the hips: the same body facing the other way in depth (its own inverse)."""
+    turned = np.array(world, dtype=np.float64)[..., FLIP, :]
+    hips = turned[..., [_INDEX["left_hip"], _INDEX["right_hip"]], 2].mean(axis=-1)
+    turned[..., 2] = 2 * hips[..., None] - turned[..., 2]
+    return turned
+
+
 def fix_swaps(pixels: np.ndarray, visibility: np.ndarray, world: np.ndarray, detected: np.ndarray) -> SwapFix:
-    """The landmarks with the labels of ``exchanged_frames`` exchanged, in 2D and 3D alike."""
+    """The landmarks with the frames of ``exchanged_frames`` put right: labels exchanged in 2D, 3D
+    turned around (``turn_around``)."""
     exchanged = exchanged_frames(pixels, world, detected)
-
-    def put_right(values: np.ndarray) -> np.ndarray:
-        values = np.array(values, dtype=np.float64)
-        values[exchanged] = values[exchanged][:, FLIP]
-        return values
-
-    return SwapFix(put_right(pixels), put_right(visibility), put_right(world), exchanged)
+    pixels, visibility, world = (np.array(values, dtype=np.float64) for values in (pixels, visibility, world))
+    pixels[exchanged] = pixels[exchanged][:, FLIP]
+    visibility[exchanged] = visibility[exchanged][:, FLIP]
+    world[exchanged] = turn_around(world[exchanged])
+    return SwapFix(pixels, visibility, world, exchanged)
