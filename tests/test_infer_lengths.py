@@ -182,3 +182,24 @@ def test_cli_refuses_negative_predictions_and_writes_nothing(h36m_data_dir, tmp_
     assert "refused the lengths of" in error and "nothing written" in error and "Traceback" not in error
     assert [line for line in error.splitlines() if "error" in line] == [error.strip().splitlines()[-1]]
     assert not list(data.glob("lengths_*"))
+
+
+def test_cli_report_with_a_lifters_poses_adds_its_lengths_and_the_floor_scale(h36m_data_dir, tmp_path, capsys):
+    """--pred adds the lifter's median lengths and the floor-scale baseline: the mean's proportions, resized better than the mean on true poses."""
+    from blapose.data.h36m import load_sequences
+    from blapose.data.predictions import write_predictions_npz
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for file in h36m_data_dir.glob("data_*"):
+        (data / file.name).symlink_to(file)
+    _checkpoint(tmp_path / "model.bin")
+    poses = {s.key: s.poses_root_relative for s in load_sequences(data, "gt", ("S9", "S11"))}  # a perfect lifter
+    write_predictions_npz(tmp_path / "predictions.npz", poses)
+    assert main(["infer-lengths", "--ckpt", str(tmp_path / "model.bin"), "--data-dir", str(data), "-k", "gt",
+                 "--pred", str(tmp_path / "predictions.npz"), "--json", str(tmp_path / "report.json")]) == 0
+    assert "floor scale" in capsys.readouterr().out
+    report = json.loads((tmp_path / "report.json").read_text())["lengths"]
+    assert set(report) == {"learned", "train mean", "all mean", "lifter median", "floor scale"}
+    assert report["floor scale"]["proportion_mm"] == pytest.approx(report["train mean"]["proportion_mm"], rel=1e-6)
+    assert report["floor scale"]["scale_mm"] < report["train mean"]["scale_mm"]

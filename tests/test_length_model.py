@@ -109,7 +109,7 @@ def test_recorded_architecture_needs_no_bidirectional_flag_but_upstream_checkpoi
     assert architecture_record(model, "best") == {"model": "BoneLengthModel", "bidirectional": True, "num_layers": 1,
                                                   "hidden_size": TINY["hidden_size"], "embed_dim": TINY["embed_dim"],
                                                   "log_output": False, "bone_inputs": False, "temporal": "gru", "proportions_only": False,
-                                                  "recipe": "best"}
+                                                  "camera_inputs": False, "recipe": "best"}
 
 
 @pytest.mark.parametrize("numpy_1x_layout", [False, True])

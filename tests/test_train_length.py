@@ -222,15 +222,17 @@ def test_resumed_training_continues_exactly(h36m_data_dir, tmp_path):
 
 
 def test_cli_trains_and_infers_lengths_end_to_end(h36m_data_dir, tmp_path, monkeypatch, capsys):
-    """blapose train -t length --recipe cpu then infer-lengths (no architecture flags) write complete lengths files."""
+    """blapose train -t length --recipe cpu (validated on S5) then infer-lengths (no architecture flags) write complete lengths files."""
     monkeypatch.chdir(tmp_path)
     os.symlink(h36m_data_dir, tmp_path / "data")
     length_table_file("data", tmp_path / "aug.npz")
-    assert main(["train", "-t", "length", "--recipe", "cpu", "--bone_length_aug", "aug.npz", "-str", "S1"]) == 0
+    assert main(["train", "-t", "length", "--recipe", "cpu", "--bone_length_aug", "aug.npz", "-str", "S1,S5",
+                 "--subjects-valid", "S5"]) == 0
     output = capsys.readouterr().out
-    assert "length_valid" in output and "mm" in output
+    assert "length_valid" in output and "(S5)" in output and "validation subjects (S5)" in output
+    assert output.count("measured once") == 1
     assert (tmp_path / "checkpoint" / "final.bin").is_file()
-    assert (tmp_path / "checkpoint" / "epoch_best.bin").is_file()
+    assert (tmp_path / "checkpoint" / "epoch_best.bin").is_file()  # picked on S5, not on the test subjects
 
     assert main(["infer-lengths", "--ckpt", "final.bin", "--subjects", "S9,S11", "--causal"]) == 0
     assert main(["infer-lengths", "--ckpt", str(tmp_path / "checkpoint" / "final.bin"),
@@ -330,3 +332,58 @@ def test_wild_recipe_trains_a_proportions_model_around_the_tables_size(h36m_data
         lengths = result.model(keypoints).numpy()
     np.testing.assert_allclose(np.exp(np.log(lengths).mean(-1)), np.exp(np.log(table.mean(0)).mean()), rtol=1e-4)
     assert load_checkpoint(tmp_path / "ck" / "final.bin")["architecture"]["recipe"] == "wild"
+
+
+def test_studio_views_carry_each_examples_camera_mirrored_with_it(h36m_data_dir):
+    """A chunk and its mirrored twin, drawn alike, share one camera: mirrored calibration, the same heights on the person's plane."""
+    from blapose.floor import mirror_calibration
+    from blapose.models.length import floor_features
+    from blapose.train.wild import NO_NOISE, STUDIO_CAMERAS
+
+    builder, _ = _wild_builder(h36m_data_dir)
+    builder.wild = WildViews(cameras=STUDIO_CAMERAS, noise=NO_NOISE)
+    half = len(builder.index) // 2
+    assert not builder.index.flip[3] and builder.index.flip[3 + half]
+    plain = builder.build(np.array([3]), np.random.default_rng(4))
+    mirrored = builder.build(np.array([3 + half]), np.random.default_rng(4))
+    assert plain.calibration.shape == (1, 13)
+    low, high = STUDIO_CAMERAS.height
+    assert low <= float(plain.calibration[0, 12]) <= high
+    np.testing.assert_allclose(mirrored.calibration, mirror_calibration(plain.calibration), atol=1e-6)
+    plain_plane = floor_features(plain.keypoints.double(), plain.calibration.double(), 0.08)
+    mirrored_plane = floor_features(mirrored.keypoints.double(), mirrored.calibration.double(), 0.08)
+    np.testing.assert_allclose(mirrored_plane[..., 0, 1], plain_plane[..., 0, 1], atol=1e-4)  # root height
+
+
+def test_camera_recipe_reads_the_camera_and_is_refused_where_there_is_none(h36m_data_dir, tmp_path):
+    """--recipe camera (2 epochs) trains a model whose lengths change with the camera height; video and -t mix refuse it."""
+    from blapose.floor import calibration_vector
+    from blapose.models.length import predict_lengths
+    from blapose.models.mix import MixModel
+    from blapose.train.length_config import apply_recipe
+    from blapose.video.models import load_length_model
+
+    table_path = length_table_file(h36m_data_dir, tmp_path / "table.npz")
+    config = dataclasses.replace(apply_recipe(LengthTrainingConfig(data_dir=str(h36m_data_dir),
+                                                                   bone_length_aug=str(table_path),
+                                                                   checkpoint_dir=str(tmp_path / "ck"),
+                                                                   subjects_train=("S1",), progress=False), "camera"),
+                                 epochs=2)
+    model = fit(config).model
+    checkpoint = load_checkpoint(tmp_path / "ck" / "final.bin")
+    assert checkpoint["architecture"]["camera_inputs"] and checkpoint["architecture"]["recipe"] == "camera"
+    sequence = load_sequences(h36m_data_dir, subjects=("S9",))[0]
+    calibration = calibration_vector(sequence.camera)
+    higher = calibration.copy()
+    higher[12] += 0.3  # the same image from a higher camera: the floor, and so the size, moves
+    keypoints = {sequence.key: sequence.keypoints_2d}
+    base = predict_lengths(model, keypoints, calibrations={sequence.key: calibration})[sequence.key]
+    raised = predict_lengths(model, keypoints, calibrations={sequence.key: higher})[sequence.key]
+    np.testing.assert_allclose(base, predict_lengths(model, [sequence])[sequence.key], rtol=1e-6)
+    assert not np.allclose(base, raised, rtol=1e-4)
+    with pytest.raises(InputError, match="camera"):
+        predict_lengths(model, keypoints)
+    with pytest.raises(InputError, match="camera"):
+        load_length_model(str(tmp_path / "ck" / "final.bin"))
+    with pytest.raises(InputError, match="camera"):
+        MixModel(torch.nn.Identity(), model)

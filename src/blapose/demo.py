@@ -3,16 +3,23 @@
 Steps (small functions, reused by tests and benchmarks):
 1. build the built-in dataset if the data folder lacks it;
 2. sample synthetic bone lengths (Anny when installed, else the documented fallback), shifted
-   to the training subjects' mean (upstream's ``_train`` alignment), and train a length model
-   with ``--recipe cpu`` (docs/lengths.md) on re-projected, re-lengthened training videos; the
-   model of the last epoch is used: nothing is selected on the test subjects;
+   to the training subjects' mean (upstream's ``_train`` alignment), and train two length models
+   on re-projected, re-lengthened training videos: ``--recipe cpu`` (2D only) and ``--recipe
+   camera`` (reads each video's calibrated camera) (docs/lengths.md); the models of the last
+   epoch are used: nothing is selected on the test subjects;
 3. train a small VideoPose3D temporal model on the training subjects and predict the test
    subjects (S9, S11) with flip test-time augmentation;
 4. adjust its poses with: each video's median predicted lengths, the training subjects' mean
-   lengths, the learned lengths, and the ground-truth lengths (an upper bound);
-5. fine-tune the temporal model through the adjustment with the learned lengths held fixed;
-6. print one table (mm), write it as CSV and plot one video's bone lengths.
-Models here are deliberately small and briefly trained so the demo runs on a laptop CPU.
+   lengths, the geometric floor-scale baseline (``blapose.floor_scale``, no learning), both
+   learned sets of lengths, and the ground-truth lengths (an upper bound);
+5. fine-tune the temporal model through the adjustment with the cpu recipe's lengths held fixed
+   (the recipe the validation subject chose, docs/lengths.md);
+6. print one table (mm) and what it shows, write it as CSV, the lifter's test predictions as
+   npz, and plot one video's bone lengths.
+Models here are deliberately small and briefly trained so the demo runs on a laptop CPU. Torch
+runs on ``threads`` threads with deterministic algorithms and every generator seeded from
+``seed``, so runs on one machine repeat; other CPUs may round differently (docs/lengths.md
+gives the spread measured between thread counts).
 """
 
 from __future__ import annotations
@@ -48,10 +55,14 @@ class DemoConfig:
     quick: bool = False
     synthetic_bodies: int = 20000
     progress: bool = True
+    threads: int = 1
 
-    @property
-    def length_epochs(self) -> int:
-        return 1 if self.quick else 3
+    def length_epochs(self, recipe: str) -> int:
+        """Epochs of a length recipe: its own, or a third of them (at least one) when ``quick``."""
+        from .train.length_config import RECIPES
+
+        epochs = RECIPES[recipe]["epochs"]
+        return max(1, epochs // 3) if self.quick else epochs
 
     @property
     def lift_epochs(self) -> int:
@@ -133,8 +144,8 @@ def write_augmentation_lengths(config: DemoConfig, train_sequences: list[Sequenc
     return path, source
 
 
-def train_length_model(config: DemoConfig, augmentation_path: Path) -> Any:
-    """A length model trained with ``--recipe cpu`` for the demo's epochs; the last epoch's model.
+def train_length_model(config: DemoConfig, augmentation_path: Path, recipe: str = "cpu") -> Any:
+    """A length model trained with ``--recipe <recipe>`` for the demo's epochs; the last epoch's model.
 
     No per-epoch evaluation on the test subjects: they neither pick the checkpoint nor cost time.
     """
@@ -145,9 +156,20 @@ def train_length_model(config: DemoConfig, augmentation_path: Path) -> Any:
 
     settings = apply_recipe(LengthTrainingConfig(
         data_dir=config.data_dir, keypoints=config.keypoints, bone_length_aug=str(augmentation_path),
-        seed=config.seed, checkpoint_dir=str(Path(config.out_dir) / "checkpoint"), progress=config.progress,
-        evaluate_each_epoch=False), "cpu")
-    return fit(dataclasses.replace(settings, epochs=config.length_epochs)).model
+        seed=config.seed, checkpoint_dir=str(Path(config.out_dir) / f"checkpoint_{recipe}"),
+        progress=config.progress), recipe)
+    return fit(dataclasses.replace(settings, epochs=config.length_epochs(recipe))).model
+
+
+def verdicts(mpjpe: dict[str, float]) -> list[str]:
+    """Plain sentences on whether each learned set of lengths beat the mean's and the lifter's own (MPJPE, mm)."""
+    lines = []
+    for name, label in (("camera", "camera-aware lengths (--recipe camera)"), ("learned", "cpu recipe's lengths")):
+        beats = [f"{'beat' if mpjpe[name] < mpjpe[other] else 'did NOT beat'} the {what} ({mpjpe[name]:.1f} vs "
+                 f"{mpjpe[other]:.1f} mm MPJPE)" for other, what in (("mean", "training mean's lengths"),
+                                                                      ("median", "lifter's own lengths"))]
+        lines.append(f"Adjusting with the {label} {beats[0]} and {beats[1]}.")
+    return lines
 
 
 def _videos(sequences: list[Sequence], predictions: dict[Key, np.ndarray], lengths: dict[Key, np.ndarray]
@@ -173,10 +195,29 @@ def write_table_csv(path: Path, rows: list[DemoRow]) -> None:
 
 
 def run_demo(config: DemoConfig) -> DemoResult:
-    """Run every step; returns the table rows (mm), notes on what was used, and the files written."""
+    """Run every step; returns the table rows (mm), notes on what was used, and the files written.
+
+    Torch runs on ``config.threads`` threads with deterministic algorithms meanwhile (both restored after).
+    """
+    import torch
+
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(config.threads)
+    torch.use_deterministic_algorithms(True)
+    try:
+        return _run_demo(config)
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def _run_demo(config: DemoConfig) -> DemoResult:
     import torch
 
     from .bones import adjust_poses
+    from .data.predictions import write_predictions_npz
+    from .floor import standing_ankle_height
+    from .floor_scale import floor_scale_baseline
     from .models.length import predict_lengths
     from .train.pose import finetune, finetune_config, lift_config, train_lifting_model
     from .train.predict import predict_poses
@@ -190,12 +231,13 @@ def run_demo(config: DemoConfig) -> DemoResult:
     train_sequences = load_sequences(config.data_dir, config.keypoints, TRAIN_SUBJECTS)
     test_sequences = load_sequences(config.data_dir, config.keypoints, TEST_SUBJECTS)
 
-    began = _step("1/4 synthetic bone lengths and the bone-length model (--recipe cpu)")
+    began = _step("1/4 synthetic bone lengths and the bone-length models (--recipe cpu, --recipe camera)")
     augmentation_path, source = write_augmentation_lengths(config, train_sequences)
     result.notes.append(f"synthetic lengths: {source}")
-    length_model = train_length_model(config, augmentation_path)
+    length_model = train_length_model(config, augmentation_path, "cpu")
     learned = predict_lengths(length_model, test_sequences)
     learned_train = predict_lengths(length_model, train_sequences)
+    camera_aware = predict_lengths(train_length_model(config, augmentation_path, "camera"), test_sequences)
     print(f"   done in {time.perf_counter() - began:.0f} s", flush=True)
 
     began = _step("2/4 the lifting model (VideoPose3D temporal convolutions, 3,3,3)")
@@ -205,12 +247,16 @@ def run_demo(config: DemoConfig) -> DemoResult:
     predictions = predict_poses(lifting_model, test_sequences)
     print(f"   done in {time.perf_counter() - began:.0f} s", flush=True)
 
-    began = _step("3/4 adjustment with four sets of lengths")
+    began = _step("3/4 adjustment with six sets of lengths")
     mean = training_mean_lengths(train_sequences)
+    ankle_height = standing_ankle_height(s.camera.camera_to_world(s.poses_3d) for s in train_sequences)
+    floor_scale = floor_scale_baseline(predictions, test_sequences, mean, ankle_height)
     reports = {
         "median": adjustment_report(_videos(test_sequences, predictions, median_pose_lengths(predictions))),
         "mean": adjustment_report(_videos(test_sequences, predictions, {s.key: mean for s in test_sequences})),
+        "floor": adjustment_report(_videos(test_sequences, predictions, floor_scale)),
         "learned": adjustment_report(_videos(test_sequences, predictions, learned)),
+        "camera": adjustment_report(_videos(test_sequences, predictions, camera_aware)),
         "truth": adjustment_report(_videos(test_sequences, predictions, ground_truth_lengths(test_sequences))),
     }
     print(f"   done in {time.perf_counter() - began:.0f} s", flush=True)
@@ -228,12 +274,16 @@ def run_demo(config: DemoConfig) -> DemoResult:
         DemoRow("Lifting model (VideoPose3D, trained here)", reports["learned"]["before"]),
         DemoRow("  adjusted: median of its own lengths", reports["median"]["after"]),
         DemoRow("  adjusted: training subjects' mean lengths", reports["mean"]["after"]),
+        DemoRow("  adjusted: floor scale x mean (geometry only)", reports["floor"]["after"]),
         DemoRow("  adjusted: learned lengths (--recipe cpu)", reports["learned"]["after"]),
+        DemoRow("  adjusted: camera-aware lengths (--recipe camera)", reports["camera"]["after"]),
         DemoRow("  adjusted: ground-truth lengths (bound)", reports["truth"]["after"]),
         DemoRow("Fine-tuned through the adjustment", tuned_report["before"]),
     ]
+    result.notes.extend(verdicts({name: report["after"]["mpjpe"] for name, report in reports.items()}))
     csv_path = out_dir / "demo_table.csv"
     write_table_csv(csv_path, result.rows)
+    predictions_path = write_predictions_npz(out_dir / "predictions_test.npz", predictions)
     example = test_sequences[0]
     plot_path = out_dir / "bone_lengths.png"
     plot_bone_length_over_time(plot_path, {
@@ -241,6 +291,6 @@ def run_demo(config: DemoConfig) -> DemoResult:
         "adjusted (learned lengths)": bone_lengths(adjust_poses(predictions[example.key], learned[example.key])),
         "ground truth": bone_lengths(example.poses_root_relative)},
         title=f"{example.subject} {example.action}, camera {example.camera_index}: bone lengths")
-    result.files = [augmentation_path, csv_path, plot_path]
+    result.files = [augmentation_path, csv_path, predictions_path, plot_path]
     result.seconds = time.perf_counter() - start
     return result

@@ -15,6 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="demo_output", help="where the table and plot go")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="shorter training (about 2 minutes)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: the printed digits then repeat on this machine; "
+                             "other thread counts round differently)")
     parser.set_defaults(run=run)
 
 
@@ -22,7 +25,11 @@ def plan(args: argparse.Namespace):
     """The ``blapose.demo.DemoConfig`` of the flags; ``run`` uses only it."""
     from ..demo import DemoConfig
 
-    return DemoConfig(data_dir=args.data, out_dir=args.out, seed=args.seed, quick=args.quick)
+    from ..errors import InputError
+
+    if args.threads < 1:
+        raise InputError(f"--threads must be a positive number of threads, got {args.threads}")
+    return DemoConfig(data_dir=args.data, out_dir=args.out, seed=args.seed, quick=args.quick, threads=args.threads)
 
 
 def run(args: argparse.Namespace) -> int:

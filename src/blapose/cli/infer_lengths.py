@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", action="store_true",
                         help="print the per-bone and mean length errors (mm) on the chosen subjects, split "
                              "into scale and proportion, next to the training subjects' mean, all subjects' "
-                             "mean and (with --pred) the lifting model's own median lengths")
+                             "mean and (with --pred) the lifting model's own median lengths and the geometric "
+                             "floor-scale baseline")
     parser.add_argument("--json", metavar="FILE", help="write the --report numbers as JSON (implies --report)")
     parser.add_argument("--pred", metavar="FILE",
                         help="a lifting model's predictions (prediction.pkl with --act, or predictions.npz) "
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                          f"non-positive lengths (first: {describe_key(key)}, {problem}); nothing written")
     truth = true_lengths(sequences)
     if settings.report:
-        _report(settings, predictions, truth, poses_3d, path_3d)
+        _report(settings, predictions, truth, poses_3d, path_3d, sequences)
     else:
         print(f"Mean bone length error against the 3D ground truth: "
               f"{length_errors(predictions, truth).mean * 1000:.2f} mm"
@@ -147,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: dict, path_3d: object) -> None:
+def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: dict, path_3d: object,
+            sequences: list) -> None:
     """Print (and with --json write) the learned lengths' errors next to the baselines'."""
     from ..errors import InputError
     from ..length_errors import (format_length_table, length_errors, median_pose_lengths, subject_mean_baselines,
@@ -167,11 +169,27 @@ def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: d
                              f"--subjects, e.g. {missing[0]}")
         summaries["lifter median"] = length_errors(median_pose_lengths({key: poses[key] for key in truth}), truth,
                                                    str(settings.pred))
+        summaries["floor scale"] = length_errors(_floor_scale(settings, poses, poses_3d, sequences, means["train"]),
+                                                 truth, "floor scale")
     print(format_length_table(summaries))
     print(f"({len(truth)} videos of {','.join(settings.subjects)} against the ground truth of {path_3d}, "
           f"averaged over frames; "
-          f"'all mean' includes the test subjects; scale + proportion = mean; size error = mean |s - 1|)")
+          f"'all mean' includes the test subjects; scale + proportion = mean; size error = mean |s - 1|"
+          + ("; 'floor scale': the lifter's poses with the training mean's lengths, scaled per video to fit the "
+             "2D standing on the floor of the calibrated camera, no learning)" if settings.pred is not None else
+             "; --pred adds the lifter's own lengths and the geometric floor-scale baseline)"))
     if settings.json is not None:
         write_length_report_json(settings.json, summaries, subjects=list(settings.subjects),
                                  causal=settings.causal, videos=len(truth))
         print(f"Wrote {settings.json}")
+
+
+def _floor_scale(settings: InferencePlan, poses: dict, poses_3d: dict, sequences: list, mean: object) -> dict:
+    """The geometric baseline's lengths per video (``blapose.floor_scale``): the lifter's poses resized to the
+    training mean, ankles standing as high as the training subjects' do."""
+    from ..floor import standing_ankle_height
+    from ..floor_scale import floor_scale_baseline
+
+    ankle = standing_ankle_height(motion for subject in settings.subjects_train
+                                  for motion in poses_3d.get(subject, {}).values())
+    return floor_scale_baseline(poses, sequences, mean, ankle)

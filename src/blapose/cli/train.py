@@ -106,11 +106,15 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     settings = parser.add_argument_group("settings")
     settings.add_argument("-t", "--task", default="", metavar="NAME", choices=["length", "lift", "mix"],
                           help="task to train: length, lift or mix")
-    settings.add_argument("--recipe", default="upstream", choices=["upstream", "best", "cpu", "wild"],
-                          help="-t length: upstream (the flags as given, upstream's meaning), best, cpu or wild "
-                               "(blapose's recipes, see docs/lengths.md; wild: random phone cameras and "
-                               "MediaPipe-like 2D errors, for videos; they set the model, schedule and "
-                               "augmentation; data, -c, -bla and --seed flags work as usual)")
+    settings.add_argument("--recipe", default="upstream", choices=["upstream", "best", "cpu", "camera", "wild"],
+                          help="-t length: upstream (the flags as given, upstream's meaning), best, cpu, camera "
+                               "or wild (blapose's recipes, see docs/lengths.md; camera: the model reads each "
+                               "video's calibrated camera; wild: random phone cameras and MediaPipe-like 2D "
+                               "errors, for videos; they set the model, schedule and augmentation; data, -c, "
+                               "-bla and --seed flags work as usual)")
+    settings.add_argument("--subjects-valid", default="", metavar="LIST",
+                          help="-t length: subjects held out of training (e.g. S8) whose error is printed each "
+                               "epoch and picks epoch_best.bin, so that nothing is chosen on the test subjects")
     settings.add_argument("--evaluate", action="store_true",
                           help="evaluate a checkpoint instead of training (the protocols of blapose evaluate)")
     settings.add_argument("--render", action="store_true",
@@ -213,6 +217,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise InputError(f"--augment {args.augment} is for -t lift (it re-projects the training chunks)")
     if args.recipe != "upstream" and args.task != "length":
         raise InputError(f"--recipe {args.recipe} is for -t length")
+    if args.subjects_valid and (args.task != "length" or args.evaluate):
+        raise InputError("--subjects-valid holds subjects out of length training: use it with -t length")
     if args.export and args.evaluate:
         raise InputError("--export writes the trained model; it does nothing with --evaluate")
     if args.export_training_curves and args.no_eval:

@@ -13,6 +13,13 @@ backward direction first, then forward), passed through a sigmoid and a bias-fre
 
 A unidirectional model can also run causally: its prediction after frame t uses frames <= t only,
 exactly what carrying the GRU state from frame to frame gives (upstream ``--causal``).
+
+A camera-aware model (``camera_inputs``, blapose's ``--recipe camera``) also reads each video's
+calibration vector (B, 13) (``blapose.floor.calibration_vector``: intrinsics, the camera's pitch
+and roll as the world's up direction, its height above the floor) and sees each frame as the
+keypoints back-projected onto the person's vertical plane through the standing ankle, in meters
+(``floor_features``): the floor and the camera fix the person's distance, so the image fixes the
+body's metric size.
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ from torch import nn
 
 from ..bones import symmetrize_lengths
 from ..errors import InputError
+from ..floor import CALIBRATION_SIZE, calibration_vector, person_plane_points, viewing_rays
 from ..progress import Progress
-from ..skeleton import H36M
+from ..skeleton import H36M, Skeleton
 
 Key = tuple[str, str, int]
 #: How frames are combined: upstream's GRU (final hidden states) or the mean of per-frame features.
@@ -35,6 +43,9 @@ TEMPORAL_KINDS = ("gru", "pool")
 #: Magnification of the 2D bone vectors when the model reads bones (``bone_inputs``): a thigh spans
 #: about 0.2 normalised units, a 5 % size change 0.01, too small a difference for the first layer.
 BONE_INPUT_SCALE = 10.0
+#: Standing height (meters) of the lower ankle above the floor a camera-aware model assumes when
+#: none is given (the built-in data's; training measures it on the training videos).
+DEFAULT_ANKLE_HEIGHT = 0.08
 #: GRU states of a causal run: one (num_layers, B, H) tensor per unidirectional GRU.
 CausalState = tuple[torch.Tensor, ...]
 
@@ -51,12 +62,17 @@ class BoneLengthModel(nn.Module):
     frames: any length of context, causal by running means, and far cheaper to train on a CPU.
     ``proportions_only`` (log head only) centres the log output over the bones: the predicted body
     keeps the reference's overall size (geometric mean) and only its proportions change.
+    ``camera_inputs`` (pooled, proportions-only log head) adds a second pooled branch of the same
+    sizes that reads each frame as ``floor_features`` of the keypoints and the video's calibration,
+    with the ankle standing ``ankle_height`` meters above the floor, and predicts the body's
+    log-scale (``scale_fc``): the proportions come from the 2D bones, the size from the camera.
     """
 
     def __init__(self, num_joints: int = H36M.num_joints, embed_dim: int = 256, hidden_size: int = 512,
                  num_layers: int = 1, dropout: float = 0.25, bidirectional: bool = False,
                  reference_lengths: np.ndarray | None = None, bone_inputs: bool = False,
-                 temporal: str = "gru", proportions_only: bool = False) -> None:
+                 temporal: str = "gru", proportions_only: bool = False, camera_inputs: bool = False,
+                 ankle_height: float = DEFAULT_ANKLE_HEIGHT) -> None:
         super().__init__()
         if temporal not in TEMPORAL_KINDS:
             raise InputError(f"temporal must be one of {', '.join(TEMPORAL_KINDS)}, got {temporal!r}")
@@ -95,11 +111,28 @@ class BoneLengthModel(nn.Module):
             if not self.log_output:
                 raise InputError("proportions_only needs reference lengths (the log head)")
             self.register_buffer("fixed_scale", torch.tensor(1.0))
+        self.camera_inputs = camera_inputs
+        if camera_inputs:  # a second branch: keypoints on the person's plane (meters) -> log-scale
+            if temporal != "pool" or not proportions_only:
+                raise InputError("camera inputs need the pooled model with the proportions-only log head")
+            self.register_buffer("ankle_height", torch.tensor(float(ankle_height)))
+            self.camera_conv = nn.Linear(num_joints * 2, embed_dim)
+            self.camera_mlp = nn.Linear(embed_dim, 2 * hidden_size)
+            self.scale_fc = nn.Linear(2 * hidden_size, 1, bias=False)
+            nn.init.zeros_(self.scale_fc.weight)
 
-    def _lengths(self, output: torch.Tensor) -> torch.Tensor:
-        """Lengths (..., J - 1) meters from the head's output: as is, or ``reference * exp(output)``."""
+    @property
+    def predicts_size(self) -> bool:
+        """Whether the model predicts the body's size (else it keeps the reference's, or has no reference)."""
+        return self.camera_inputs or not self.proportions_only
+
+    def _lengths(self, output: torch.Tensor, log_scale: torch.Tensor | None = None) -> torch.Tensor:
+        """Lengths (..., J - 1) meters from the head's output: as is, or ``reference * exp(output)``
+        (centred over the bones for proportions only, plus ``log_scale`` (..., 1) when given)."""
         if self.proportions_only:
             output = output - output.mean(dim=-1, keepdim=True)
+        if log_scale is not None:
+            output = output + log_scale
         if self.log_output:
             return self.reference_lengths * torch.exp(output)
         return output
@@ -108,16 +141,33 @@ class BoneLengthModel(nn.Module):
         """Per-frame features (B, T, E) of keypoints (B, T, J, 2)."""
         batch, frames = keypoints.shape[:2]
         if self.bone_inputs:
-            parents = torch.as_tensor(H36M.parents[1:], device=keypoints.device)
-            bones = (keypoints[..., 1:, :] - keypoints[..., parents, :]) * self.bone_input_scale
-            keypoints = torch.cat([keypoints[..., :1, :], bones], dim=-2)
+            keypoints = magnified_bones(keypoints, self.bone_input_scale)
         return self.drop(torch.relu(self.expand_conv(keypoints.reshape(batch, frames, -1))))
 
-    def forward(self, keypoints: torch.Tensor) -> torch.Tensor:
-        """Lengths (B, J - 1) in meters from the whole sequence keypoints (B, T, J, 2)."""
-        features = self._embed(keypoints)
+    def _frame_features(self, keypoints: torch.Tensor, calibration: torch.Tensor | None) -> torch.Tensor:
+        """Pooled model: per-frame features (B, T, 2H), or (B, T, 4H) with the camera branch's after them."""
+        features = torch.relu(self.frame_mlp(self._embed(keypoints)))
+        if not self.camera_inputs:
+            return features
+        if calibration is None:
+            raise InputError("this length model reads the camera (--recipe camera): it needs each video's "
+                             "calibration, which videos without one (e.g. blapose video) do not have")
+        plane = floor_features(keypoints, calibration.to(keypoints.dtype), float(self.ankle_height))
+        camera = self.drop(torch.relu(self.camera_conv(plane.reshape(*plane.shape[:2], -1))))
+        return torch.cat([features, torch.relu(self.camera_mlp(camera))], dim=-1)
+
+    def _pooled_lengths(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Lengths (..., J - 1) from frame features averaged over frames (..., 2H or 4H)."""
+        width = self.fc.in_features
+        log_scale = self.scale_fc(pooled[..., width:]) if self.camera_inputs else None
+        return self._lengths(self.fc(pooled[..., :width]), log_scale)
+
+    def forward(self, keypoints: torch.Tensor, calibration: torch.Tensor | None = None) -> torch.Tensor:
+        """Lengths (B, J - 1) in meters from the whole sequence keypoints (B, T, J, 2) (and, for a
+        camera-aware model, each video's calibration vector (B, 13))."""
         if self.temporal == "pool":
-            return self._lengths(self.fc(torch.relu(self.frame_mlp(features)).mean(dim=1)))
+            return self._pooled_lengths(self._frame_features(keypoints, calibration).mean(dim=1))
+        features = self._embed(keypoints)
         if self.bidirectional:
             _, final = self.gru(features)
             hidden = torch.cat([final[-1], final[-2]], dim=-1)  # last layer: backward, forward
@@ -125,8 +175,8 @@ class BoneLengthModel(nn.Module):
             hidden = torch.cat([gru(features)[1][-1] for gru in self.gru], dim=-1)
         return self._lengths(self.fc(torch.sigmoid(hidden)))
 
-    def step(self, keypoints: torch.Tensor, state: CausalState | None = None
-             ) -> tuple[torch.Tensor, CausalState]:
+    def step(self, keypoints: torch.Tensor, state: CausalState | None = None,
+             calibration: torch.Tensor | None = None) -> tuple[torch.Tensor, CausalState]:
         """Causal run over new frames (B, t, J, 2): lengths after each frame (B, t, J - 1) and the new state.
 
         Feeding a sequence in pieces, passing each returned state to the next call, gives the same
@@ -135,14 +185,13 @@ class BoneLengthModel(nn.Module):
         if self.bidirectional:
             raise InputError("only a unidirectional (GRU) length model can run causally; "
                              "this one is bidirectional (-bi)")
-        features = self._embed(keypoints)
-        if self.temporal == "pool":  # state: (sum of the frame features so far (B, 2H), frames seen (B, 1))
-            frame_features = torch.relu(self.frame_mlp(features))
-            total = frame_features.cumsum(dim=1)
-            count = torch.arange(1, features.shape[1] + 1, device=features.device, dtype=features.dtype)[None, :, None]
+        if self.temporal == "pool":  # state: (sum of the frame features so far (B, 2H or 4H), frames seen (B, 1))
+            total = self._frame_features(keypoints, calibration).cumsum(dim=1)
+            count = torch.arange(1, total.shape[1] + 1, device=total.device, dtype=total.dtype)[None, :, None]
             if state is not None:
                 total, count = total + state[0][:, None], count + state[1][:, None]
-            return self._lengths(self.fc(total / count)), (total[:, -1], count[:, -1].expand(len(total), 1))
+            return self._pooled_lengths(total / count), (total[:, -1], count[:, -1].expand(len(total), 1))
+        features = self._embed(keypoints)
         outputs, finals = [], []
         for index, gru in enumerate(self.gru):
             output, final = gru(features, None if state is None else state[index])
@@ -150,9 +199,31 @@ class BoneLengthModel(nn.Module):
             finals.append(final)
         return self._lengths(self.fc(torch.sigmoid(torch.cat(outputs, dim=-1)))), tuple(finals)
 
-    def per_frame(self, keypoints: torch.Tensor) -> torch.Tensor:
+    def per_frame(self, keypoints: torch.Tensor, calibration: torch.Tensor | None = None) -> torch.Tensor:
         """Causal lengths (B, T, J - 1): entry t sees frames 0..t only. Not for bidirectional GRUs."""
-        return self.step(keypoints)[0]
+        return self.step(keypoints, calibration=calibration)[0]
+
+
+def magnified_bones(keypoints: torch.Tensor, scale: torch.Tensor | float = BONE_INPUT_SCALE,
+                    skeleton: Skeleton = H36M) -> torch.Tensor:
+    """Points (..., J, 2) -> (..., J, 2): the root's point, then the 16 bone vectors times ``scale``."""
+    parents = torch.as_tensor(skeleton.parents[1:], device=keypoints.device)
+    bones = (keypoints[..., 1:, :] - keypoints[..., parents, :]) * scale
+    return torch.cat([keypoints[..., :1, :], bones], dim=-2)
+
+
+def floor_features(keypoints: torch.Tensor, calibration: torch.Tensor, ankle_height: float) -> torch.Tensor:
+    """Camera-aware per-frame input (B, T, J, 2): ``magnified_bones`` of the keypoints on the person's plane.
+
+    keypoints (B, T, J, 2) normalised screen coordinates; calibration (B, 13) of each video's camera
+    (``blapose.floor.calibration_vector``). Each keypoint's viewing ray is cut with the vertical plane
+    through the standing ankle (``blapose.floor.person_plane_points``): (across, above the floor), meters.
+    """
+    rays = viewing_rays(keypoints, calibration[:, None, :9])
+    frames = keypoints.shape[1]
+    up = calibration[:, None, 9:12].expand(-1, frames, -1)
+    height = calibration[:, None, 12].expand(-1, frames)
+    return magnified_bones(person_plane_points(rays, up, height, ankle_height))
 
 
 def model_kwargs_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
@@ -166,7 +237,10 @@ def model_kwargs_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict
     embed_dim, inputs = state_dict["expand_conv.weight"].shape
     reference = state_dict.get("reference_lengths")
     extras = dict(reference_lengths=None if reference is None else reference.detach().cpu().numpy(),
-                  bone_inputs="bone_input_scale" in state_dict, proportions_only="fixed_scale" in state_dict)
+                  bone_inputs="bone_input_scale" in state_dict, proportions_only="fixed_scale" in state_dict,
+                  camera_inputs="ankle_height" in state_dict)
+    if "ankle_height" in state_dict:
+        extras["ankle_height"] = float(state_dict["ankle_height"])
     extras = {name: value for name, value in extras.items() if value is not None and value is not False}
     if "frame_mlp.weight" in state_dict:
         return dict(num_joints=inputs // 2, embed_dim=embed_dim, temporal="pool",
@@ -186,7 +260,7 @@ def architecture_record(model: BoneLengthModel, recipe: str = "") -> dict[str, A
     return {"model": "BoneLengthModel", "bidirectional": model.bidirectional, "num_layers": model.num_layers,
             "hidden_size": model.hidden_size, "embed_dim": model.expand_conv.out_features,
             "log_output": model.log_output, "bone_inputs": model.bone_inputs, "temporal": model.temporal,
-            "proportions_only": model.proportions_only, "recipe": recipe}
+            "proportions_only": model.proportions_only, "camera_inputs": model.camera_inputs, "recipe": recipe}
 
 
 def length_model_from_checkpoint(checkpoint: Mapping[str, Any], source: str = "checkpoint",
@@ -239,6 +313,22 @@ def _as_keypoint_items(sequences: Iterable[Any] | Mapping[Key, np.ndarray]) -> l
     return checked
 
 
+def _calibrations(sequences: Iterable[Any] | Mapping[Key, np.ndarray], keys: list[Key],
+                  calibrations: Mapping[Key, np.ndarray] | None) -> dict[Key, np.ndarray]:
+    """Calibration vectors (13,) float32 per video: given, or from each Sequence's ``camera``."""
+    if calibrations is None and not isinstance(sequences, Mapping):
+        calibrations = {sequence.key: calibration_vector(sequence.camera) for sequence in sequences}
+    missing = [key for key in keys if calibrations is None or key not in calibrations]
+    if missing:
+        raise InputError(f"this length model reads the camera (--recipe camera) and no calibration was given "
+                         f"for {len(missing)} video(s), e.g. {missing[0]}")
+    vectors = {key: np.asarray(calibrations[key], dtype=np.float32) for key in keys}
+    for key, vector in vectors.items():
+        if vector.shape != (CALIBRATION_SIZE,) or not np.isfinite(vector).all():
+            raise InputError(f"calibration of {key} must be {CALIBRATION_SIZE} finite values, got shape {vector.shape}")
+    return vectors
+
+
 def length_sorted_groups(frame_counts: np.ndarray, max_batch: int, max_frames: int | None = None
                          ) -> list[np.ndarray]:
     """Indices of videos in groups that run as one batch: longest first, consecutive in that order.
@@ -267,16 +357,17 @@ def _padded_batch(keypoints: list[np.ndarray], device: torch.device) -> torch.Te
     return torch.from_numpy(batch).to(device)
 
 
-def _unidirectional_per_frame(model: BoneLengthModel, batch: torch.Tensor, max_frames: int) -> torch.Tensor:
+def _unidirectional_per_frame(model: BoneLengthModel, batch: torch.Tensor, max_frames: int,
+                              calibration: torch.Tensor | None = None) -> torch.Tensor:
     """Causal lengths (B, T, L) of a padded batch (B, T, J, 2), run in time slices that carry the state
-    (GRU or pooled model).
+    (GRU or pooled model); calibration (B, 13) for a camera-aware model.
 
     Entry [b, t] sees frames <= t only, so zero padding after a video's end leaves its own entries exact.
     """
     time_slice = max(1, max_frames // len(batch))
     state, pieces = None, []
     for start in range(0, batch.shape[1], time_slice):
-        lengths, state = model.step(batch[:, start:start + time_slice], state)
+        lengths, state = model.step(batch[:, start:start + time_slice], state, calibration)
         pieces.append(lengths)
     return torch.cat(pieces, dim=1)
 
@@ -297,7 +388,8 @@ def _bidirectional_final(model: BoneLengthModel, batch: torch.Tensor, frame_coun
 @torch.inference_mode()
 def predict_lengths(model: BoneLengthModel, sequences: Iterable[Any] | Mapping[Key, np.ndarray],
                     causal: bool = False, max_batch: int = MAX_BATCH, max_frames: int = MAX_FRAMES_PER_CALL,
-                    progress: bool = False) -> dict[Key, np.ndarray]:
+                    progress: bool = False, calibrations: Mapping[Key, np.ndarray] | None = None
+                    ) -> dict[Key, np.ndarray]:
     """Symmetric bone lengths per sequence, meters: {(subject, action, camera): (16,) or (T, 16)} float32.
 
     ``sequences`` are objects with ``key`` and ``keypoints_2d`` (T, J, 2) (``blapose.data.h36m.Sequence``)
@@ -309,11 +401,15 @@ def predict_lengths(model: BoneLengthModel, sequences: Iterable[Any] | Mapping[K
     (at most ``max_frames`` padded frames). Results equal per-video calls to float tolerance.
     Lengths are returned as predicted, even if not positive: writers and the adjustment refuse those
     (``blapose.lengths_io.refused_videos``). ``progress`` reports videos done (``blapose.progress``).
+    A camera-aware model also needs each video's calibration vector (13,): ``calibrations`` {key: vector},
+    or taken from each Sequence's ``camera`` (``blapose.floor.calibration_vector``).
     """
     if causal and model.bidirectional:
         raise InputError("causal inference needs a unidirectional (GRU) length model; "
                          "this one is bidirectional (-bi)")
+    sequences = sequences if isinstance(sequences, Mapping) else list(sequences)
     items = _as_keypoint_items(sequences)
+    cameras = _calibrations(sequences, [key for key, _ in items], calibrations) if model.camera_inputs else None
     model.eval()
     device = next(model.parameters()).device
     frame_counts = np.array([len(keypoints) for _, keypoints in items])
@@ -323,10 +419,12 @@ def predict_lengths(model: BoneLengthModel, sequences: Iterable[Any] | Mapping[K
         for group in groups:
             counts = [int(frame_counts[i]) for i in group]
             batch = _padded_batch([items[i][1] for i in group], device)
+            calibration = None if cameras is None else torch.from_numpy(
+                np.stack([cameras[items[i][0]] for i in group])).to(device)
             if model.bidirectional:
                 lengths = _bidirectional_final(model, batch, counts)
             else:
-                per_frame = _unidirectional_per_frame(model, batch, max_frames)
+                per_frame = _unidirectional_per_frame(model, batch, max_frames, calibration)
                 rows = torch.arange(len(group), device=device)
                 lengths = per_frame if causal else per_frame[rows, torch.tensor(counts, device=device) - 1]
             lengths = symmetrize_lengths(lengths.float()).cpu().numpy()

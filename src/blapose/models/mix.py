@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..bones import bones_to_poses, poses_to_bones, symmetrize_lengths
+from ..errors import InputError
 from ..skeleton import H36M, Skeleton
 
 
@@ -44,6 +45,9 @@ class MixModel(nn.Module):
         self.direction_model = direction_model
         self.length_model = length_model
         self.skeleton = skeleton
+        if getattr(length_model, "camera_inputs", False):
+            raise InputError("a camera-aware length model (--recipe camera) cannot be composed with -t mix, which "
+                             "gives it no camera: predict the lengths with blapose infer-lengths and pass them")
         if length_model is not None:
             length_model.requires_grad_(False)
             length_model.eval()

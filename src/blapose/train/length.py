@@ -19,9 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ..fileio import atomic_path
+from ..floor import standing_ankle_height
 from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
-from ..models.length import BoneLengthModel
+from ..models.length import DEFAULT_ANKLE_HEIGHT, BoneLengthModel
 from ..progress import Progress
 from . import flush_subnormal_floats
 from .device import FP32, Precision, backward_and_step, resolve_precision
@@ -42,13 +44,16 @@ __all__ = ["RECIPES", "LengthTrainingConfig", "config_from_args", "LengthErrors"
 MIN_DECAYING_LR = 1e-6
 
 
-def build_model(config: LengthTrainingConfig, reference_lengths: np.ndarray | None = None) -> BoneLengthModel:
-    """A fresh model with the config's architecture; ``reference_lengths`` (16,) m for ``log_output``."""
+def build_model(config: LengthTrainingConfig, reference_lengths: np.ndarray | None = None,
+                ankle_height: float = DEFAULT_ANKLE_HEIGHT) -> BoneLengthModel:
+    """A fresh model with the config's architecture; ``reference_lengths`` (16,) m for ``log_output``;
+    ``ankle_height`` (m above the floor) for ``camera_inputs``."""
     return BoneLengthModel(embed_dim=config.embed_dim, hidden_size=config.hidden_size,
                            num_layers=config.num_layers, dropout=config.dropout,
                            bidirectional=config.bidirectional, bone_inputs=config.bone_inputs,
                            temporal=config.temporal, proportions_only=config.proportions_only,
-                           reference_lengths=reference_lengths if config.log_output else None)
+                           reference_lengths=reference_lengths if config.log_output else None,
+                           camera_inputs=config.camera_inputs, ankle_height=ankle_height)
 
 
 def length_loss(predicted: torch.Tensor, target: torch.Tensor, proportions_only: bool = False) -> torch.Tensor:
@@ -63,15 +68,21 @@ def length_loss(predicted: torch.Tensor, target: torch.Tensor, proportions_only:
     return torch.mean(torch.abs(predicted - target))
 
 
+def _camera_inputs(model: nn.Module) -> bool:
+    """Whether the (possibly DDP-wrapped) length model reads each example's camera."""
+    return bool(getattr(getattr(model, "module", model), "camera_inputs", False))
+
+
 def _proportions_only(model: nn.Module) -> bool:
-    """Whether the (possibly DDP-wrapped) length model predicts proportions only."""
-    return bool(getattr(getattr(model, "module", model), "proportions_only", False))
+    """Whether the (possibly DDP-wrapped) length model predicts proportions only (keeps its reference's size)."""
+    return not getattr(model, "module", model).predicts_size
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, keypoints: torch.Tensor,
                target: torch.Tensor, precision: Precision = FP32, scaler: torch.amp.GradScaler | None = None,
-               weight: float = 1.0) -> torch.Tensor:
-    """One optimiser step on keypoints (B, L, J, 2) and target lengths (B, 16) meters.
+               weight: float = 1.0, calibration: torch.Tensor | None = None) -> torch.Tensor:
+    """One optimiser step on keypoints (B, L, J, 2) and target lengths (B, 16) meters (with the
+    cameras' calibration vectors (B, 13) for a camera-aware model).
 
     The forward pass runs under ``precision``'s autocast; the gradient is that of ``weight`` x
     loss (``distributed.loss_weight``), scaled by ``scaler`` when given (fp16). Returns the loss
@@ -81,7 +92,8 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, keypoints: to
     model.train()
     optimizer.zero_grad(set_to_none=True)
     with precision.autocast():
-        loss = length_loss(model(keypoints).float(), target, _proportions_only(model))
+        predicted = model(keypoints) if calibration is None else model(keypoints, calibration)
+        loss = length_loss(predicted.float(), target, _proportions_only(model))
     backward_and_step(loss, optimizer, weight, scaler)
     return loss.detach()
 
@@ -106,7 +118,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, builder: Len
             size = len(batch.lengths)
             global_size = min(builder.batch_size, len(builder.index) - step * builder.batch_size)
             loss = train_step(model, optimizer, batch.keypoints, batch.lengths, precision, scaler,
-                              loss_weight(size, global_size, context))
+                              loss_weight(size, global_size, context),
+                              batch.calibration if _camera_inputs(model) else None)
             sums[0] += loss * size
             sums[1] += size
             if step % LOSS_DISPLAY_INTERVAL == 0:
@@ -145,11 +158,12 @@ def fit(config: LengthTrainingConfig) -> FitResult:
     precision = resolve_precision(config.amp, device)
     torch.manual_seed(config.seed + context.rank)
     rng = np.random.default_rng(config.seed)
-    train_sequences = load_training_sequences(config, config.subjects_train)
-    test_sequences = load_training_sequences(config, config.subjects_test) if config.evaluate_each_epoch else []
+    train_sequences = load_training_sequences(config, training_subjects(config))
+    evaluation_subjects = config.subjects_valid or (config.subjects_test if config.evaluate_each_epoch else ())
+    test_sequences = load_training_sequences(config, evaluation_subjects) if evaluation_subjects else []
     sampler = make_length_sampler(config.length_aug_type, load_length_table(config.bone_length_aug),
                                   config.subjects_train, config.subjects_test, config.bone_length_aug)
-    if config.wild_views:
+    if config.wild_views or config.studio_views:
         from .wild import world_motions
 
         motions = world_motions(train_sequences)
@@ -160,8 +174,9 @@ def fit(config: LengthTrainingConfig) -> FitResult:
     builder = LengthBatchBuilder(bank, sampler, config.batch_size, config.chunk_len, config.segment_shift,
                                  flip=config.flip_augmentation, root_offset_std=config.root_offset_std,
                                  floor=config.floor_augmentation, keypoint_noise=config.keypoint_noise,
-                                 wild=WildViews() if config.wild_views else None)
-    model = build_model(config, sampler.table.mean(axis=0)).to(device)
+                                 wild=views(config))
+    ankle_height = standing_ankle_height(s.camera.camera_to_world(s.poses_3d) for s in train_sequences)
+    model = build_model(config, sampler.table.mean(axis=0), ankle_height).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, amsgrad=True)
     scaler = precision.grad_scaler()
     print(f"INFO: training on {len(builder.index)} chunks of {config.chunk_len} frames "
@@ -190,12 +205,14 @@ def fit(config: LengthTrainingConfig) -> FitResult:
                                          config.progress, context, precision, scaler))
         line = f"[{state.epoch + 1}] time {(time.time() - started) / 60:.2f} min lr {state.lr:.6f} " \
                f"length_train {history.train[-1] * 1000:.2f} mm"
-        if config.evaluate_each_epoch and context.is_main:
+        if test_sequences and context.is_main:
             model.eval()
             errors = evaluate(model, test_sequences, sampler, seed=config.seed + 1, progress=config.progress)
             history.valid.append(errors.detected)
             history.valid_aug.append(errors.augmented)
             line += f" length_valid {errors.detected * 1000:.2f} mm length_valid_aug {errors.augmented * 1000:.2f} mm"
+            if config.subjects_valid:
+                line += f" ({','.join(config.subjects_valid)})"
         print(line)
 
         state.epoch += 1
@@ -209,7 +226,7 @@ def fit(config: LengthTrainingConfig) -> FitResult:
         if not context.is_main:
             continue
 
-        improved = config.evaluate_each_epoch and history.valid[-1] < state.best
+        improved = bool(test_sequences) and history.valid[-1] < state.best
         if improved:
             state.best = history.valid[-1]
         content = {**checkpoint_dict(model, optimizer, state, rng, config.recipe), **resume_state}
@@ -229,6 +246,28 @@ def fit(config: LengthTrainingConfig) -> FitResult:
                      best_checkpoint=best_path if best_path.exists() else None)
 
 
+def training_subjects(config: LengthTrainingConfig) -> tuple[str, ...]:
+    """The training subjects without the validation subjects (which are held out of training)."""
+    subjects = tuple(s for s in config.subjects_train if s not in config.subjects_valid)
+    if not subjects:
+        raise InputError(f"no training subject is left once the validation subjects "
+                         f"({', '.join(config.subjects_valid)}) are held out")
+    overlap = [s for s in config.subjects_valid if s in config.subjects_test]
+    if overlap:
+        raise InputError(f"validation subject(s) {', '.join(overlap)} are also test subjects")
+    return subjects
+
+
+def views(config: LengthTrainingConfig) -> WildViews | None:
+    """The random cameras the config asks for: phone-like with MediaPipe-like 2D errors (``wild_views``),
+    around the dataset's without those errors (``studio_views``), or none (the dataset's own cameras)."""
+    from .wild import NO_NOISE, STUDIO_CAMERAS
+
+    if config.wild_views:
+        return WildViews()
+    return WildViews(cameras=STUDIO_CAMERAS, noise=NO_NOISE) if config.studio_views else None
+
+
 def run_command(command: LengthCommand) -> int:
     """``blapose train -t length``: train, or with ``command.evaluate`` report a saved model's errors."""
     config = command.config
@@ -240,6 +279,26 @@ def run_command(command: LengthCommand) -> int:
     result = fit(config)
     if result.history.valid:
         best = min(result.history.valid)
-        print(f"Best length error on the test subjects: {best * 1000:.2f} mm "
+        which = f"validation subjects ({','.join(config.subjects_valid)})" if config.subjects_valid else "test subjects"
+        print(f"Best length error on the {which}: {best * 1000:.2f} mm "
               f"(epoch {result.history.valid.index(best) + 1}); final checkpoint {result.final_checkpoint}")
+    if config.recipe != "upstream" and not config.wild_views:
+        print(final_test_line(result.model, config))
     return 0 if all(math.isfinite(v) for v in result.history.train) else 1
+
+
+def final_test_line(model: BoneLengthModel, config: LengthTrainingConfig) -> str:
+    """The final model's length error on the test subjects' detected 2D, next to the training mean's
+    (mm, with the scale and proportion split of ``blapose.length_errors``): measured once, after training."""
+    from ..demo import training_mean_lengths
+    from ..length_errors import length_errors
+    from ..models.length import predict_lengths
+
+    test = load_training_sequences(config, config.subjects_test)
+    truth = mean_sequence_lengths(test)
+    learned = length_errors(predict_lengths(model, test), truth)
+    mean = training_mean_lengths(load_training_sequences(config, training_subjects(config)))
+    baseline = length_errors({key: mean for key in truth}, truth)
+    return (f"Length error of the final model on the test subjects ({','.join(config.subjects_test)}), measured once: "
+            f"{learned.mean * 1000:.2f} mm (scale {learned.scale * 1000:.2f}, proportion {learned.proportion * 1000:.2f}); "
+            f"training subjects' mean {baseline.mean * 1000:.2f} mm ({learned.mean / baseline.mean:.2f}x)")

@@ -25,8 +25,9 @@ import numpy as np
 import torch
 
 from ..bones import bones_to_poses, poses_to_bones
-from ..camera import Camera, project_to_2d
+from ..camera import project_to_2d
 from ..errors import InputError
+from ..floor import calibration_vector, mirror_calibration, world_up_in_camera  # noqa: F401  (re-exported)
 from ..skeleton import H36M, Skeleton
 from .device import to_device
 from .distributed import DistributedContext, shard
@@ -112,12 +113,6 @@ def root_on_floor(poses: torch.Tensor, root: torch.Tensor, up: torch.Tensor, low
     return root + (lowest - new_lowest)[..., None] * up[:, None, :]
 
 
-def world_up_in_camera(camera: Camera) -> np.ndarray:
-    """World z axis (up in Human3.6M's world frame) as a unit vector (3,) in ``camera``'s frame."""
-    points = camera.world_to_camera(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]]))
-    return (points[1] - points[0]).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class MotionBank:
     """Ground-truth motion of the training videos, concatenated, on the training device.
@@ -129,6 +124,8 @@ class MotionBank:
     lowest: (N,) float32 height of the lowest joint above the root along ``up``, meters.
     first_frame: (S,) int64 index in N of each video's first frame; frame_counts (S,) its length.
     subjects: (S,) subject of each video.
+    calibration: (S, 13) float32 calibration vector of each video's camera (``blapose.floor``);
+    None for world-frame motions, which are seen through virtual cameras.
     """
 
     directions: torch.Tensor
@@ -139,6 +136,7 @@ class MotionBank:
     first_frame: np.ndarray
     frame_counts: np.ndarray
     subjects: tuple[str, ...]
+    calibration: torch.Tensor | None = None
 
     @classmethod
     def from_world_motions(cls, motions: Sequence[np.ndarray], subjects: Sequence[str],
@@ -183,6 +181,7 @@ class MotionBank:
             first_frame=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
             frame_counts=counts,
             subjects=tuple(s.subject for s in sequences),
+            calibration=torch.from_numpy(np.stack([calibration_vector(s.camera) for s in sequences])).to(device),
         )
 
     def gather(self, sequence: np.ndarray, start: np.ndarray, chunk_len: int
@@ -284,10 +283,13 @@ def make_length_sampler(kind: str, table: np.ndarray, subjects_train: Sequence[s
 
 @dataclass(frozen=True)
 class LengthBatch:
-    """keypoints (B, L, J, 2) float32 normalised screen coordinates; lengths (B, P) float32 meters."""
+    """keypoints (B, L, J, 2) float32 normalised screen coordinates; lengths (B, P) float32 meters;
+    calibration (B, 13) float32 of the camera each example is seen through (``blapose.floor``,
+    mirrored with the example), None when the bank has no cameras."""
 
     keypoints: torch.Tensor
     lengths: torch.Tensor
+    calibration: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -361,23 +363,29 @@ class LengthBatchBuilder:
             up = floor[0]
             offsets_t = offsets_t - (offsets_t * up).sum(dim=-1, keepdim=True) * up
         root = root + offsets_t[:, None, :]
+        calibration = None if self.bank.calibration is None else self.bank.calibration[
+            torch.from_numpy(sequence).to(device)]
         if self.wild is not None:
-            keypoints = self._wild_keypoints(directions, lengths_t, root, floor, flip, view_seed)
+            keypoints, calibration = self._wild_keypoints(directions, lengths_t, root, floor, flip, view_seed)
         else:
             keypoints = augmented_keypoints(directions, lengths_t, root, intrinsic, flip,
                                             floor=floor if self.floor else None)
+        if calibration is not None:
+            calibration = torch.where(flip[:, None], mirror_calibration(calibration), calibration)
         if self.keypoint_noise > 0:
             shape = keypoints.shape
             noise = rng.normal(0.0, self.keypoint_noise, size=(2,) + tuple(shape)).astype(np.float32)
             noise[0] = noise[0, :, :1]  # the first draw is held over the chunk: a per-joint bias
             keypoints = keypoints + torch.from_numpy(noise.sum(axis=0)).to(device)
         target = torch.where(flip[:, None], mirror_lengths(lengths_t), lengths_t)
-        return LengthBatch(keypoints=keypoints, lengths=target)
+        return LengthBatch(keypoints=keypoints, lengths=target, calibration=calibration)
 
     def _wild_keypoints(self, directions: torch.Tensor, lengths: torch.Tensor, root: torch.Tensor,
-                        floor: tuple[torch.Tensor, torch.Tensor], flip: torch.Tensor, seed: int) -> torch.Tensor:
-        """Keypoints (B, L, J, 2) of the re-posed world-frame chunks through random virtual cameras."""
-        from .wild import WildCameraRanges, WildNoise, add_wild_noise, random_cameras
+                        floor: tuple[torch.Tensor, torch.Tensor], flip: torch.Tensor, seed: int
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keypoints (B, L, J, 2) of the re-posed world-frame chunks through random virtual cameras, and
+        the cameras' calibration vectors (B, 13) (``wild.calibration_vectors``), both not yet mirrored."""
+        from .wild import WildCameraRanges, WildNoise, add_wild_noise, calibration_vectors, random_cameras
 
         generator = torch.Generator(device=directions.device)
         generator.manual_seed(seed)
@@ -389,7 +397,8 @@ class LengthBatchBuilder:
         keypoints = cameras.project(in_camera).to(directions.dtype)
         depth = in_camera[:, middle, 0, 2].clamp_min(0.1)
         keypoints = add_wild_noise(keypoints, cameras.focal / depth, self.wild.noise or WildNoise(), generator)
-        return torch.where(flip[:, None, None, None], mirror_keypoints(keypoints), keypoints)
+        keypoints = torch.where(flip[:, None, None, None], mirror_keypoints(keypoints), keypoints)
+        return keypoints, calibration_vectors(cameras).to(keypoints.dtype)
 
     def epoch(self, rng: np.random.Generator, context: DistributedContext | None = None
               ) -> Iterator[LengthBatch]:

@@ -66,18 +66,24 @@ class LengthTrainingConfig:
     bone_inputs: bool = False                     # read root position and magnified 2D bones, not keypoints
     cameras: tuple[int, ...] | None = None        # camera indices to train on; None: all
     wild_views: bool = False                      # random phone-like cameras and MediaPipe-like 2D errors
+    studio_views: bool = False                    # random cameras around the dataset's (wild.STUDIO_CAMERAS)
+    camera_inputs: bool = False                   # the model reads each video's camera (models.length)
+    subjects_valid: tuple[str, ...] = ()          # held out of training; evaluated each epoch, pick epoch_best
 
 
 #: blapose's named recipes (``--recipe``): the settings they fix; data, subjects, checkpoint folder,
 #: augmentation table and seed still come from the flags. 'upstream' fixes nothing (the flags as given).
-#: Chosen by the study in docs/lengths.md (benchmarks/study_lengths.py).
+#: Chosen by the study in docs/lengths.md (benchmarks/study_lengths.py). blapose's recipes pick
+#: nothing on the test subjects: no per-epoch test evaluation (with ``subjects_valid``, each epoch
+#: is evaluated on those subjects instead and they pick ``epoch_best.bin``).
 RECIPES: dict[str, dict[str, Any]] = {
     "upstream": {},
     # per-frame features of the root and magnified 2D bones, averaged over the frames; log head that
     # keeps the table's mean size and predicts proportions; feet kept on the floor when re-posing
     "cpu": dict(temporal="pool", bidirectional=False, bone_inputs=True, log_output=True, proportions_only=True,
                 floor_augmentation=True, embed_dim=64, hidden_size=128, num_layers=1, dropout=0.0,
-                chunk_len=64, segment_shift=32, batch_size=64, learning_rate=1e-3, lr_decay=0.95, epochs=3),
+                chunk_len=64, segment_shift=32, batch_size=64, learning_rate=1e-3, lr_decay=0.95, epochs=3,
+                evaluate_each_epoch=False),
 }
 #: The same model and augmentation trained five times as long (untested at this budget on a GPU).
 RECIPES["best"] = dict(RECIPES["cpu"], epochs=30)
@@ -86,6 +92,15 @@ RECIPES["best"] = dict(RECIPES["cpu"], epochs=30)
 #: definition (``synth-lengths --joints mediapipe``). The dataset's own cameras and 2D play no part,
 #: so there is nothing to evaluate each epoch against.
 RECIPES["wild"] = dict(RECIPES["cpu"], wild_views=True, epochs=60, evaluate_each_epoch=False)
+#: For calibrated recordings: the 'cpu' model's proportions plus a second pooled branch that reads
+#: each video's camera, sees the keypoints on the person's plane through the standing ankle
+#: (meters) and predicts the body's size; every chunk is re-posed with its feet on the floor and
+#: seen through its own random camera around the dataset's (``wild.STUDIO_CAMERAS``) with simulated
+#: detector errors (normal, 0.004 normalised units, held over the chunk plus per frame). Noise and
+#: epochs were chosen on the validation subject S8 (docs/lengths.md); one camera per take and epoch,
+#: so 40 epochs are about as many steps as 10 of 'cpu'.
+RECIPES["camera"] = dict(RECIPES["cpu"], camera_inputs=True, studio_views=True,
+                         keypoint_noise=0.004, epochs=40, evaluate_each_epoch=False)
 
 
 def apply_recipe(config: LengthTrainingConfig, recipe: str) -> LengthTrainingConfig:
@@ -136,6 +151,7 @@ def config_from_args(args: Any) -> LengthTrainingConfig:
         flip_augmentation=args.data_augmentation, evaluate_each_epoch=not args.no_eval,
         checkpoint_dir=args.checkpoint, checkpoint_frequency=args.checkpoint_frequency, resume=resume,
         export_training_curves=args.export_training_curves, seed=args.seed,
+        subjects_valid=_parse_list(getattr(args, "subjects_valid", "")),
         device=getattr(args, "device", "auto"), amp=getattr(args, "amp", "off"),
     )
     return apply_recipe(config, getattr(args, "recipe", "upstream"))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..floor import calibration_vector
 from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
 from ..models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
 from .device import resolve_device  # noqa: F401  (re-exported: its home was this module)
@@ -79,7 +80,8 @@ def evaluate(model: BoneLengthModel, test_sequences: Sequence, sampler: LengthSa
     detected = predict_lengths(model, test_sequences, progress=progress)
     rng = np.random.default_rng(seed)
     keypoints, targets = augmented_test_keypoints(test_sequences, sampler, reference, rng)
-    augmented = predict_lengths(model, keypoints, progress=progress)
+    calibrations = {s.key: calibration_vector(s.camera) for s in test_sequences}  # copies keep their camera
+    augmented = predict_lengths(model, keypoints, progress=progress, calibrations=calibrations)
     return LengthErrors(detected=mean_length_error(detected, reference),
                         augmented=mean_length_error(augmented, targets))
 

@@ -85,6 +85,14 @@ class WildNoise:
     max_gap: int = 12
 
 
+#: Cameras around Human3.6M's calibrated ones, for camera-aware length training (``--recipe camera``).
+#: The calibration has them 1.46-1.63 m above the floor, 4.1-5.6 m from the capture area's centre,
+#: tilted 10-16 degrees down with up to 5.4 degrees of roll and a 47 degree field of view; these
+#: ranges are wider on every axis so that no camera can be memorised. Square images, no portrait.
+STUDIO_CAMERAS = WildCameraRanges(fov_long_side_deg=(38.0, 58.0), distance=(2.5, 7.5), height=(1.0, 2.2),
+                                  aim_height=(0.2, 1.4), yaw_jitter_deg=20.0, pitch_jitter_deg=6.0, roll_deg=3.0,
+                                  portrait=0.0, aspect_long_over_short=1.0)
+
 #: Frames per independent noise draw when whole test sequences are re-projected (1 s at 50 fps).
 EVALUATION_CHUNK = 50
 
@@ -180,6 +188,14 @@ def random_cameras(roots_world: torch.Tensor, ranges: WildCameraRanges, generato
     long_over_width = torch.where(portrait, ranges.aspect_long_over_short, 1.0).to(torch.float64)
     focal = long_over_width / torch.tan(fov / 2)
     return VirtualCameras(rotation=rotation, position=position, focal=focal, portrait=portrait)
+
+
+def calibration_vectors(cameras: VirtualCameras) -> torch.Tensor:
+    """Calibration vectors (B, 13) of the cameras (``blapose.floor.calibration_vector``): pinhole
+    intrinsics centred at 0, the world's up direction in each camera's frame, the camera's height."""
+    zeros = torch.zeros(len(cameras.focal), 7, dtype=cameras.focal.dtype, device=cameras.focal.device)
+    up = cameras.rotation[:, :, 2]  # world z axis in camera coordinates: R @ (0, 0, 1)
+    return torch.cat([cameras.focal[:, None], cameras.focal[:, None], zeros, up, cameras.position[:, 2:]], dim=-1)
 
 
 def camera_record(cameras: VirtualCameras, index: int, width_pixels: int = 1920) -> Camera:

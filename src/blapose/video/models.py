@@ -89,10 +89,14 @@ def load_length_model(name: str, bidirectional: bool | None = None):
     if any(key.startswith(("direction_model.", "expand_bn.", "layers_conv.")) for key in state):
         raise InputError(f"{source} is a lifting model, not a bone-length model")
     try:
-        return length_model_from_checkpoint(checkpoint, source, bidirectional)
+        model = length_model_from_checkpoint(checkpoint, source, bidirectional)
     except InputError as error:
         message = str(error)
         raise InputError(message if message.startswith(source) else f"{source}: {message}") from None
+    if model.camera_inputs:
+        raise InputError(f"{source} reads a calibrated camera (--recipe camera), which a video does not have; "
+                         "use the built-in length model or one trained with --recipe cpu or wild")
+    return model
 
 
 def lift(model, keypoints: np.ndarray) -> np.ndarray:
