@@ -30,7 +30,7 @@ from blapose.train.device import resolve_precision
 from blapose.train.distributed import (DistributedContext, distributed_session, launched_by_torchrun, loss_weight,
                                        wrap_model)
 from blapose.train.length import train_step
-from blapose.train.length_batches import LengthBatchBuilder, MotionBank, make_length_sampler
+from blapose.train.length.batches import LengthBatchBuilder, MotionBank, make_length_sampler
 
 
 def synthetic_sequences(videos: int, frames: int, seed: int = 0) -> list[Sequence]:

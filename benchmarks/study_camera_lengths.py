@@ -69,7 +69,7 @@ def aligned_table(table_path: str, data: str, subjects: tuple[str, ...], out: Pa
     from blapose.demo import training_mean_lengths
     from blapose.lengths.align import shift_to_mean
     from blapose.lengths.files import write_lengths
-    from blapose.train.length_config import load_length_table
+    from blapose.train.length.config import load_length_table
 
     mean = training_mean_lengths(load_sequences(data, "cpn_ft_h36m_dbb", subjects))
     path = out / f"table_{'_'.join(subjects)}.npz"
@@ -114,7 +114,7 @@ def train_and_measure(name: str, data: str, table: str, epochs: int, out: str, t
     from blapose.length_errors import length_errors, true_lengths
     from blapose.models.length import predict_lengths
     from blapose.train.length import fit
-    from blapose.train.length_config import LengthTrainingConfig
+    from blapose.train.length.config import LengthTrainingConfig
 
     torch.set_num_threads(1)
     settings = dict(BASE, **VARIANTS[name][1])

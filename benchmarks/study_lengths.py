@@ -101,8 +101,8 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
     from blapose.demo import training_mean_lengths
     from blapose.models.length import predict_lengths
     from blapose.train.length import fit
-    from blapose.train.length_config import LengthTrainingConfig, load_length_table, load_training_sequences
-    from blapose.train.length_eval import mean_sequence_lengths
+    from blapose.train.length.config import LengthTrainingConfig, load_length_table, load_training_sequences
+    from blapose.train.length.evaluation import mean_sequence_lengths
 
     torch.set_num_threads(1)
     settings = dict(BASE, **VARIANTS[name][1])
@@ -205,7 +205,7 @@ def main() -> None:
     if args.report:
         results = [json.loads(Path(args.out, f"{n}.json").read_text()) for n in names
                    if Path(args.out, f"{n}.json").is_file()]
-        from blapose.train.length_config import load_length_table
+        from blapose.train.length.config import load_length_table
 
         for r in results:  # spreads of the table each variant trained on
             table = load_length_table(args.table_mix if r["name"].endswith("_mix") else args.table)

@@ -5,7 +5,8 @@ import shlex
 import pytest
 
 from blapose.cli import build_parser
-from blapose.train import length, pose_args
+from blapose.train import length
+from blapose.train.pose import args as pose_args
 
 #: Commands of the README's lifting section (the upstream ones, with blapose's command names).
 SEED_COMMANDS = (

@@ -80,7 +80,7 @@ def _train_length_epoch(data_dir: Path, rank: int = 0) -> dict[str, torch.Tensor
     from blapose.models.length import BoneLengthModel
     from blapose.train.distributed import current_context, wrap_model
     from blapose.train.length import train_epoch
-    from blapose.train.length_batches import LengthBatchBuilder, MotionBank, make_length_sampler
+    from blapose.train.length.batches import LengthBatchBuilder, MotionBank, make_length_sampler
 
     sequences = load_sequences(data_dir, "gt", subjects=["S1"])[:8]
     table = np.random.default_rng(0).uniform(0.1, 0.45, size=(50, 16))

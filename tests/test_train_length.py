@@ -1,5 +1,5 @@
 """Tests of bone-length training: augmented batches, the training loop, resume, and the CLI end to end
-(blapose.train.length_batches, blapose.train.length, blapose.cli.train, blapose.cli.infer_lengths)."""
+(blapose.train.length.batches, blapose.train.length, blapose.cli.train, blapose.cli.infer_lengths)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from blapose.models.checkpoint import load_checkpoint, save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.skeleton import H36M
 from blapose.train.length import LengthTrainingConfig, fit, length_loss, train_step
-from blapose.train.length_batches import (LengthBatchBuilder, MotionBank, WildViews, augmented_keypoints,
+from blapose.train.length.batches import (LengthBatchBuilder, MotionBank, WildViews, augmented_keypoints,
                                           build_chunk_index, make_length_sampler, mirror_lengths)
 
 TINY = dict(embed_dim=8, hidden_size=6)
@@ -120,7 +120,7 @@ def test_augmented_batch_is_the_projection_of_the_reposed_body(h36m_data_dir):
 
 def test_floor_augmentation_keeps_feet_on_the_floor_and_offsets_in_the_floor_plane(h36m_data_dir):
     """With floor=True each frame's lowest joint stays at its original world height, and offsets have no up part."""
-    from blapose.train.length_batches import world_up_in_camera
+    from blapose.train.length.batches import world_up_in_camera
 
     sequences = load_sequences(h36m_data_dir, subjects=("S1",))
     bank = MotionBank.from_sequences(sequences)
@@ -261,7 +261,7 @@ def test_cli_trains_and_infers_lengths_end_to_end(h36m_data_dir, tmp_path, monke
 
 def test_augmentation_table_with_a_negative_length_is_refused_naming_file_and_bone(tmp_path):
     """load_length_table refuses a table whose row holds a negative length, naming the file, row and bone."""
-    from blapose.train.length_config import load_length_table
+    from blapose.train.length.config import load_length_table
 
     table = np.full((3, 16), 0.2)
     table[1, 4] = -0.1
@@ -315,7 +315,7 @@ def test_wild_views_need_the_floor_augmentation(h36m_data_dir):
 
 def test_wild_recipe_trains_a_proportions_model_around_the_tables_size(h36m_data_dir, tmp_path):
     """--recipe wild (2 epochs here) lowers its loss and keeps the table's mean size (geometric mean)."""
-    from blapose.train.length_config import apply_recipe
+    from blapose.train.length.config import apply_recipe
 
     table_path = tmp_path / "table.npz"
     length_table_file(h36m_data_dir, table_path)
@@ -360,7 +360,7 @@ def test_camera_recipe_reads_the_camera_and_is_refused_where_there_is_none(h36m_
     from blapose.floor import calibration_vector
     from blapose.models.length import predict_lengths
     from blapose.models.mix import MixModel
-    from blapose.train.length_config import apply_recipe
+    from blapose.train.length.config import apply_recipe
     from blapose.video.models import load_length_model
 
     table_path = length_table_file(h36m_data_dir, tmp_path / "table.npz")

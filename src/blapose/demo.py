@@ -59,7 +59,7 @@ class DemoConfig:
 
     def length_epochs(self, recipe: str) -> int:
         """Epochs of a length recipe: its own, or a third of them (at least one) when ``quick``."""
-        from .train.length_config import RECIPES
+        from .train.length.config import RECIPES
 
         epochs = RECIPES[recipe]["epochs"]
         return max(1, epochs // 3) if self.quick else epochs
@@ -152,7 +152,7 @@ def train_length_model(config: DemoConfig, augmentation_path: Path, recipe: str 
     import dataclasses
 
     from .train.length import fit
-    from .train.length_config import LengthTrainingConfig, apply_recipe
+    from .train.length.config import LengthTrainingConfig, apply_recipe
 
     settings = apply_recipe(LengthTrainingConfig(
         data_dir=config.data_dir, keypoints=config.keypoints, bone_length_aug=str(augmentation_path),

@@ -45,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def plan(args: argparse.Namespace):
-    """The ``blapose.train.pose_args.PoseCommand`` of the flags; reads no file."""
-    from ..train.pose_args import command_from_args
+    """The ``blapose.train.pose.args.PoseCommand`` of the flags; reads no file."""
+    from ..train.pose.args import command_from_args
 
     return command_from_args(args, "evaluate")
 
@@ -54,7 +54,7 @@ def plan(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     command = plan(args)
     from ..memory import keep_freed_memory
-    from ..train.pose_cli import evaluate
+    from ..train.pose.commands import evaluate
 
     keep_freed_memory()  # batch temporaries reuse freed heap instead of new pages
     return evaluate(command)

@@ -2,7 +2,7 @@
 
 ``-t length`` trains the bone-length model (``blapose.train.length``); ``-t lift`` / ``-t mix``
 train or fine-tune the temporal lifting model (``blapose.train.pose``, flags mapped by
-``blapose.train.pose_args``, run by ``blapose.train.pose_cli``), and with ``--evaluate`` evaluate
+``blapose.train.pose.args``, run by ``blapose.train.pose.commands``), and with ``--evaluate`` evaluate
 it as ``blapose evaluate`` does. The flags come in groups, one ``add_*_arguments`` function each;
 ``evaluate`` and ``predict`` build their parsers from the same pose groups (``add_pose_arguments``).
 ``plan`` maps the flags onto what the command will do (reading no file) and ``run`` works from
@@ -238,8 +238,8 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 @dataclass(frozen=True)
 class TrainPlan:
-    """What ``blapose train`` does: the task's command (``blapose.train.length_config.LengthCommand``
-    for -t length, ``blapose.train.pose_args.PoseCommand`` for -t lift|mix), the device the process
+    """What ``blapose train`` does: the task's command (``blapose.train.length.config.LengthCommand``
+    for -t length, ``blapose.train.pose.args.PoseCommand`` for -t lift|mix), the device the process
     group is set up for, the number of processes, and (final checkpoint, weights file) to export."""
 
     command: Any
@@ -254,12 +254,12 @@ def plan(args: argparse.Namespace) -> TrainPlan:
 
     check_arguments(args)
     if args.task == "length":
-        from ..train.length_config import command_from_args
+        from ..train.length.config import command_from_args
 
         command = command_from_args(args)
     else:
         try:
-            from ..train.pose_args import command_from_args
+            from ..train.pose.args import command_from_args
         except ModuleNotFoundError as error:
             if not (error.name or "").startswith(f"{__package__.rsplit('.', 1)[0]}.train."):
                 raise
@@ -298,12 +298,12 @@ def export_final_weights(final_checkpoint: Path, target: str) -> None:
 
 
 def _run_command(command: Any) -> int:
-    from ..train.length_config import LengthCommand
+    from ..train.length.config import LengthCommand
 
     if isinstance(command, LengthCommand):
         from ..train.length import run_command
 
         return run_command(command)
-    from ..train import pose_cli
+    from ..train.pose import commands as pose_commands
 
-    return pose_cli.evaluate(command) if command.action == "evaluate" else pose_cli.run_training(command)
+    return pose_commands.evaluate(command) if command.action == "evaluate" else pose_commands.run_training(command)

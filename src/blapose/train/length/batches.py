@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..bones import bones_to_poses, poses_to_bones
-from ..camera import project_to_2d
-from ..errors import InputError
-from ..floor import calibration_vector, mirror_calibration, world_up_in_camera  # noqa: F401  (re-exported)
-from ..skeleton import H36M, Skeleton
-from .device import to_device
-from .distributed import DistributedContext, shard
+from ...bones import bones_to_poses, poses_to_bones
+from ...camera import project_to_2d
+from ...errors import InputError
+from ...floor import calibration_vector, mirror_calibration, world_up_in_camera  # noqa: F401  (re-exported)
+from ...skeleton import H36M, Skeleton
+from ..device import to_device
+from ..distributed import DistributedContext, shard
 
 LENGTH_AUG_TYPES = ("smpl", "random_unif", "random_norm_train", "random_norm_all")
 #: Standard deviation (meters, per axis) of the random root offset added to each example (upstream).
@@ -385,7 +385,7 @@ class LengthBatchBuilder:
                         ) -> tuple[torch.Tensor, torch.Tensor]:
         """Keypoints (B, L, J, 2) of the re-posed world-frame chunks through random virtual cameras, and
         the cameras' calibration vectors (B, 13) (``wild.calibration_vectors``), both not yet mirrored."""
-        from .wild import WildCameraRanges, WildNoise, add_wild_noise, calibration_vectors, random_cameras
+        from ..wild import WildCameraRanges, WildNoise, add_wild_noise, calibration_vectors, random_cameras
 
         generator = torch.Generator(device=directions.device)
         generator.manual_seed(seed)

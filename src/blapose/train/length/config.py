@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, load_sequences
-from ..errors import InputError
-from .length_batches import LENGTH_AUG_TYPES, ROOT_OFFSET_STD
+from ...data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, load_sequences
+from ...errors import InputError
+from .batches import LENGTH_AUG_TYPES, ROOT_OFFSET_STD
 
 
 @dataclass
@@ -176,8 +176,8 @@ def load_training_sequences(config: LengthTrainingConfig, subjects: Sequence[str
 
 def load_length_table(path: str) -> np.ndarray:
     """The augmentation bone lengths: key 'data' of an npz, (M, 16) meters."""
-    from ..bones import require_valid_lengths
-    from ..data.safe_pickle import load_npz
+    from ...bones import require_valid_lengths
+    from ...data.safe_pickle import load_npz
 
     if not Path(path).is_file():
         raise InputError(f"bone-length augmentation file {path} does not exist (--bone_length_aug)")

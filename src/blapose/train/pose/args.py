@@ -2,7 +2,7 @@
 ``evaluate`` and ``predict`` do: ``command_from_args`` builds a ``PoseCommand`` (which videos,
 which checkpoints in which shape, which bone-length files, the training config, the outputs),
 and the loaders here turn its parts into sequences, models and lengths per video.
-``blapose.train.pose_cli`` runs the commands from a ``PoseCommand`` alone, so a flag that the
+``blapose.train.pose.commands`` runs the commands from a ``PoseCommand`` alone, so a flag that the
 command ignores leaves its ``PoseCommand`` unchanged (``tests/test_cli_flags.py`` checks every flag).
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from ..errors import InputError
-from ..lengths_io import Key, resolve_length_lookup
-from ..models.mix import MixModel
-from .device import resolve_device
-from .pose import (PoseTrainConfig, finetune_config, lift_config, lifting_model_from_checkpoint,
+from ...errors import InputError
+from ...lengths_io import Key, resolve_length_lookup
+from ...models.mix import MixModel
+from ..device import resolve_device
+from .training import (PoseTrainConfig, finetune_config, lift_config, lifting_model_from_checkpoint,
                    mix_model_from_checkpoint)
 
 #: What a pose command does with its model.
@@ -106,7 +106,7 @@ def subjects_from_text(text: str) -> list[str]:
 
 def config_from_args(args: Any) -> PoseTrainConfig:
     """The training config of the upstream flags; an unset -lr takes the task's default."""
-    from ..models.temporal import parse_architecture
+    from ...models.temporal import parse_architecture
 
     if getattr(args, "stride", 1) != 1:
         raise InputError("only -s 1 is supported: training predicts one frame per receptive-field window")
@@ -127,7 +127,7 @@ def command_from_args(args: Any, action: str) -> PoseCommand:
 
     Reads no file: checkpoints, data and lengths load when the command runs.
     """
-    from ..models.temporal import parse_architecture
+    from ...models.temporal import parse_architecture
 
     assert action in ACTIONS, action
     task = args.task
@@ -167,7 +167,7 @@ def command_from_args(args: Any, action: str) -> PoseCommand:
 
 def _mocap_choice(args: Any) -> dict[str, Any]:
     """PoseCommand's mocap (the --mocap source, '' for none) and mocap_holdout (the clips kept out)."""
-    from ..data import mocap
+    from ...data import mocap
 
     if not getattr(args, "mocap", ""):
         return {}
@@ -182,7 +182,7 @@ def _mocap_choice(args: Any) -> dict[str, Any]:
 def load_real_motions(source: str, holdout: Sequence[str]) -> dict[str, np.ndarray]:
     """The motion-capture clips of ``source`` ('pybullet' or a folder) but ``holdout``:
     {clip: (T, 17, 3) meters, world frame, z up} (``blapose.data.mocap.load_clips``)."""
-    from ..data import mocap
+    from ...data import mocap
 
     return mocap.load_clips(source, tuple(name for name in mocap.CLIP_NAMES if name not in holdout))
 
@@ -190,7 +190,7 @@ def load_real_motions(source: str, holdout: Sequence[str]) -> dict[str, np.ndarr
 def load_data(data: DataChoice, subjects: Sequence[str]) -> list[Any]:
     """Sequences of ``subjects`` from the chosen files, filtered by action-name prefix (as upstream)
     and thinned to every ``downsample``-th frame."""
-    from ..data.h36m import load_sequences
+    from ...data.h36m import load_sequences
 
     sequences = load_sequences(data.data_dir, data.keypoints, list(subjects), dataset=data.dataset)
     if data.actions is not None:
@@ -206,7 +206,7 @@ def load_data(data: DataChoice, subjects: Sequence[str]) -> list[Any]:
 
 def load_named_checkpoint(name: str, checkpoint_dir: str) -> tuple[dict, str]:
     """The checkpoint dict of ``name`` (looked up in ``checkpoint_dir``, or a path) and where it was read."""
-    from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
+    from ...models.checkpoint import load_checkpoint, resolve_checkpoint_path
 
     path = resolve_checkpoint_path(name, checkpoint_dir)
     return load_checkpoint(path), str(path)
@@ -214,7 +214,7 @@ def load_named_checkpoint(name: str, checkpoint_dir: str) -> tuple[dict, str]:
 
 def load_model(choice: ModelChoice) -> nn.Module:
     """The model ``choice`` names, in eval mode on the CPU."""
-    from ..models.length import length_model_from_checkpoint
+    from ...models.length import length_model_from_checkpoint
 
     if choice.task == "lift":
         if not choice.direction_model:
@@ -238,7 +238,7 @@ def load_model(choice: ModelChoice) -> nn.Module:
 def load_length_lookup(files: LengthFiles, data: DataChoice) -> dict[Key, np.ndarray]:
     """Predicted lengths per video from the dict file, else the list file (rows placed by the
     training and test subjects' order, as upstream's inference writes them)."""
-    from ..data.h36m import keypoints_2d_path
+    from ...data.h36m import keypoints_2d_path
 
     train, test = list(data.subjects_train), list(data.subjects_test)
     orders = list(dict.fromkeys(tuple(order) for order in (train + test, test, train) if order))

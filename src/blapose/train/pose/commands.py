@@ -1,5 +1,5 @@
 """The ``blapose train -t lift|mix``, ``blapose evaluate`` and ``blapose predict`` commands, run
-from a ``PoseCommand`` (``blapose.train.pose_args``, the flags mapped): the typed calls of
+from a ``PoseCommand`` (``blapose.train.pose.args``, the flags mapped): the typed calls of
 ``blapose.train.pose`` and ``blapose.train.predict``, and what each command prints and writes."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .pose import (EpochResult, checkpoint_dict, finetune, lifting_model_from_checkpoint, mix_model_from_checkpoint,
+from .training import (EpochResult, checkpoint_dict, finetune, lifting_model_from_checkpoint, mix_model_from_checkpoint,
                    train_lifting_model)
-from .pose_args import (PoseCommand, load_data, load_length_lookup, load_model, load_named_checkpoint,
+from .args import (PoseCommand, load_data, load_length_lookup, load_model, load_named_checkpoint,
                         load_real_motions, model_and_test_data)
-from .predict import evaluate_model, format_evaluation, predict_poses, validation_mpjpe
+from ..predict import evaluate_model, format_evaluation, predict_poses, validation_mpjpe
 
 
 class EpochReporter:
@@ -34,7 +34,7 @@ class EpochReporter:
 
     def __call__(self, result: EpochResult, model: nn.Module, optimizer: torch.optim.Optimizer,
                  rng: np.random.Generator) -> None:
-        from ..models.checkpoint import save_checkpoint
+        from ...models.checkpoint import save_checkpoint
 
         valid = None
         if self.validate is not None:
@@ -97,7 +97,7 @@ def run_training(command: PoseCommand) -> int:
 
 
 def _plot_curves(history: list[tuple[int, float, float | None]], path: Path) -> None:
-    from ..viz.plots import plot_training_curves
+    from ...viz.plots import plot_training_curves
 
     epochs = [h[0] for h in history]
     curves = {"3d train": (epochs, [h[1] for h in history])}
@@ -109,7 +109,7 @@ def _plot_curves(history: list[tuple[int, float, float | None]], path: Path) -> 
 def evaluate(command: PoseCommand) -> int:
     """``blapose evaluate`` / ``blapose train --evaluate``: action-wise errors on the test subjects
     (with ``by_subject``, each subject's too, as VideoPose3D's --by-subject)."""
-    from ..report import write_csv, write_json
+    from ...report import write_csv, write_json
 
     model, test, lookup = model_and_test_data(command)
     print(f"INFO: evaluating on {sum(s.num_frames for s in test)} frames of {len(test)} videos"
@@ -129,7 +129,7 @@ def evaluate(command: PoseCommand) -> int:
 
 def predict(command: PoseCommand) -> int:
     """``blapose predict``: write the test subjects' predictions in the upstream adjustment format."""
-    from ..data.predictions import write_predictions
+    from ...data.predictions import write_predictions
 
     model, test, lookup = model_and_test_data(command)
     predictions = predict_poses(model, test, lookup, flip=command.flip, progress=True)

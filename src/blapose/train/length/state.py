@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InputError
-from ..models.length import BoneLengthModel, architecture_record, length_model_from_checkpoint
+from ...errors import InputError
+from ...models.length import BoneLengthModel, architecture_record, length_model_from_checkpoint
 
 #: Best validation error to beat before epoch_best.bin is first written, meters (upstream: 200 mm).
 INITIAL_BEST_ERROR = 0.2
@@ -88,7 +88,7 @@ def restore(checkpoint: dict, source: str, model: BoneLengthModel, optimizer: to
 
 def save_curves(history: TrainingHistory, path: Path) -> None:
     """Plot the per-epoch errors of ``history`` (mm) into ``path``."""
-    from ..viz.plots import plot_training_curves
+    from ...viz.plots import plot_training_curves
 
     epochs = list(range(1, len(history.train) + 1))
     curves = {"train (augmented)": (epochs, history.train)}

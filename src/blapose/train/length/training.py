@@ -1,8 +1,8 @@
 """Training the bone-length model on re-posed, re-projected ground-truth motion (BLAPose, Sec. 3).
 
 Layers: ``train_step`` (one batch) -> ``train_epoch`` (all chunks once) -> ``evaluate`` (length
-errors on the test videos, ``length_eval``) -> ``fit`` (epochs, learning-rate decay, checkpoints,
-resume). Settings live in ``length_config``, checkpoints and history in ``length_state``.
+errors on the test videos, ``evaluation``) -> ``fit`` (epochs, learning-rate decay, checkpoints,
+resume). Settings live in ``config``, checkpoints and history in ``state``.
 
 Units: meters inside; printed errors in millimetres.
 """
@@ -19,22 +19,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputError
-from ..fileio import atomic_path
-from ..floor import standing_ankle_height
-from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
-from ..models.length import DEFAULT_ANKLE_HEIGHT, BoneLengthModel
-from ..progress import Progress
-from . import flush_subnormal_floats
-from .device import FP32, Precision, backward_and_step, resolve_precision
-from .distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
+from ...errors import InputError
+from ...fileio import atomic_path
+from ...floor import standing_ankle_height
+from ...models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
+from ...models.length import DEFAULT_ANKLE_HEIGHT, BoneLengthModel
+from ...progress import Progress
+from .. import flush_subnormal_floats
+from ..device import FP32, Precision, backward_and_step, resolve_precision
+from ..distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
                           restore_random_states, wrap_model)
-from .length_batches import LengthBatchBuilder, MotionBank, WildViews, make_length_sampler
-from .length_config import (RECIPES, LengthCommand, LengthTrainingConfig, command_from_args, config_from_args,
+from .batches import LengthBatchBuilder, MotionBank, WildViews, make_length_sampler
+from .config import (RECIPES, LengthCommand, LengthTrainingConfig, command_from_args, config_from_args,
                             load_length_table, load_training_sequences)
-from .length_eval import (LengthErrors, evaluate, evaluate_checkpoint, mean_length_error,
+from .evaluation import (LengthErrors, evaluate, evaluate_checkpoint, mean_length_error,
                           mean_sequence_lengths)
-from .length_state import (TrainingHistory, TrainingState, checkpoint_dict, restore, save_curves)
+from .state import (TrainingHistory, TrainingState, checkpoint_dict, restore, save_curves)
 
 __all__ = ["RECIPES", "LengthTrainingConfig", "config_from_args", "LengthErrors", "evaluate", "evaluate_checkpoint",
            "mean_length_error", "mean_sequence_lengths", "TrainingHistory", "build_model", "length_loss",
@@ -164,7 +164,7 @@ def fit(config: LengthTrainingConfig) -> FitResult:
     sampler = make_length_sampler(config.length_aug_type, load_length_table(config.bone_length_aug),
                                   config.subjects_train, config.subjects_test, config.bone_length_aug)
     if config.wild_views or config.studio_views:
-        from .wild import world_motions
+        from ..wild import world_motions
 
         motions = world_motions(train_sequences)
         subjects = list(dict.fromkeys((s.subject, s.action) for s in train_sequences))
@@ -261,7 +261,7 @@ def training_subjects(config: LengthTrainingConfig) -> tuple[str, ...]:
 def views(config: LengthTrainingConfig) -> WildViews | None:
     """The random cameras the config asks for: phone-like with MediaPipe-like 2D errors (``wild_views``),
     around the dataset's without those errors (``studio_views``), or none (the dataset's own cameras)."""
-    from .wild import NO_NOISE, STUDIO_CAMERAS
+    from ..wild import NO_NOISE, STUDIO_CAMERAS
 
     if config.wild_views:
         return WildViews()
@@ -290,9 +290,9 @@ def run_command(command: LengthCommand) -> int:
 def final_test_line(model: BoneLengthModel, config: LengthTrainingConfig) -> str:
     """The final model's length error on the test subjects' detected 2D, next to the training mean's
     (mm, with the scale and proportion split of ``blapose.length_errors``): measured once, after training."""
-    from ..demo import training_mean_lengths
-    from ..length_errors import length_errors
-    from ..models.length import predict_lengths
+    from ...demo import training_mean_lengths
+    from ...length_errors import length_errors
+    from ...models.length import predict_lengths
 
     test = load_training_sequences(config, config.subjects_test)
     truth = mean_sequence_lengths(test)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..floor import calibration_vector
-from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
-from ..models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
-from .device import resolve_device  # noqa: F401  (re-exported: its home was this module)
-from .length_batches import ROOT_OFFSET_STD, LengthSampler, augmented_keypoints, make_length_sampler
-from .length_config import LengthTrainingConfig, load_length_table, load_training_sequences
+from ...floor import calibration_vector
+from ...models.checkpoint import load_checkpoint, resolve_checkpoint_path
+from ...models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
+from ..device import resolve_device  # noqa: F401  (re-exported: its home was this module)
+from .batches import ROOT_OFFSET_STD, LengthSampler, augmented_keypoints, make_length_sampler
+from .config import LengthTrainingConfig, load_length_table, load_training_sequences
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class LengthErrors:
 
 def mean_sequence_lengths(sequences: Sequence) -> dict[tuple[str, str, int], np.ndarray]:
     """Ground-truth lengths (16,) float32 meters of each video, averaged over its frames (upstream)."""
-    from ..length_errors import true_lengths
+    from ...length_errors import true_lengths
 
     return {key: lengths.astype(np.float32) for key, lengths in true_lengths(sequences).items()}
 
@@ -44,7 +44,7 @@ def augmented_test_keypoints(sequences: Sequence, sampler: LengthSampler | None,
     video (upstream ``UnchunkedGeneratorBoneLengths``); the random types draw from ``sampler`` for
     the video's subject. Root offsets ~ N(0, 0.5 m) per axis.
     """
-    from ..bones import poses_to_bones
+    from ...bones import poses_to_bones
 
     keys = list(reference_lengths)
     keypoints, targets = {}, {}

@@ -14,7 +14,7 @@ Poses are meters, camera frame, root-relative; keypoints are normalised screen c
   checkpoints in the upstream layout ('model_pos', 'optimizer', 'epoch', 'lr', 'random_state').
 
 Prediction and evaluation live in ``blapose.train.predict``; the command-line mapping in
-``blapose.train.pose_cli``.
+``blapose.train.pose.commands``.
 """
 
 from __future__ import annotations
@@ -29,17 +29,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..bones import poses_to_bones
-from ..errors import InputError
-from ..lengths_io import LengthLookup
-from ..models.mix import MixModel
-from ..models.temporal import SingleFrameTemporalModel, TemporalModel, convert_form
-from ..progress import progress
-from ..skeleton import H36M
-from . import flush_subnormal_floats
-from .chunks import ChunkBatch, ChunkedBatches
-from .device import FP32, Precision, backward_and_step, resolve_device, resolve_precision, to_device
-from .distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
+from ...bones import poses_to_bones
+from ...errors import InputError
+from ...lengths_io import LengthLookup
+from ...models.mix import MixModel
+from ...models.temporal import SingleFrameTemporalModel, TemporalModel, convert_form
+from ...progress import progress
+from ...skeleton import H36M
+from .. import flush_subnormal_floats
+from ..chunks import ChunkBatch, ChunkedBatches
+from ..device import FP32, Precision, backward_and_step, resolve_device, resolve_precision, to_device
+from ..distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
                           restore_random_states, shard, wrap_model)
 
 
@@ -341,7 +341,7 @@ def train_lifting_model(train_sequences: Sequence[Any], config: PoseTrainConfig,
             else _with_dropout(convert_form(model, single_frame=True), config.dropout)
         single_frame.to(device)
         if config.augment == "wild":
-            from .wild import WildChunkBatches, lift_training_motions
+            from ..wild import WildChunkBatches, lift_training_motions
 
             draws = torch.Generator(device=device)  # each rank its own cameras for its block of a batch
             draws.manual_seed(config.seed + current_context(device).rank)
@@ -409,7 +409,7 @@ def _state_dict_of(checkpoint: Mapping[str, Any], source: str) -> dict[str, torc
 def lifting_model_from_checkpoint(checkpoint: Mapping[str, Any], filter_widths: Sequence[int],
                                   channels: int, source: str = "checkpoint") -> TemporalModel:
     """The whole-sequence lifting model of a VideoPose3D-style checkpoint ('model_pos'), eval mode."""
-    from ..models.temporal import load_temporal_state
+    from ...models.temporal import load_temporal_state
 
     model = TemporalModel(filter_widths, channels=channels, dropout=0.0)
     load_temporal_state(model, _state_dict_of(checkpoint, source), source)
@@ -420,8 +420,8 @@ def mix_model_from_checkpoint(checkpoint: Mapping[str, Any], filter_widths: Sequ
                               bidirectional: bool | None = None, source: str = "checkpoint") -> MixModel:
     """A ``MixModel`` from a BLAPose fine-tuned checkpoint ('model_pos' with 'direction_model.*' and,
     optionally, 'length_model.*' entries), eval mode."""
-    from ..models.length import length_model_from_checkpoint
-    from ..models.temporal import load_temporal_state
+    from ...models.length import length_model_from_checkpoint
+    from ...models.temporal import load_temporal_state
 
     state = _state_dict_of(checkpoint, source)
     parts: dict[str, dict[str, torch.Tensor]] = {"direction_model": {}, "length_model": {}}
@@ -452,3 +452,5 @@ def checkpoint_dict(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: i
     content.update(resume_state or {})
     return content
 
+
+__all__ = ["PoseTrainConfig", "lift_config", "finetune_config", "bn_momentum", "build_temporal_model", "mean_distance", "lifting_loss", "finetune_loss", "EpochResult", "train_step", "epoch_batches", "fit", "batch_generators", "train_lifting_model", "lengths_of_sequences", "finetune", "lifting_model_from_checkpoint", "mix_model_from_checkpoint", "checkpoint_dict"]
