@@ -164,12 +164,6 @@ def _widened(bounds: np.ndarray) -> np.ndarray:
     return np.stack([bounds[0] - slack, bounds[1] + slack])
 
 
-def _unique_bones() -> list[int]:
-    """One bone of each left/right pair (the right one) and every centre bone."""
-    left = {left for _, left in H36M.symmetric_bones}
-    return [bone for bone in range(H36M.num_bones) if bone not in left]
-
-
 #: Largest accepted difference between a bone's share of the body in the predicted lengths and in
 #: the lifter's own (both relative to their geometric mean): beyond it the two disagree on the body.
 MAX_PROPORTION_DISAGREEMENT = 0.3
