@@ -245,3 +245,16 @@ def load_sequences(data_dir: str | os.PathLike = "data", keypoints: str = "cpn_f
     keypoints_2d, _ = load_keypoints_2d(path_2d)
     return sequences_from_arrays(poses_3d, keypoints_2d, subjects, path_3d, path_2d, actions)
 
+
+def select_sequences(sequences: list[Sequence], actions: tuple[str, ...] | None = None,
+                     downsample: int = 1) -> list[Sequence]:
+    """The ``sequences`` whose action name starts with one of ``actions`` (None: all, as upstream's
+    ``-a``), each thinned to every ``downsample``-th frame (2D and 3D alike)."""
+    from dataclasses import replace
+
+    if actions is not None:
+        sequences = [s for s in sequences if s.action.startswith(tuple(actions))]
+    if downsample > 1:
+        sequences = [replace(s, poses_3d=s.poses_3d[::downsample], keypoints_2d=s.keypoints_2d[::downsample])
+                     for s in sequences]
+    return sequences

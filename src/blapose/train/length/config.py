@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ...data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, load_sequences
+from ...data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, load_sequences, select_sequences
 from ...errors import InputError
 from .batches import LENGTH_AUG_TYPES, ROOT_OFFSET_STD
 
@@ -159,16 +159,10 @@ def config_from_args(args: Any) -> LengthTrainingConfig:
 
 def load_training_sequences(config: LengthTrainingConfig, subjects: Sequence[str]) -> list:
     """Videos of ``subjects`` filtered by action prefix and downsampled as the config says."""
-    sequences = load_sequences(config.data_dir, config.keypoints, subjects=tuple(subjects),
-                               dataset=config.dataset)
-    if config.actions is not None:
-        sequences = [s for s in sequences if any(s.action.startswith(a) for a in config.actions)]
+    sequences = select_sequences(load_sequences(config.data_dir, config.keypoints, subjects=tuple(subjects),
+                                                dataset=config.dataset), config.actions, config.downsample)
     if config.cameras is not None:
         sequences = [s for s in sequences if s.camera_index in config.cameras]
-    if config.downsample > 1:
-        sequences = [dataclasses.replace(s, poses_3d=s.poses_3d[::config.downsample],
-                                         keypoints_2d=s.keypoints_2d[::config.downsample])
-                     for s in sequences]
     if not sequences:
         raise InputError(f"no videos for subjects {', '.join(subjects)} with the selected actions")
     return sequences

@@ -9,7 +9,7 @@ command ignores leaves its ``PoseCommand`` unchanged (``tests/test_cli_flags.py`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -190,14 +190,10 @@ def load_real_motions(source: str, holdout: Sequence[str]) -> dict[str, np.ndarr
 def load_data(data: DataChoice, subjects: Sequence[str]) -> list[Any]:
     """Sequences of ``subjects`` from the chosen files, filtered by action-name prefix (as upstream)
     and thinned to every ``downsample``-th frame."""
-    from ...data.h36m import load_sequences
+    from ...data.h36m import load_sequences, select_sequences
 
-    sequences = load_sequences(data.data_dir, data.keypoints, list(subjects), dataset=data.dataset)
-    if data.actions is not None:
-        sequences = [s for s in sequences if s.action.startswith(data.actions)]
-    if data.downsample > 1:
-        sequences = [replace(s, poses_3d=s.poses_3d[::data.downsample], keypoints_2d=s.keypoints_2d[::data.downsample])
-                     for s in sequences]
+    sequences = select_sequences(load_sequences(data.data_dir, data.keypoints, list(subjects), dataset=data.dataset),
+                                 data.actions, data.downsample)
     if not sequences:
         shown = "*" if data.actions is None else ",".join(data.actions)
         raise InputError(f"no sequences of subjects {','.join(subjects)} match the actions {shown!r}")
