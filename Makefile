@@ -6,7 +6,7 @@ STAMP := $(VENV)/.blapose-installed
 # The CPU build of torch this project is tested with; pip takes a local wheel of it where one is
 # provisioned, which is much faster than resolving a large CUDA build.
 TORCH_PIN ?= torch==2.13.0
-EXTRAS ?= test,anny,smpl,download,h36m,video,fast,mocap
+EXTRAS ?= test,anny,smpl,download,h36m,video,fast,mocap,c3d
 
 .PHONY: demo test install clean
 

@@ -179,3 +179,11 @@ def test_bad_rate_units_or_first_frame_write_nothing(tmp_path: Path):
         with pytest.raises(InputError):
             write_trc(path, markers_with_gaps(), NAMES, **options)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_failing_after_the_data_leaves_no_temporary(tmp_path: Path):
+    """When the finished file cannot take its name (a folder is there), the write fails and no temporary remains."""
+    (tmp_path / "taken.trc").mkdir()
+    with pytest.raises(OSError):
+        write_trc(tmp_path / "taken.trc", markers_with_gaps(), NAMES, 50.0)
+    assert [p.name for p in tmp_path.iterdir()] == ["taken.trc"] and (tmp_path / "taken.trc").is_dir()
