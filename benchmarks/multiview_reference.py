@@ -1,4 +1,5 @@
-"""A metric 3D reference for ``eval_wild_multiview.py``: one person triangulated from calibrated views.
+"""A metric 3D reference for ``eval_wild_multiview.py`` and ``eval_people.py``: a person triangulated from
+calibrated views, the man or the woman (``PEOPLE``).
 
 The data is Pose2Sim's ``Demo_MultiPerson`` (pose2sim 0.10.49 wheel on PyPI, BSD-3-Clause): four
 calibrated 1088x1920 cameras at 60 fps, 100 frames, a man (the subject) beside a woman (a
@@ -36,6 +37,11 @@ DEMO = "Pose2Sim/Demo_MultiPerson"
 #: Where the man stands in the first frame of each view (x0, y0, x1, y1 pixels), read off the frames.
 FIRST_FRAME_BOXES = {"cam01": (0, 200, 850, 1400), "cam02": (250, 300, 1088, 1350),
                      "cam03": (250, 250, 1088, 1400), "cam04": (0, 500, 560, 1650)}
+#: Each person's first-frame boxes, read off the frames; the woman is the one near the walkway
+#: (not the onlooker at the back of the room in cam01 and cam02).
+PEOPLE = {"man": FIRST_FRAME_BOXES,
+          "woman": {"cam01": (470, 770, 1000, 1780), "cam02": (0, 600, 380, 1500),
+                    "cam03": (140, 470, 400, 1060), "cam04": (620, 380, 980, 960)}}
 #: Triangulation: a view is dropped from a landmark while its re-projection error is above this
 #: (pixels) and more than two views remain; views below MIN_VISIBILITY are not used.
 MAX_REPROJECTION_ERROR = 15.0
@@ -288,9 +294,9 @@ def person_boxes(camera: CalibratedCamera, points: np.ndarray, errors: np.ndarra
 
 @dataclass
 class Reference:
-    """The triangulated man: landmarks (T, L, 3) meters world frame (filtered), re-projection error and
+    """The triangulated person: landmarks (T, L, 3) meters world frame (filtered), re-projection error and
     views used per landmark (T, L), frames whose labels were exchanged (C, T); the masked videos and the
-    box around him in their first frame (x0, y0, x1, y1 pixels), by camera name."""
+    box around the person in their first frame (x0, y0, x1, y1 pixels), by camera name."""
 
     cameras: list[CalibratedCamera]
     landmarks: np.ndarray
@@ -315,28 +321,31 @@ def _triangulated(cameras, detections, fps: float):
     return low_pass(points, fps), errors, used, swapped
 
 
-def build_reference(demo: Path, work: Path, log=print) -> Reference:
-    """Steps 1-4 of the module docstring; masked videos and the reference are cached in ``work``."""
+def build_reference(demo: Path, work: Path, log=print, person: str = "man") -> Reference:
+    """Steps 1-4 of the module docstring for one of ``PEOPLE``, followed from their first-frame boxes;
+    masked videos and the reference are cached in ``work`` (the man's under the names they always had,
+    another person's with ``_<person>`` appended)."""
     from blapose.video.reader import probe_video
 
     cameras = read_qca(demo / "calibration" / "Calib.qca.txt")
     videos = {camera.name: demo / "videos" / f"{camera.name}.mp4" for camera in cameras}
     fps = probe_video(videos[cameras[0].name]).fps
     work.mkdir(parents=True, exist_ok=True)
-    cached = work / "reference.npz"
-    masked = {name: work / f"{name}_masked.avi" for name in videos}
+    suffix = "" if person == "man" else f"_{person}"
+    cached = work / f"reference{suffix}.npz"
+    masked = {name: work / f"{name}_masked{suffix}.avi" for name in videos}
     if cached.is_file() and all(path.is_file() for path in masked.values()):
         data = np.load(cached)
         first_boxes = {camera.name: tuple(int(v) for v in box) for camera, box in zip(cameras, data["first_boxes"])}
         return Reference(cameras, data["landmarks"], data["reprojection_error"], data["views_used"],
                          data["swapped"], masked, first_boxes, fps)
-    log("reference: MediaPipe in each view, following the man from his first-frame box")
-    first, first_errors, _, _ = _triangulated(cameras, detect_views(videos, FIRST_FRAME_BOXES), fps)
-    log("reference: masking each view outside the box around his re-projected landmarks")
+    log(f"reference: MediaPipe in each view, following the {person} from the first-frame box")
+    first, first_errors, _, _ = _triangulated(cameras, detect_views(videos, PEOPLE[person]), fps)
+    log(f"reference: masking each view outside the box around the {person}'s re-projected landmarks")
     boxes = {camera.name: person_boxes(camera, first, first_errors) for camera in cameras}
     for camera in cameras:
         masked_video(videos[camera.name], masked[camera.name], boxes[camera.name])
-    log("reference: MediaPipe in the masked views, following him from the first mask box; triangulated")
+    log("reference: MediaPipe in the masked views, following the person from the first mask box; triangulated")
     first_boxes = {name: tuple(box[0]) for name, box in boxes.items()}
     points, errors, used, swapped = _triangulated(cameras, detect_views(masked, first_boxes), fps)
     np.savez(cached, landmarks=points, reprojection_error=errors, views_used=used, swapped=swapped,
