@@ -6,11 +6,16 @@ Stages: decode + detect (MediaPipe, decoding on a worker thread), lift, lengths,
 (npz, BVH), decode + render (mp4). The command is first timed in a fresh process (start-up
 included); the stages come from a second, in-process run ("total": the whole `process` call with
 model loading, modules already imported).
-Goal: total >= 20 frames/s on 2 CPU cores, lift + lengths + adjust under 5 % of it.
+Goal: total >= 20 frames/s on 2 CPU cores, lift + lengths + adjust under 5 % of it, rendering
+(H.264) at least twice as fast as detection.
 
     python benchmarks/bench_video.py [--loops 4] [--threads 2] [--lifter builtin] [--compare]
+                                     [--size 1920x1080] [--encoders]
 
 ``--compare`` also times detection without the decoding thread and at full frame size.
+``--size WxH`` makes the looped clip that size (the squats frames scaled to its height, centred on
+grey; 1920x1080 for 1080p). ``--encoders`` runs again with OpenCV's MPEG-4 Part 2 ('mp4v') writer in
+place of the H.264 one and prints rendering against detection for both, in the same process.
 Without the built-in models (src/blapose/assets) untrained models of the sizes named by
 ``--untrained-arc`` / VideoPose3D's 1024 channels and the upstream GRU are timed instead.
 """
@@ -28,15 +33,27 @@ from pathlib import Path
 CLIP = Path(__file__).resolve().parent.parent / "tests" / "data" / "pose_squats.mp4"
 
 
-def build_clip(folder: Path, loops: int, fps: float) -> Path:
-    """The squats clip repeated ``loops`` times, written at ``fps`` as mp4 (mp4v)."""
+def build_clip(folder: Path, loops: int, fps: float, size: tuple[int, int] | None = None) -> Path:
+    """The squats clip repeated ``loops`` times, written at ``fps`` as mp4 (mp4v); with ``size``
+    (width, height) each frame is scaled to that height and centred on a grey frame of that size."""
     import cv2
+    import numpy as np
 
     from blapose.video.reader import read_frames
 
     frames = list(read_frames(CLIP))
+    if size is not None:
+        canvas = np.full((size[1], size[0], 3), 110, np.uint8)
+        scaled_width = min(size[0], round(frames[0].shape[1] * size[1] / frames[0].shape[0]))
+        left = (size[0] - scaled_width) // 2
+        placed = []
+        for frame in frames:
+            canvas[:, left:left + scaled_width] = cv2.resize(frame, (scaled_width, size[1]),
+                                                             interpolation=cv2.INTER_AREA)
+            placed.append(canvas.copy())
+        frames = placed
     height, width = frames[0].shape[:2]
-    path = folder / f"squats_x{loops}.mp4"
+    path = folder / f"squats_x{loops}_{width}x{height}.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     for _ in range(loops):
         for frame in frames:
@@ -76,6 +93,59 @@ def timed_run(video: Path, out: Path, lifter: str, length_model: str) -> tuple[d
     return seconds, len(result.detected)
 
 
+class Mp4vWriter:
+    """OpenCV's MPEG-4 Part 2 writer behind ``blapose.viz.encode.H264Writer``'s interface (what
+    blapose wrote before H.264), for comparison only."""
+
+    def __init__(self, path, width: int, height: int, fps: float, **_) -> None:
+        import cv2
+
+        self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+
+    def __enter__(self) -> Mp4vWriter:
+        return self
+
+    def write(self, frame) -> None:
+        self.writer.write(frame)
+
+    def __exit__(self, *exc) -> None:
+        self.writer.release()
+
+
+def compare_encoders(video: Path, folder: Path, lifter: str, length_model: str) -> None:
+    """Rendering against detection with the H.264 writer and with mp4v, one run each, same process."""
+    from blapose.viz import encode
+
+    h264 = encode.H264Writer
+    rows = []
+    for name, writer in (("H.264 (PyAV libx264)", h264), ("mp4v (OpenCV)", Mp4vWriter)):
+        encode.H264Writer = writer
+        try:
+            seconds, frames = timed_run(video, folder / name.split()[0], lifter, length_model)
+        finally:
+            encode.H264Writer = h264
+        mp4 = next((folder / name.split()[0]).glob("*.mp4"))
+        info = probe(mp4)
+        rows.append((name, frames / seconds["decode + detect"], frames / seconds["decode + render"],
+                     mp4.stat().st_size, info))
+    print(f"encoders (load average {os.getloadavg()[0]:.1f}):")
+    for name, detect, render, size, (duration, width, height) in rows:
+        print(f"  {name:<22} detect {detect:6.1f} frames/s, render {render:6.1f} frames/s, render/detect "
+              f"{render / detect:4.2f}x; {width}x{height}, {size / 1e6:.2f} MB, {size * 8 / duration / 1e6:.2f} Mbit/s")
+    print(f"  render H.264 / render mp4v: {rows[0][2] / rows[1][2]:.2f}")
+
+
+def probe(path: Path) -> tuple[float, int, int]:
+    """Duration (s) and frame size of a video file."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    fps, frames = capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT)
+    width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    capture.release()
+    return frames / fps, width, height
+
+
 def report(title: str, seconds: dict[str, float], frames: int, threads: int) -> None:
     print(f"{title}: {frames} frames")
     for stage, value in seconds.items():
@@ -98,6 +168,11 @@ def main() -> None:
     parser.add_argument("--untrained-arc", default="3,3,3,3,3")
     parser.add_argument("--compare", action="store_true",
                         help="also time detection without the decoding thread and at full frame size")
+    parser.add_argument("--size", metavar="WxH", help="frame size of the looped clip, e.g. 1920x1080")
+    parser.add_argument("--encoders", action="store_true",
+                        help="also render with OpenCV's mp4v writer and compare it with H.264")
+    parser.add_argument("--no-command", dest="command", action="store_false",
+                        help="skip timing the command in a fresh process")
     args = parser.parse_args()
 
     import cv2
@@ -110,7 +185,8 @@ def main() -> None:
     cv2.setNumThreads(args.threads)
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
-        video = args.video or build_clip(folder, args.loops, args.fps)
+        size = tuple(int(value) for value in args.size.lower().split("x")) if args.size else None
+        video = args.video or build_clip(folder, args.loops, args.fps, size)
         lifter, length_model = args.lifter, args.length_model
         if (lifter == "builtin" and not BUILTIN_LIFTER.is_file()) or (
                 length_model == "builtin" and not BUILTIN_LENGTH_MODEL.is_file()):
@@ -125,15 +201,19 @@ def main() -> None:
         size = f"{int(info.get(cv2.CAP_PROP_FRAME_WIDTH))}x{int(info.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
         info.release()
         print(f"video {video.name}: {size}; {args.threads} threads")
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "blapose", "video", str(video), "--out", str(folder / "cli"),
-                        "--bvh", "--lifter", lifter, "--length-model", length_model], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        command = time.perf_counter() - start
+        if args.command:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "blapose", "video", str(video), "--out", str(folder / "cli"),
+                            "--bvh", "--lifter", lifter, "--length-model", length_model], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            command = time.perf_counter() - start
         seconds, frames = timed_run(video, folder / "out", lifter, length_model)
-        print(f"the command in a fresh process (imports and model loading included): {command:.2f} s, "
-              f"{frames / command:.1f} frames/s")
+        if args.command:
+            print(f"the command in a fresh process (imports and model loading included): {command:.2f} s, "
+                  f"{frames / command:.1f} frames/s")
         report("in-process, after a first run", seconds, frames, args.threads)
+        if args.encoders:
+            compare_encoders(video, folder, lifter, length_model)
         if args.compare:
             pipeline.DECODE_AHEAD = 0
             seconds, frames = timed_run(video, folder / "sequential", lifter, length_model)

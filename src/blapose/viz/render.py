@@ -18,8 +18,8 @@ lowest joint on a floor grid, at the same height and scale in both views. Poses 
 one).
 
 Drawing is cv2.line/cv2.circle on one preallocated canvas whose static parts (floor grid, titles)
-are drawn once; frames are encoded with ``cv2.VideoWriter`` ('mp4v') into a temporary file that
-replaces the output only when the whole video is written.
+are drawn once; frames are encoded as H.264 by ``blapose.viz.encode.H264Writer`` into a temporary
+file that replaces the output only when the whole video is written.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..fileio import atomic_path
 from ..skeleton import H36M, Skeleton
+from . import encode
 
 #: "Up" in the camera frame of an untilted camera (y points down in image and camera frames).
 CAMERA_UP = np.array([0.0, -1.0, 0.0])
@@ -124,8 +124,8 @@ class PoseVideoWriter:
     labels: names of the 3D poses, in drawing order (legend of the panels). fps: frames per
     second of the output. up (3,): world up in the camera frame (see ``estimate_up``).
     frame_size (width, height) pixels of the video frames, or None for no frame panel. height:
-    output height in pixels (frames are scaled to it; default the frame height, at most
-    ``DEFAULT_HEIGHT``). overlay: all poses in one panel instead of one panel each. faint: labels
+    output height in pixels, made even (frames are scaled to it; default the frame height, at
+    most ``DEFAULT_HEIGHT``). overlay: all poses in one panel instead of one panel each. faint: labels
     drawn pale and thin. azimuth_deg: turn of the front view about up from the camera's viewing
     direction (the side view is ``VIEWS``' 90 degrees further); elevation_deg: how far both views
     look down. radius: meters from the floor grid's centre to the top and bottom of a view
@@ -144,7 +144,8 @@ class PoseVideoWriter:
             raise InputError(f"frame rate {fps} is not a positive number")
         self.cv2, self.path, self.fps = cv2, Path(path), float(fps)
         self.labels, self.faint, self.overlay, self.skeleton = list(labels), set(faint), overlay, skeleton
-        self.height = int(height or (min(frame_size[1], DEFAULT_HEIGHT) if frame_size else DEFAULT_HEIGHT))
+        height = int(height or (min(frame_size[1], DEFAULT_HEIGHT) if frame_size else DEFAULT_HEIGHT))
+        self.height = max(2, height // 2 * 2)  # H.264 (yuv420p) needs an even size
         self.frame_size = frame_size
         self.frame_width = (int(round(frame_size[0] * self.height / frame_size[1])) // 2 * 2
                             if frame_size else 0)
@@ -163,7 +164,6 @@ class PoseVideoWriter:
         self.background = self._draw_background()
         self.canvas = self.background.copy()
         self._writer = None
-        self._temporary = None
 
     # -- geometry -----------------------------------------------------------------------------
     def view_origin(self, panel: int, view: int) -> int:
@@ -298,23 +298,14 @@ class PoseVideoWriter:
 
     # -- file handling --------------------------------------------------------------------------
     def __enter__(self) -> PoseVideoWriter:
-        self._atomic = atomic_path(self.path)
-        try:
-            self._temporary = self._atomic.__enter__()
-        except OSError as error:
-            raise InputError(f"{self.path}: cannot write here ({error.strerror or error})") from None
-        writer = self.cv2.VideoWriter(str(self._temporary), self.cv2.VideoWriter_fourcc(*"mp4v"),
-                                      self.fps, (self.width, self.height))
-        if not writer.isOpened():
-            self._atomic.__exit__(InputError, None, None)
-            raise InputError(f"{self.path}: OpenCV cannot open an mp4 video writer here")
+        writer = encode.H264Writer(self.path, self.width, self.height, self.fps)
+        writer.__enter__()
         self._writer = writer
         return self
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool | None:
-        self._writer.release()
-        self._writer = None
-        return self._atomic.__exit__(kind, value, traceback)
+        writer, self._writer = self._writer, None
+        return writer.__exit__(kind, value, traceback)
 
 
 def write_pose_video(path: str | os.PathLike, poses: Mapping[str, np.ndarray], fps: float,
