@@ -10,7 +10,18 @@ from blapose.data.motion import simulate_action
 from blapose.data.synthetic import MEAN_LENGTHS
 from blapose.errors import InputError
 from blapose.skeleton import H36M
-from blapose.viz.render import CAMERA_UP, VIEW_ASPECT, VIEWS, PoseVideoWriter, estimate_up, write_pose_video
+from blapose.viz.render import (
+    CAMERA_UP,
+    PERSON_COLOURS,
+    VIEW_ASPECT,
+    VIEWS,
+    PersonFrame,
+    PersonTrack,
+    PoseVideoWriter,
+    estimate_up,
+    write_people_video,
+    write_pose_video,
+)
 
 cv2 = pytest.importorskip("cv2")
 
@@ -99,9 +110,9 @@ def test_overlay_draws_the_faint_pose_paler_in_both_views(walk):
     writer = PoseVideoWriter("unused.mp4", ["lifter", "adjusted"], 50, estimate_up(poses), overlay=True,
                              faint=["lifter"], height=240)
     hidden = np.full_like(poses[0], np.nan)
-    background = writer.draw({"lifter": hidden, "adjusted": hidden}).copy()
-    faint = writer.draw({"lifter": poses[0], "adjusted": hidden}).copy()
-    solid = writer.draw({"lifter": hidden, "adjusted": poses[0]}).copy()
+    background = writer.draw([PersonFrame({"lifter": hidden, "adjusted": hidden})]).copy()
+    faint = writer.draw([PersonFrame({"lifter": poses[0], "adjusted": hidden})]).copy()
+    solid = writer.draw([PersonFrame({"lifter": hidden, "adjusted": poses[0]})]).copy()
     for view in range(len(VIEWS)):
         empty = view_columns(writer, background, 0, view)
         drawn = {}
@@ -145,7 +156,7 @@ def test_a_view_draws_only_within_its_own_columns(walk):
     reaching = poses[0].copy()
     reaching[H36M.joint_names.index("RWrist")] = reaching[0] + np.array([3.0, 0.0, 3.0])
     writer = PoseVideoWriter("unused.mp4", ["left", "right"], 50, estimate_up(poses), height=200)
-    image = writer.draw({"left": reaching, "right": np.full_like(reaching, np.nan)})
+    image = writer.draw([PersonFrame({"left": reaching, "right": np.full_like(reaching, np.nan)})])
     for view in range(len(VIEWS)):
         np.testing.assert_array_equal(view_columns(writer, image, 1, view),
                                       view_columns(writer, writer.background, 1, view))
@@ -254,3 +265,107 @@ def test_dataset_camera_up_points_to_the_sky():
     for camera in range(4):
         assert np.dot(camera_up("S9", camera), CAMERA_UP) > np.cos(np.radians(25))
     assert camera_up("nobody", 0) is None
+
+
+def colour_mask(image: np.ndarray, colours, tolerance: float = 70.0) -> np.ndarray:
+    """(H, W) bool: pixels within ``tolerance`` (BGR distance) of any of ``colours``."""
+    distances = [np.linalg.norm(image.astype(float) - np.array(colour, float), axis=-1) for colour in colours]
+    return np.min(distances, axis=0) < tolerance
+
+
+@pytest.fixture(scope="module")
+def two_people(walk):
+    """(people, camera, frame count): person 1 left and far, person 2 right and near, followed from frame 10."""
+    poses, _, camera = walk
+    relative = poses - poses[:, :1]
+    places = {1: np.array([-1.0, 0.3, 5.0]), 2: np.array([1.0, 0.3, 3.5])}
+    people = []
+    for number, first in ((1, 0), (2, 10)):
+        trajectory = np.tile(places[number], (len(poses) - first, 1))
+        absolute = relative[first:] + trajectory[:, None]
+        people.append(PersonTrack(number, np.arange(first, len(poses)), {"adjusted": absolute},
+                                  project_to_2d(absolute, camera.intrinsic_pixels()), trajectory=trajectory))
+    return people, camera, len(poses)
+
+
+def test_two_people_are_drawn_in_their_colours_where_they_stand(tmp_path, two_people):
+    """Each person's colour is near their 2D keypoints, and in the 3D views on the side their trajectory says."""
+    people, camera, count = two_people
+    frames = (np.full((camera.res_h, camera.res_w, 3), 128, np.uint8) for _ in range(count))
+    path = write_people_video(tmp_path / "two.mp4", people, fps=25, frames=frames, height=360)
+    video, _ = read_video(path)
+    assert len(video) == count
+    writer = PoseVideoWriter("unused.mp4", ["adjusted"], 25, CAMERA_UP, frame_size=(camera.res_w, camera.res_h),
+                             height=360)
+    image = video[20]
+    ratio = writer.frame_width / camera.res_w
+    columns = {}
+    for slot, person in enumerate(people):
+        mask = colour_mask(image, PERSON_COLOURS[slot])
+        x0, y0 = (person.keypoints_2d[20 - person.frames[0]].min(axis=0) * ratio).astype(int) - 5
+        x1, y1 = (person.keypoints_2d[20 - person.frames[0]].max(axis=0) * ratio).astype(int) + 5
+        assert mask[y0:y1, x0:x1].sum() > 30, f"person {person.number} missing near their 2D keypoints"
+        assert mask[:, :writer.frame_width].sum() < 2 * mask[y0:y1, x0:x1].sum()  # mostly there
+        columns[slot] = [np.nonzero(view_columns(writer, mask[..., None], 0, view)[..., 0])[1].mean()
+                         for view in range(len(VIEWS))]
+    assert columns[0][0] < columns[1][0] - 20, "front view: person 1 (x = -1 m) should be left of person 2"
+    assert columns[0][1] > columns[1][1] + 20, "side view (from the right): the farther person 1 should be right"
+
+
+def test_a_person_is_drawn_only_in_their_own_frames(tmp_path, two_people):
+    """Person 2, followed from frame 10, has no pixel of their colour in any panel of frame 5."""
+    people, camera, count = two_people
+    path = write_people_video(tmp_path / "two.mp4", people, fps=25, frame_size=(camera.res_w, camera.res_h),
+                              height=240)
+    video, _ = read_video(path)
+    assert len(video) == count
+    assert colour_mask(video[5], PERSON_COLOURS[1]).sum() == 0
+    assert colour_mask(video[5], PERSON_COLOURS[0]).sum() > 50
+    assert colour_mask(video[15], PERSON_COLOURS[1]).sum() > 50
+
+
+def test_people_without_trajectories_stand_side_by_side_in_order(tmp_path, two_people):
+    """Without trajectories person 1 is drawn left of person 2 in the front view, whatever their poses' own places."""
+    people, _, count = two_people
+    mirrored = [PersonTrack(person.number, person.frames, {"adjusted": person.poses["adjusted"] * [-1, 1, 1]})
+                for person in people]
+    path = write_people_video(tmp_path / "two.mp4", mirrored, fps=25, height=240)
+    video, _ = read_video(path)
+    writer = PoseVideoWriter("unused.mp4", ["adjusted"], 25, CAMERA_UP, height=240)
+    front = view_columns(writer, video[20], 0, 0)
+    columns = [np.nonzero(colour_mask(front, PERSON_COLOURS[slot]))[1] for slot in range(2)]
+    assert columns[0].max() < columns[1].min()
+
+
+def band(shape: tuple[int, int], start, end, width: int = 7) -> np.ndarray:
+    """(H, W) bool: pixels within ``width`` / 2 of the segment start-end."""
+    mask = np.zeros(shape, np.uint8)
+    cv2.line(mask, tuple(int(v) for v in start), tuple(int(v) for v in end), 1, width)
+    return mask.astype(bool)
+
+
+def test_bones_of_an_unseen_joint_are_drawn_fainter_in_2d_and_3d(walk):
+    """With the right foot unseen only its shin changes (in the frame panel and both views), drawn paler."""
+    poses, keypoints, camera = walk
+    writer = PoseVideoWriter("unused.mp4", ["pose"], 50, estimate_up(poses),
+                             frame_size=(camera.res_w, camera.res_h), height=480)
+    seen = np.ones(H36M.num_joints, bool)
+    unseen = seen.copy()
+    unseen[RFOOT] = False
+    images = {}
+    for name, visible in (("seen", seen), ("unseen", unseen)):
+        images[name] = writer.draw([PersonFrame({"pose": poses[0]}, keypoints[0], visible)]).astype(int).copy()
+    darkness = {name: 765 - image.sum(axis=-1) for name, image in images.items()}
+    changed = (images["seen"] != images["unseen"]).any(axis=-1)
+    ratio = writer.frame_width / camera.res_w
+    drawings = [(0, writer.frame_width, keypoints[0] * ratio)]  # (first column, end column, (J, 2) pixels)
+    drawings += [(writer.view_origin(0, view), writer.view_origin(0, view) + writer.view_width, pixels)
+                 for view, pixels in enumerate(writer.pose_pixels(poses[0]))]
+    for x0, x1, pixels in drawings:
+        region = np.zeros_like(changed)
+        region[:, x0:x1] = True
+        here = changed & region
+        assert here.sum() > 20, "the shin should change"
+        shin = band(changed.shape, pixels[RKNEE] + [x0, 0], pixels[RFOOT] + [x0, 0], width=16)
+        assert not (here & ~shin).any(), "nothing but the right shin should change"
+        assert darkness["unseen"][here].mean() < 0.6 * darkness["seen"][here].mean()
