@@ -32,6 +32,7 @@ from ..skeleton import H36M
 from . import landmarks as lm
 from . import resample
 from .reader import FrameRange, probe_video, read_frames
+from .visibility import unseen_share, visible_joints
 
 #: Frames decoded ahead of detection and of rendering.
 DECODE_AHEAD = 8
@@ -63,6 +64,10 @@ class VideoResult:
     lengths_note: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+
+    def visible(self) -> np.ndarray:
+        """(T, 17) bool: joints seen in each frame (inside it, visibility at least ``VISIBLE_SCORE``)."""
+        return visible_joints(self.keypoints_2d, (self.width, self.height), self.scores)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The npz content: the keys of ``NPZ_KEYS`` (``trajectory`` only when it was computed)."""
@@ -326,7 +331,7 @@ def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: 
                 write_pose_video(temporary["mp4"], {"lifter": result.poses_3d, "adjusted": result.poses_3d_adjusted},
                                  result.fps, frames=read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
                                  keypoints_2d=result.keypoints_2d, up=result.up, detected=result.detected,
-                                 overlay=True, faint=("lifter",), height=min(RENDER_HEIGHT, info.height),
+                                 visible=result.visible(), overlay=True, faint=("lifter",), height=min(RENDER_HEIGHT, info.height),
                                  progress=bar)
             seconds["decode + render"] = time.perf_counter() - stage
 
@@ -352,6 +357,11 @@ def summary(result: VideoResult, path: Path) -> str:
     ]
     if result.lengths_note:
         lines.append(f"note: {result.lengths_note}")
+    share = unseen_share(result.visible())
+    unseen = [f"{H36M.joint_names[joint]} {100 * share[joint]:.0f} %" for joint in np.argsort(-share, kind="stable")
+              if share[joint] >= 0.1]
+    if unseen:
+        lines.append(f"joints not seen (drawn dashed), share of frames: {', '.join(unseen)}")
     if result.trajectory is not None:
         depth = np.median(result.trajectory[:, 2])
         lines.append(f"position: median distance from the camera {depth:.2f} m "
