@@ -44,7 +44,8 @@ BASELINES: dict[str, list[list[str]]] = {
 
 #: Values for options whose generic other value (see ``other_value``) would be refused as a bad value.
 VALUES = {"--what": "data", "--key": "S11/Walking 1/2", "--architecture": "3,3,3", "--dropout": "0.5",
-          "--device": "cpu", "--mocap-holdout": "walk", "--mocap-share": "0.5", "--person-box": "0,0,10,10"}
+          "--device": "cpu", "--mocap-holdout": "walk", "--mocap-share": "0.5", "--person-box": "0,0,10,10",
+          "--shard": "0/2"}
 
 #: Options kept so that upstream's command lines get a clear answer, refused as not supported.
 UNSUPPORTED = {("train", "--render"), ("train", "--subset"), ("train", "--in-chans")}

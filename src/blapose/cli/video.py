@@ -1,4 +1,8 @@
-"""``blapose video``: a video in the wild -> 2D keypoints, 3D poses, bone lengths, npz/mp4/BVH."""
+"""``blapose video``: videos in the wild -> 2D keypoints, 3D poses, bone lengths, npz/mp4/BVH.
+
+Several videos (files, folders) run through ``blapose.video.batch``: each into its own folder,
+``--jobs`` at once, ``--shard`` for job arrays; one video runs as it always has.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,23 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "video", help="3D poses with adjusted bone lengths from a video of one person",
+        "video", help="3D poses with adjusted bone lengths from videos of one person",
         description="Detect one person's 2D keypoints with MediaPipe Pose, lift them to 3D, predict the "
                     "person's bone lengths, adjust the poses and write <name>.npz, a rendered <name>.mp4 "
-                    "and, with --bvh, <name>.bvh. Runs offline on the CPU; needs blapose[video].")
-    parser.add_argument("input", metavar="INPUT", help="video file (anything OpenCV reads: mp4, mov, avi, ...)")
-    parser.add_argument("--out", help="output folder (default output/<video name>)")
+                    "and, with --bvh, <name>.bvh. Several videos or folders: each video into its own "
+                    "folder, a failed one stops only itself, a summary at the end and a non-zero exit if "
+                    "any failed. Runs offline on the CPU; needs blapose[video].")
+    parser.add_argument("input", metavar="INPUT", nargs="+",
+                        help="video files (anything OpenCV reads: mp4, mov, avi, ...) or folders of them")
+    parser.add_argument("--out", help="output folder (default output/<video name>); with several videos, a "
+                                      "folder or --shard, the folder holding one <video name>/ per video "
+                                      "(default output; two videos of the same name get <name>-1, <name>-2)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="videos processed at once, each in its own process with torch on one thread "
+                             "(default 1); with more than 1, one line per finished video instead of bars")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="process only videos I, I+N, I+2N, ... of the sorted list (I from 0), e.g. "
+                             "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT in a job array")
     parser.add_argument("--lifter", default=None, metavar="NAME|CKPT",
                         help="builtin (the shipped temporal model), mediapipe (MediaPipe's own 3D landmarks), "
                              "mediapipe-filtered (the same, low-pass filtered), mediapipe-rays (MediaPipe's 3D "
@@ -59,19 +74,37 @@ def _person_box(text: str | None) -> tuple[float, float, float, float] | None:
     return box
 
 
-def plan(args: argparse.Namespace) -> dict:
-    """The keyword arguments of ``blapose.video.pipeline.process``; ``run`` uses only these."""
-    settings = {"path": args.input, "out_dir": args.out, "length_model": args.length_model,
+def plan(args: argparse.Namespace):
+    """A ``blapose.video.batch.BatchPlan``: the keyword arguments of ``blapose.video.pipeline.process``
+    for each video, and how many run at once; ``run`` uses only these."""
+    from ..video.batch import plan_videos
+
+    settings = {"length_model": args.length_model,
                 "bidirectional": args.bidirectional, "causal": args.causal, "render": args.render, "bvh": args.bvh,
                 "start": args.start, "end": args.end, "height": args.height, "focal": args.focal, "fov": args.fov,
                 "person_box": _person_box(args.person_box), "trajectory": args.trajectory}
     if args.lifter is not None:
         settings["lifter"] = args.lifter
-    return settings
+    return plan_videos(args.input, args.out, settings, shard=args.shard, jobs=args.jobs)
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..video.batch import run_videos, summary
     from ..video.pipeline import process
 
-    process(**plan(args))
-    return 0
+    batch = plan(args)
+    if not batch.several:
+        process(**batch.videos[0])
+        return 0
+    if not batch.videos:
+        print(f"blapose video: shard {args.shard} holds no video; nothing to do")
+        return 0
+
+    def report(outcome, done: int, total: int) -> None:
+        print(f"[{done}/{total}] {outcome.line()}", file=sys.stderr, flush=True)
+
+    outcomes = run_videos(batch, report=report, show_progress=batch.jobs == 1)
+    print(summary(outcomes))
+    return 0 if all(outcome.ok for outcome in outcomes) else 1

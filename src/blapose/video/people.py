@@ -1,0 +1,342 @@
+"""Every person in a video, each followed with their own 33 MediaPipe landmarks.
+
+How (the route chosen by measurement, numbers below): MediaPipe's legacy single-person
+``solutions.pose`` model bundled in its wheel (``model_complexity=1``, nothing downloaded), one
+video-mode instance per followed person, each run on a crop of the full-resolution frame around
+that person that stays still while they are well inside it (so MediaPipe's own tracking and
+smoothing see a still image), with the other followed people painted grey. New people are
+looked for every ``search_seconds``, after a scene cut, and whenever nobody is followed: a
+still-image instance runs on the downscaled frame with the followed people painted grey, again after
+painting each new find, up to ``max_search`` finds. The followers and the search run on a small
+thread pool (MediaPipe releases the GIL). ``tracking.Tracker`` then decides who is who with global
+assignments on predicted keypoints and clothes colour (``appearance``), so a crop that slips onto
+the other person changes nothing: its detection goes to the right track, and people who come back
+after being hidden, out of the frame, or after a scene cut are recognised by their clothes.
+
+Why not MediaPipe Tasks' ``PoseLandmarker(num_poses=4)`` (the wheel's networks bundled by
+benchmarks/mediapipe_landmarker.py): on the same videos it found both people no more often (less on
+cam01), was no faster, and would still need this tracker for identities. Sports2D's demo (230 frames, 1768 x 994):
+Tasks returned two or more people in 127 frames (three in 11: a duplicate or a false find); this
+route followed the man in 165 frames (3..168, then 32 more after he lands out of sight) and the
+woman in 155 (45..200), both together in about 122, no identity mixed. Pose2Sim's Demo_MultiPerson
+cam01 (100 frames, 1088 x 1920): Tasks found both people in 78 frames, this route in 85 (the man
+is lost behind the woman after frame 84). Speed on a shared 2-core machine (load 9 to 12): Tasks
+3.9 frames/s on the demo and 5.1 on cam01 (decoding included); this route 6.0 and 4.9, the
+one-person ``detector.detect_landmarks`` 12.6 frames/s in the same run on the demo (ratio 0.48).
+
+Limits: clothes colour could not tell the man on the roof from the woman in the demo's backlight
+(distances 0.43 to himself, 0.33 to her), so when he comes back after landing out of sight he is a
+new person (he is never given to her: she is still followed then). MediaPipe's detector misses
+small or far people (the masked woman in the back of Demo_MultiPerson is never found).
+
+Glossary: T video frames, T_k frames of person k's span, L landmarks (33, MediaPipe order). Pixels
+are those of the full video frame (x right, y down); world landmarks are MediaPipe's metric
+estimate in meters, origin at the mid-hips, x right, y down, z away from the camera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from ..progress import Progress
+from .appearance import MEDIAPIPE_PARTS, clothes_histogram, frame_histogram, scene_cut
+from .detector import (
+    BOX_MARGIN,
+    BOX_MIN_VISIBILITY,
+    DETECTION_SIZE,
+    _clipped_box,
+    _import_mediapipe,
+    box_around,
+)
+from .landmarks import NUM_LANDMARKS
+from .tracking import Tracker, TrackerOptions, body_size, keypoint_distance
+
+
+@dataclass
+class PersonLandmarks:
+    """One person followed through a video.
+
+    person: their track id (people are numbered in the order they were first found). frames (T_k,)
+    int64: the contiguous video frames from their first to their last detection. detected (T_k,)
+    bool: False where they were not found (hidden, or missed) and the arrays hold zeros; fill with
+    ``landmarks.fill_gaps``. pixels (T_k, L, 2) float64 pixels; visibility (T_k, L) float64 in
+    [0, 1]; world (T_k, L, 3) float64 meters.
+    """
+
+    person: int
+    frames: np.ndarray
+    detected: np.ndarray
+    pixels: np.ndarray
+    visibility: np.ndarray
+    world: np.ndarray
+
+
+@dataclass(frozen=True)
+class PeopleOptions:
+    """How people are found: seconds between searches for new people, most new people found per
+    search, frames a person's crop is still searched after they were last found (1 for people
+    found fewer than 3 times), threads running MediaPipe, the tracker's options."""
+
+    search_seconds: float = 0.2
+    max_search: int = 2
+    follow_gap: int = 3
+    workers: int = 2
+    tracker: TrackerOptions = field(default_factory=TrackerOptions)
+
+
+#: A person found by the search counts as new only when farther than this (body sizes) from every
+#: followed person's detection in the same frame.
+SEARCH_DUPLICATE = 0.3
+
+#: A detection: pixels (L, 2), visibility (L,), world (L, 3).
+_Landmarks = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _landmarks(result, scale: tuple[float, float], offset: tuple[float, float]) -> _Landmarks | None:
+    """Landmarks of a MediaPipe result in frame pixels (image = normalised * scale + offset), or None."""
+    if result.pose_landmarks is None or result.pose_world_landmarks is None:
+        return None
+    image = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark])
+    world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark])
+    return image[:, :2] * scale + offset, image[:, 2], world
+
+
+def landmarks_in_box(pose, frame: np.ndarray, box: np.ndarray, width: int, height: int,
+                     hidden: Sequence[np.ndarray] = ()) -> _Landmarks | None:
+    """Run MediaPipe ``pose`` on the crop of BGR ``frame`` (H, W, 3) uint8 inside ``box`` (4,) x0, y0,
+    x1, y1 pixels (clipped to the frame, scaled to at most ``DETECTION_SIZE``), with the boxes
+    ``hidden`` (4,) frame pixels painted grey; landmarks in frame pixels, or None when no person was found."""
+    import cv2
+
+    x0, y0, x1, y1 = _clipped_box(box, width, height)
+    crop = frame[y0:y1, x0:x1]
+    if len(hidden):
+        crop = crop.copy()
+        for other in hidden:
+            a0, b0, a1, b1 = _clipped_box(np.asarray(other) - (x0, y0, x0, y0), x1 - x0, y1 - y0)
+            crop[b0:b1, a0:a1] = 128
+    scale = min(1.0, DETECTION_SIZE / max(x1 - x0, y1 - y0))
+    if scale < 1.0:
+        size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    return _landmarks(pose.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)), (x1 - x0, y1 - y0), (x0, y0))
+
+
+#: A follower's crop is the box of its person's visible landmarks grown by this factor (plus
+#: ``detector.BOX_MARGIN``); it stays put while that box lies inside its middle ``CROP_INNER`` and
+#: fills more than ``CROP_FILL`` of it, so MediaPipe's own tracking and smoothing see a still image.
+CROP_GROWTH = 1.6
+CROP_INNER = 0.8
+CROP_FILL = 0.35
+
+
+def _tight_box(pixels: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """Box (4,) pixels of the landmarks (L, 2) at least ``BOX_MIN_VISIBILITY`` visible (all when < 4 are)."""
+    visible = visibility >= BOX_MIN_VISIBILITY
+    points = pixels[visible] if visible.sum() >= 4 else pixels
+    return np.concatenate([points.min(axis=0), points.max(axis=0)])
+
+
+def _crop_holds(crop: np.ndarray, tight: np.ndarray) -> bool:
+    """Whether ``tight`` (4,) lies in the middle ``CROP_INNER`` of ``crop`` (4,) and fills enough of it."""
+    centre, half = (crop[:2] + crop[2:]) / 2, (crop[2:] - crop[:2]) / 2 * CROP_INNER
+    inside = (tight[:2] >= centre - half).all() and (tight[2:] <= centre + half).all()
+    return bool(inside and (tight[2:] - tight[:2]).max() >= CROP_FILL * (crop[2:] - crop[:2]).max())
+
+
+def _grown(tight: np.ndarray, width: int, height: int) -> np.ndarray:
+    centre, half = (tight[:2] + tight[2:]) / 2, (tight[2:] - tight[:2]) / 2 * CROP_GROWTH
+    return np.concatenate([centre - half, centre + half]) + np.array([-1, -1, 1, 1]) * BOX_MARGIN * max(width, height)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool((np.minimum(a[2:], b[2:]) > np.maximum(a[:2], b[:2])).all())
+
+
+def _search(pose, small_rgb: np.ndarray, hidden: list[np.ndarray], width: int, height: int,
+            limit: int) -> list[_Landmarks]:
+    """Up to ``limit`` people found in ``small_rgb`` (h, w, 3) (the frame scaled down) outside the
+    boxes ``hidden`` (4,) full-frame pixels, painted grey; each find is painted before the next look."""
+    small = small_rgb.copy()
+    scale = np.array([small.shape[1] / width, small.shape[0] / height] * 2)
+    found: list[_Landmarks] = []
+    for box in hidden:
+        x0, y0, x1, y1 = _clipped_box(box * scale, small.shape[1], small.shape[0])
+        small[y0:y1, x0:x1] = 128
+    for _ in range(limit):
+        person = _landmarks(pose.process(small), (width, height), (0.0, 0.0))
+        if person is None:
+            break
+        found.append(person)
+        x0, y0, x1, y1 = _clipped_box(box_around(person[0], person[1], width, height) * scale,
+                                      small.shape[1], small.shape[0])
+        small[y0:y1, x0:x1] = 128
+    return found
+
+
+def _check_box(person_box: Sequence[float] | None, width: int, height: int) -> np.ndarray | None:
+    if person_box is None:
+        return None
+    box = np.asarray(person_box, dtype=np.float64)
+    if box.shape != (4,) or not np.isfinite(box).all() or box[2] <= box[0] or box[3] <= box[1]:
+        raise InputError(f"person box {list(person_box)} is not x0, y0, x1, y1 with x0 < x1 and y0 < y1")
+    if box[2] <= 0 or box[3] <= 0 or box[0] >= width or box[1] >= height:
+        raise InputError(f"person box {list(person_box)} lies outside the {width} x {height} frame")
+    return box
+
+
+def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Progress | None = None,
+                  max_people: int | None = None, person_box: Sequence[float] | None = None,
+                  min_seconds: float = 1.0, fps: float = 30.0,
+                  options: PeopleOptions | None = None) -> list[PersonLandmarks]:
+    """Find and follow every person in BGR frames (H, W, 3) uint8 of a ``width`` x ``height`` video.
+
+    ``bar`` is updated once per frame. max_people: at most this many people followed at once (None:
+    no limit). person_box: (x0, y0, x1, y1) pixels of the first frame around the one person to
+    return (nobody else is followed). min_seconds: people detected in fewer than ``min_seconds *
+    fps`` frames are dropped. Returns the people ordered by their first frame (``PersonLandmarks``).
+    """
+    import cv2
+
+    mp = _import_mediapipe()
+    options = options or PeopleOptions()
+    if max_people is not None and max_people < 1:
+        raise InputError(f"max_people is {max_people}; it must be at least 1")
+    box = _check_box(person_box, width, height)
+    search_every = max(1, round(options.search_seconds * fps))
+    small_scale = min(1.0, DETECTION_SIZE / max(width, height))
+    small_size = (max(1, round(width * small_scale)), max(1, round(height * small_scale)))
+
+    def new_follower():
+        return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
+                                      enable_segmentation=False)
+
+    tracker = Tracker(options.tracker)
+    followers: dict[int, object] = {}
+    spare: list[object] = []
+    records: dict[int, dict[int, _Landmarks]] = {}
+    target: int | None = None  # the person_box's track
+    previous_histogram = None
+    last_search = -search_every
+    searcher = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=False)
+    pool = ThreadPoolExecutor(max(1, options.workers))
+    try:
+        for t, frame in enumerate(frames):
+            small = cv2.resize(frame, small_size, interpolation=cv2.INTER_AREA) if small_scale < 1 else frame
+            hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+            histogram = frame_histogram(hsv)
+            cut = scene_cut(previous_histogram, histogram)
+            previous_histogram = histogram
+            if cut:
+                for pose in followers.values():
+                    pose.reset()
+                    spare.append(pose)
+                followers = {}
+
+            wanted = [track for track in tracker.followed(t) if (target is None or track.track_id == target)
+                      and t - track.last_frame <= (options.follow_gap if track.count >= 3 else 1)][:max_people]
+            tight = {track.track_id: _tight_box(track.predict(t), track.scores) for track in wanted}
+            jobs = []  # (track id or None, pose, crop, boxes painted grey)
+            for track in wanted:
+                pose, crop = followers.pop(track.track_id, (None, None))
+                if pose is None:
+                    pose = spare.pop() if spare else new_follower()
+                if crop is None or not _crop_holds(crop, tight[track.track_id]):
+                    if crop is not None:
+                        pose.reset()
+                    crop = _grown(tight[track.track_id], width, height)
+                own = tight[track.track_id]
+                others = [box for key, box in tight.items() if key != track.track_id
+                          and _overlap(box, crop) and not _overlap(box, own)]
+                jobs.append((track.track_id, pose, crop, others))
+            for pose, _ in followers.values():  # tracks no longer followed
+                pose.reset()
+                spare.append(pose)
+            followers = {}
+            seed = None
+            if box is not None and target is None:  # look in the given box until the person is found
+                seed = spare.pop() if spare else new_follower()
+                jobs.append((None, seed, box, []))
+            if box is not None:
+                room = 1 if target is not None and not wanted else 0
+            else:
+                room = options.max_search if max_people is None else min(options.max_search,
+                                                                         max_people - len(wanted))
+            search = room > 0 and (cut or not wanted or t - last_search >= search_every)
+            futures = [pool.submit(landmarks_in_box, pose, frame, crop, width, height, others)
+                       for _, pose, crop, others in jobs]
+            if search:
+                last_search = t
+                rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+                hidden = [_grown(box, width, height) for box in tight.values()]
+                found = _search(searcher, rgb, hidden, width, height, room)
+            else:
+                found = []
+            followed = [future.result() for future in futures]
+
+            detections: list[_Landmarks] = []
+            sources: list[tuple | None] = []  # (pose, crop) that found each detection
+            for (_, pose, crop, _), person in zip(jobs, followed):
+                if person is None:
+                    pose.reset()
+                    spare.append(pose)
+                else:
+                    detections.append(person)
+                    sources.append((pose, crop))
+            min_score = options.tracker.min_score
+            for person in found:
+                size = body_size(person[0], person[1], min_score)
+                if all(keypoint_distance(person[0], person[1], other[0], other[1], size, min_score)
+                       >= SEARCH_DUPLICATE for other in detections):
+                    detections.append(person)
+                    sources.append(None)
+            if detections:
+                keypoints = np.stack([d[0] for d in detections])
+                scores = np.stack([d[1] for d in detections])
+                appearance = np.stack([clothes_histogram(hsv, d[0] * small_scale, MEDIAPIPE_PARTS)
+                                       for d in detections])
+            else:
+                keypoints, scores = np.zeros((0, NUM_LANDMARKS, 2)), np.zeros((0, NUM_LANDMARKS))
+                appearance = np.zeros((0, len(MEDIAPIPE_PARTS)))
+            ids = tracker.update(keypoints, scores, appearance, cut=cut, frame=t)
+            for person, source, track_id in zip(detections, sources, ids.tolist()):
+                if seed is not None and source is not None and source[0] is seed and track_id >= 0:
+                    target = track_id
+                if track_id < 0 or (target is not None and track_id != target) or track_id in followers:
+                    if source is not None:
+                        source[0].reset()
+                        spare.append(source[0])
+                    continue
+                records.setdefault(track_id, {})[t] = person
+                followers[track_id] = source if source is not None else (spare.pop() if spare else new_follower(), None)
+            if bar is not None:
+                bar.update()
+    finally:
+        pool.shutdown()
+        for pose in [searcher, *(pose for pose, _ in followers.values()), *spare]:
+            pose.close()
+    return _people(records, target if box is not None else None, max(1, int(np.ceil(min_seconds * fps - 1e-9))))
+
+
+def _people(records: dict[int, dict[int, _Landmarks]], target: int | None, min_frames: int) -> list[PersonLandmarks]:
+    """Per-person arrays over each person's span from the detections by track and frame."""
+    people = []
+    for track_id, by_frame in records.items():
+        if (target is not None and track_id != target) or len(by_frame) < min_frames:
+            continue
+        first, last = min(by_frame), max(by_frame)
+        frames = np.arange(first, last + 1)
+        detected = np.array([t in by_frame for t in frames])
+        pixels = np.zeros((len(frames), NUM_LANDMARKS, 2))
+        visibility = np.zeros((len(frames), NUM_LANDMARKS))
+        world = np.zeros((len(frames), NUM_LANDMARKS, 3))
+        for t, (image, seen, metric) in by_frame.items():
+            pixels[t - first], visibility[t - first], world[t - first] = image, seen, metric
+        people.append(PersonLandmarks(track_id, frames, detected, pixels, visibility, world))
+    people.sort(key=lambda person: (person.frames[0], person.person))
+    return people
