@@ -9,9 +9,11 @@ optionally its 3D poses and bone lengths); output ids are their places in the li
     views; re-projected into a camera it gives that person's box in every frame, and in that camera's
     frame the 3D joints the output's 3D is compared with.
 
-Matching, the same for both: in a frame, the output person covering a real person is the one whose
-keypoint box (around its finite keypoints) has the largest IoU with the real person's box, if at least
-``MIN_IOU``; each real person is matched on their own, so one output person may cover two.
+Matching: in a frame, the output person covering a real person is, for (a), the one whose keypoint box
+(around its finite keypoints) has the largest IoU with the real person's box, if at least ``MIN_IOU``;
+for (b), where the person's joints are known, the one with the most keypoints near theirs (PCK, at
+least ``MIN_PCK``), which tells apart two people whose boxes overlap. Each real person is matched on
+their own, so one output person may cover two.
 
 Scores per real person (and camera, for (b)):
 
@@ -44,6 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 #: A real person is covered by an output person whose keypoint box overlaps theirs at least this much.
 MIN_IOU = 0.3
+#: ... or, where their joints are known (the reference), whose keypoints are at least this share within
+#: PCK_RADIUS times the person's box height of theirs.
+MIN_PCK, PCK_RADIUS = 0.5, 0.1
 #: Reference landmarks whose triangulation re-projects within this (pixels) place the person's box.
 BOX_MAX_REPROJECTION_ERROR = 15.0
 LABELS = Path(__file__).resolve().parent / "sports2d_people.json"
@@ -76,11 +81,12 @@ class FollowedPerson:
 
 @dataclass
 class Following:
-    """How one real person was followed: matched output id per truth frame (-1: none), their IoU."""
+    """How one real person was followed: matched output id per truth frame (-1: none), the similarity
+    (IoU or PCK, see ``follow``) of the best output person."""
 
     frames: np.ndarray
     matched: np.ndarray
-    iou: np.ndarray
+    similarity: np.ndarray
 
     @property
     def followed(self) -> float:
@@ -166,22 +172,53 @@ def output_boxes(people: list[FollowedPerson], frames: np.ndarray) -> np.ndarray
     return boxes
 
 
-def follow(people: list[FollowedPerson], truth: dict[str, tuple[np.ndarray, np.ndarray]]) -> PeopleScores:
+def output_pck(people: list[FollowedPerson], frames: np.ndarray, keypoints: np.ndarray, boxes: np.ndarray
+               ) -> np.ndarray:
+    """(K, F) share of each output person's finite keypoints within ``PCK_RADIUS`` times the real person's
+    box height of that person's own joints: keypoints (F, 33, 2) MediaPipe landmarks, pixels, mapped to
+    Human3.6M joints for an output with 17 keypoints (any other count: no match, 0)."""
+    from blapose.video.landmarks import NUM_LANDMARKS, landmarks_to_h36m
+
+    radius = PCK_RADIUS * (boxes[:, 3] - boxes[:, 1])
+    pck = np.zeros((len(people), len(frames)))
+    for k, person in enumerate(people):
+        joints = person.keypoints_2d.shape[1]
+        if joints not in (NUM_LANDMARKS, 17):
+            continue
+        truth = keypoints if joints == NUM_LANDMARKS else landmarks_to_h36m(keypoints)
+        index = {int(frame): i for i, frame in enumerate(person.frames)}
+        for f, frame in enumerate(frames):
+            row = index.get(int(frame), -1)
+            if row < 0:
+                continue
+            distance = np.linalg.norm(person.keypoints_2d[row] - truth[f], axis=-1)
+            finite = np.isfinite(distance)
+            pck[k, f] = (distance[finite] <= radius[f]).mean() if finite.any() else 0.0
+    return pck
+
+
+def follow(people: list[FollowedPerson], truth: dict[str, tuple]) -> PeopleScores:
     """Match output people to real people.
 
-    truth: per real person, (frames (F,) int video frames in which they are in view, boxes (F, 4) pixels).
+    truth: per real person, (frames (F,) int video frames in which they are in view, boxes (F, 4) pixels)
+    or (frames, boxes, keypoints (F, 33, 2) pixels of their MediaPipe landmarks). With boxes alone the
+    output person of largest keypoint-box IoU covers them if it reaches ``MIN_IOU``; with keypoints, the
+    output person of largest ``output_pck`` if it reaches ``MIN_PCK``.
     """
     scores, claims = {}, {}
-    for name, (frames, boxes) in truth.items():
-        frames = np.asarray(frames, dtype=int)
+    for name, (frames, boxes, *keypoints) in truth.items():
+        frames, boxes = np.asarray(frames, dtype=int), np.asarray(boxes, dtype=np.float64)
         if people and len(frames):
-            iou = box_iou(output_boxes(people, frames), np.asarray(boxes, dtype=np.float64)[None])
-            best = iou.argmax(axis=0)
-            best_iou = iou[best, np.arange(len(frames))]
-            matched = np.where(best_iou >= MIN_IOU, best, -1)
+            if keypoints:
+                similarity, least = output_pck(people, frames, np.asarray(keypoints[0]), boxes), MIN_PCK
+            else:
+                similarity, least = box_iou(output_boxes(people, frames), boxes[None]), MIN_IOU
+            best = similarity.argmax(axis=0)
+            best_similarity = similarity[best, np.arange(len(frames))]
+            matched = np.where(best_similarity >= least, best, -1)
         else:
-            best_iou, matched = np.zeros(len(frames)), np.full(len(frames), -1)
-        scores[name] = Following(frames, matched, best_iou)
+            best_similarity, matched = np.zeros(len(frames)), np.full(len(frames), -1)
+        scores[name] = Following(frames, matched, best_similarity)
         for frame, k in zip(frames, matched):
             if k >= 0:
                 claims.setdefault((int(frame), int(k)), []).append(name)
@@ -216,9 +253,10 @@ def reference_pixels(camera, landmarks_world: np.ndarray) -> np.ndarray:
     return image.reshape(landmarks_world.shape[:2] + (2,))
 
 
-def reference_boxes(camera, reference) -> tuple[np.ndarray, np.ndarray]:
-    """The frames (F,) in which a ``multiview_reference.Reference`` person is in the camera's view (the centre
-    of their box inside the image) and their boxes (F, 4) pixels around the well triangulated landmarks."""
+def reference_truth(camera, reference) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A ``multiview_reference.Reference`` person seen by ``camera``: the frames (F,) in which they are in
+    view (the centre of their box inside the image), their boxes (F, 4) pixels around the well triangulated
+    landmarks, and their re-projected landmarks (F, 33, 2) pixels."""
     pixels = reference_pixels(camera, reference.landmarks)
     trusted = reference.reprojection_error <= BOX_MAX_REPROJECTION_ERROR
     few = trusted.sum(axis=1) < 4
@@ -227,7 +265,7 @@ def reference_boxes(camera, reference) -> tuple[np.ndarray, np.ndarray]:
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2
     width, height = camera.size
     inside = (centre[:, 0] >= 0) & (centre[:, 0] < width) & (centre[:, 1] >= 0) & (centre[:, 1] < height)
-    return np.flatnonzero(inside), boxes[inside]
+    return np.flatnonzero(inside), boxes[inside], pixels[inside]
 
 
 def _poses_at(people: list[FollowedPerson], following: Following, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -274,7 +312,7 @@ def score_reference(people: list[FollowedPerson], camera, references: dict) -> P
     from blapose.skeleton import H36M
     from blapose.video.landmarks import landmarks_to_h36m
 
-    scores = follow(people, {name: reference_boxes(camera, reference) for name, reference in references.items()})
+    scores = follow(people, {name: reference_truth(camera, reference) for name, reference in references.items()})
     joints = [H36M.joint_names.index(joint) for joint in LIMB_JOINTS]
     for name, reference in references.items():
         world = landmarks_to_h36m(reference.landmarks)
@@ -329,6 +367,13 @@ def self_check() -> None:
     assert shared.shared == 10 and shared.switches == 10
 
     assert follow([], truth).people["A"].followed == 0.0
+
+    rng = np.random.default_rng(1)  # two people in the same box, told apart by their joints
+    first, second = rng.uniform(0, 200, size=(2, 10, 33, 2))
+    box = np.tile([0.0, 0.0, 200.0, 200.0], (10, 1))
+    same_box = follow([FollowedPerson(frames[:10], second)],
+                      {"A": (frames[:10], box, first), "B": (frames[:10], box, second)})
+    assert same_box.people["A"].followed == 0.0 and same_box.people["B"].followed == 100.0
 
     assert np.isclose(box_iou([0, 0, 2, 2], [1, 1, 3, 3]), 1 / 7) and box_iou([0, 0, 1, 1], [np.nan] * 4) == 0
     _check_reference_scores()
