@@ -14,8 +14,8 @@ Goal: total >= 20 frames/s on 2 CPU cores, lift + lengths + adjust under 5 % of 
 
 ``--compare`` also times detection without the decoding thread and at full frame size.
 ``--size WxH`` makes the looped clip that size (the squats frames scaled to its height, centred on
-grey; 1920x1080 for 1080p). ``--encoders`` runs again with OpenCV's MPEG-4 Part 2 ('mp4v') writer in
-place of the H.264 one and prints rendering against detection for both, in the same process.
+grey; 1920x1080 for 1080p). ``--encoders`` then times detection and rendering alone, interleaved, with the H.264 writer and
+with OpenCV's MPEG-4 Part 2 ('mp4v') writer, by wall and by CPU time.
 Without the built-in models (src/blapose/assets) untrained models of the sizes named by
 ``--untrained-arc`` / VideoPose3D's 1024 channels and the upstream GRU are timed instead.
 """
@@ -112,27 +112,67 @@ class Mp4vWriter:
         self.writer.release()
 
 
-def compare_encoders(video: Path, folder: Path, lifter: str, length_model: str) -> None:
-    """Rendering against detection with the H.264 writer and with mp4v, one run each, same process."""
-    from blapose.viz import encode
+def compare_encoders(video: Path, folder: Path, rounds: int = 2) -> None:
+    """Detection against rendering with the H.264 writer and with mp4v, on the same process's results.
 
+    Each stage is timed alone, ``rounds`` times, interleaved (detect, render H.264, render mp4v, ...)
+    so that a change in the machine's load falls on all three alike; wall time and CPU time (all
+    threads) are summed over the rounds. CPU seconds per frame are the work a stage costs whatever
+    the load; on a shared machine their ratio is the steadier one.
+    """
+    from blapose.video.detector import detect_landmarks
+    from blapose.video.pipeline import DECODE_AHEAD, RENDER_HEIGHT, process
+    from blapose.video.reader import FrameRange, probe_video, read_frames
+    from blapose.viz import encode
+    from blapose.viz.render import write_pose_video
+
+    info = probe_video(video)
+    result = process(video, out_dir=folder / "encoders", render=False, show_progress=False, log=None)
+    frames = len(result.detected)
     h264 = encode.H264Writer
-    rows = []
-    for name, writer in (("H.264 (PyAV libx264)", h264), ("mp4v (OpenCV)", Mp4vWriter)):
+
+    def detect() -> None:
+        detect_landmarks(read_frames(video, FrameRange(), ahead=DECODE_AHEAD), info.width, info.height)
+
+    def render(writer) -> Path:
         encode.H264Writer = writer
         try:
-            seconds, frames = timed_run(video, folder / name.split()[0], lifter, length_model)
+            path = folder / f"render_{writer.__name__}.mp4"
+            write_pose_video(path, {"lifter": result.poses_3d, "adjusted": result.poses_3d_adjusted}, result.fps,
+                             frames=read_frames(video, FrameRange(), ahead=DECODE_AHEAD),
+                             keypoints_2d=result.keypoints_2d, up=result.up, detected=result.detected,
+                             overlay=True, faint=("lifter",), height=min(RENDER_HEIGHT, info.height))
+            return path
         finally:
             encode.H264Writer = h264
-        mp4 = next((folder / name.split()[0]).glob("*.mp4"))
-        info = probe(mp4)
-        rows.append((name, frames / seconds["decode + detect"], frames / seconds["decode + render"],
-                     mp4.stat().st_size, info))
-    print(f"encoders (load average {os.getloadavg()[0]:.1f}):")
-    for name, detect, render, size, (duration, width, height) in rows:
-        print(f"  {name:<22} detect {detect:6.1f} frames/s, render {render:6.1f} frames/s, render/detect "
-              f"{render / detect:4.2f}x; {width}x{height}, {size / 1e6:.2f} MB, {size * 8 / duration / 1e6:.2f} Mbit/s")
-    print(f"  render H.264 / render mp4v: {rows[0][2] / rows[1][2]:.2f}")
+
+    stages = {"detect (MediaPipe)": detect, "render H.264 (PyAV)": lambda: render(h264),
+              "render mp4v (OpenCV)": lambda: render(Mp4vWriter)}
+    wall = dict.fromkeys(stages, 0.0)
+    cpu = dict.fromkeys(stages, 0.0)
+    loads = [os.getloadavg()[0]]
+    for _ in range(rounds):
+        for name, stage in stages.items():
+            before, start = os.times(), time.perf_counter()
+            stage()
+            after = os.times()
+            wall[name] += time.perf_counter() - start
+            cpu[name] += (after.user + after.system) - (before.user + before.system)
+        loads.append(os.getloadavg()[0])
+    count = frames * rounds
+    print(f"stages alone, {rounds} interleaved rounds of {frames} frames (load average "
+          f"{', '.join(f'{load:.1f}' for load in loads)}):")
+    for name in stages:
+        print(f"  {name:<22} {count / wall[name]:6.1f} frames/s wall, {1000 * cpu[name] / count:6.1f} ms CPU per frame")
+    detect_name = next(iter(stages))
+    for name in list(stages)[1:]:
+        print(f"  {name} / detect: {wall[detect_name] / wall[name]:.2f}x by wall time, "
+              f"{cpu[detect_name] / cpu[name]:.2f}x by CPU time")
+    for writer in (h264, Mp4vWriter):
+        path = folder / f"render_{writer.__name__}.mp4"
+        duration, width, height = probe(path)
+        size = path.stat().st_size
+        print(f"  {writer.__name__:<12} {width}x{height}, {size / 1e6:.2f} MB, {size * 8 / duration / 1e6:.2f} Mbit/s")
 
 
 def probe(path: Path) -> tuple[float, int, int]:
@@ -213,7 +253,7 @@ def main() -> None:
                   f"{frames / command:.1f} frames/s")
         report("in-process, after a first run", seconds, frames, args.threads)
         if args.encoders:
-            compare_encoders(video, folder, lifter, length_model)
+            compare_encoders(video, folder)
         if args.compare:
             pipeline.DECODE_AHEAD = 0
             seconds, frames = timed_run(video, folder / "sequential", lifter, length_model)
