@@ -225,14 +225,18 @@ def _run_in_processes(plan: BatchPlan, finished: Callable[[int, VideoOutcome], N
     workers = min(plan.jobs, len(plan.videos))
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker) as pool:
         futures = {pool.submit(_worker, settings): index for index, settings in enumerate(plan.videos)}
-        for future in as_completed(futures):
-            index = futures[future]
-            try:
-                outcome = future.result()
-            except BrokenProcessPool:
-                outcome = VideoOutcome(Path(plan.videos[index]["path"]), None, False,
-                                       "a worker process died (crashed or ran out of memory) before it finished")
-            finished(index, outcome)
+        try:
+            for future in as_completed(futures):
+                index = futures[future]
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    outcome = VideoOutcome(Path(plan.videos[index]["path"]), None, False,
+                                           "a worker process died (crashed or ran out of memory) before it finished")
+                finished(index, outcome)
+        except BaseException:  # Ctrl-C: do not start the videos still waiting
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def summary(outcomes: Sequence[VideoOutcome]) -> str:
