@@ -28,6 +28,7 @@ import json
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -190,7 +191,10 @@ def mean_rows(per_camera: dict[str, dict[str, dict]]) -> dict[str, dict]:
     for camera_rows in per_camera.values():
         for label, row in camera_rows.items():
             means.setdefault(label, []).append(row)
-    return {label: {key: float(np.nanmean([r[key] for r in rows])) for key in rows[0]} for label, rows in means.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a person never followed in any camera: NaN
+        return {label: {key: float(np.nanmean([r[key] for r in rows])) for key in rows[0]}
+                for label, rows in means.items()}
 
 
 def main() -> None:

@@ -175,10 +175,16 @@ def output_boxes(people: list[FollowedPerson], frames: np.ndarray) -> np.ndarray
 def output_pck(people: list[FollowedPerson], frames: np.ndarray, keypoints: np.ndarray, boxes: np.ndarray
                ) -> np.ndarray:
     """(K, F) share of each output person's finite keypoints within ``PCK_RADIUS`` times the real person's
-    box height of that person's own joints: keypoints (F, 33, 2) MediaPipe landmarks, pixels, mapped to
-    Human3.6M joints for an output with 17 keypoints (any other count: no match, 0)."""
-    from blapose.video.landmarks import NUM_LANDMARKS, landmarks_to_h36m
+    box height of that person's own joints, left and right as labelled or exchanged (the better; an
+    exchanged skeleton still follows the person): keypoints (F, 33, 2) MediaPipe landmarks, pixels, mapped
+    to Human3.6M joints for an output with 17 keypoints (any other count: no match, 0)."""
+    from blapose.skeleton import H36M
+    from blapose.video.landmarks import MEDIAPIPE_LANDMARKS, NUM_LANDMARKS, landmarks_to_h36m
 
+    swap = lambda name: name.replace("left", "#").replace("right", "left").replace("#", "right")  # noqa: E731
+    mirror = {NUM_LANDMARKS: [MEDIAPIPE_LANDMARKS.index(swap(name)) for name in MEDIAPIPE_LANDMARKS],
+              17: [H36M.joint_names.index({"L": "R", "R": "L"}.get(name[0], name[0]) + name[1:])
+                   if name[0] in "LR" and name[1].isupper() else i for i, name in enumerate(H36M.joint_names)]}
     radius = PCK_RADIUS * (boxes[:, 3] - boxes[:, 1])
     pck = np.zeros((len(people), len(frames)))
     for k, person in enumerate(people):
@@ -191,9 +197,11 @@ def output_pck(people: list[FollowedPerson], frames: np.ndarray, keypoints: np.n
             row = index.get(int(frame), -1)
             if row < 0:
                 continue
-            distance = np.linalg.norm(person.keypoints_2d[row] - truth[f], axis=-1)
-            finite = np.isfinite(distance)
-            pck[k, f] = (distance[finite] <= radius[f]).mean() if finite.any() else 0.0
+            for order in (slice(None), mirror[joints]):  # left and right as labelled, or exchanged
+                distance = np.linalg.norm(person.keypoints_2d[row] - truth[f][order], axis=-1)
+                finite = np.isfinite(distance)
+                if finite.any():
+                    pck[k, f] = max(pck[k, f], (distance[finite] <= radius[f]).mean())
     return pck
 
 
@@ -374,6 +382,12 @@ def self_check() -> None:
     same_box = follow([FollowedPerson(frames[:10], second)],
                       {"A": (frames[:10], box, first), "B": (frames[:10], box, second)})
     assert same_box.people["A"].followed == 0.0 and same_box.people["B"].followed == 100.0
+    from blapose.video.landmarks import MEDIAPIPE_LANDMARKS
+
+    mirrored = [MEDIAPIPE_LANDMARKS.index(name.replace("left", "#").replace("right", "left").replace("#", "right"))
+                for name in MEDIAPIPE_LANDMARKS]
+    exchanged = follow([FollowedPerson(frames[:10], second[:, mirrored])], {"B": (frames[:10], box, second)})
+    assert exchanged.people["B"].followed == 100.0  # left and right exchanged: still the same person
 
     assert np.isclose(box_iou([0, 0, 2, 2], [1, 1, 3, 3]), 1 / 7) and box_iou([0, 0, 1, 1], [np.nan] * 4) == 0
     _check_reference_scores()
