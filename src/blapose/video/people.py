@@ -5,13 +5,19 @@ How (the route chosen by measurement, numbers below): MediaPipe's legacy single-
 video-mode instance per followed person, each run on a crop of the full-resolution frame around
 that person that stays still while they are well inside it (so MediaPipe's own tracking and
 smoothing see a still image), with the other followed people painted grey. New people are
-looked for every ``search_seconds``, after a scene cut, and whenever nobody is followed: a
-still-image instance runs on the downscaled frame with the followed people painted grey, again after
-painting each new find, up to ``max_search`` finds. The followers and the search run on a small
-thread pool (MediaPipe releases the GIL). ``tracking.Tracker`` then decides who is who with global
-assignments on predicted keypoints and clothes colour (``appearance``), so a crop that slips onto
-the other person changes nothing: its detection goes to the right track, and people who come back
-after being hidden, out of the frame, or after a scene cut are recognised by their clothes.
+looked for every ``search_seconds``, after a scene cut, in the frame after a followed person was
+lost, and whenever nobody is followed: a still-image instance runs on the downscaled frame with the
+followed people painted grey, again after painting each new find, up to ``max_search`` finds. The
+followers and the search run on a small thread pool (MediaPipe releases the GIL). ``tracking.Tracker``
+then decides who is who with global assignments on predicted keypoints and clothes colour
+(``appearance``), so a crop that slips onto the other person changes nothing: its detection goes to
+the right track, and people who come back after being hidden, out of the frame, or after a scene cut
+are recognised by their clothes. Last, ``stitching`` joins finished tracks that never share a frame
+when their clothes, body proportions and places agree (the man of Sports2D's demo, back after
+landing out of sight, in a backlight where colour alone cannot tell him from the woman).
+
+Images are scaled down with ``shrink`` (pyramid halving, then bilinear) rather than ``INTER_AREA``:
+at 1080p the area filter cost as much as a third of a MediaPipe call for the same landmarks.
 
 Why not MediaPipe Tasks' ``PoseLandmarker(num_poses=4)`` (the wheel's networks bundled by
 benchmarks/mediapipe_landmarker.py): on the same videos it found both people no more often (less on
@@ -24,10 +30,10 @@ is lost behind the woman after frame 84). Speed on a shared 2-core machine (load
 3.9 frames/s on the demo and 5.1 on cam01 (decoding included); this route 6.0 and 4.9, the
 one-person ``detector.detect_landmarks`` 12.6 frames/s in the same run on the demo (ratio 0.48).
 
-Limits: clothes colour could not tell the man on the roof from the woman in the demo's backlight
-(distances 0.43 to himself, 0.33 to her), so when he comes back after landing out of sight he is a
-new person (he is never given to her: she is still followed then). MediaPipe's detector misses
-small or far people (the masked woman in the back of Demo_MultiPerson is never found).
+Limits: the man of Sports2D's demo is joined again only because the woman is still followed when he
+comes back (she cannot be him) and his colour near the gap is close enough (0.45, gate 0.5); body
+proportions from MediaPipe's world landmarks are a weak cue (``stitching``). MediaPipe's detector
+misses small or far people (the masked woman in the back of Demo_MultiPerson is never found).
 
 Glossary: T video frames, T_k frames of person k's span, L landmarks (33, MediaPipe order). Pixels
 are those of the full video frame (x right, y down); world landmarks are MediaPipe's metric
@@ -54,6 +60,7 @@ from .detector import (
     box_around,
 )
 from .landmarks import NUM_LANDMARKS
+from .stitching import StitchOptions, Tracklet, stitch_tracklets
 from .tracking import Tracker, TrackerOptions, body_size, keypoint_distance
 
 
@@ -80,13 +87,17 @@ class PersonLandmarks:
 class PeopleOptions:
     """How people are found: seconds between searches for new people, most new people found per
     search, frames a person's crop is still searched after they were last found (1 for people
-    found fewer than 3 times), threads running MediaPipe, the tracker's options."""
+    found fewer than 3 times), threads running MediaPipe, the tracker's options, and how the
+    finished tracks are joined into people (``stitching``; None: not joined).
+
+    A search also runs in the frame after a followed person was lost, with that person not painted."""
 
     search_seconds: float = 0.2
     max_search: int = 2
     follow_gap: int = 3
     workers: int = 2
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
+    stitch: StitchOptions | None = field(default_factory=StitchOptions)
 
 
 #: A person found by the search counts as new only when farther than this (body sizes) from every
@@ -106,11 +117,28 @@ def _landmarks(result, scale: tuple[float, float], offset: tuple[float, float]) 
     return image[:, :2] * scale + offset, image[:, 2], world
 
 
+def shrink(image: np.ndarray, size: int = DETECTION_SIZE) -> np.ndarray:
+    """``image`` (H, W, C) scaled down to at most ``size`` pixels on its longest side: halved with
+    ``cv2.pyrDown`` (a Gaussian filter, no aliasing) while twice that or more, then bilinear; the
+    image itself when small enough. Five to ten times cheaper than ``INTER_AREA`` at 1080p for the
+    same landmarks (within 1 pixel median on a 840-pixel person)."""
+    import cv2
+
+    while max(image.shape[:2]) >= 2 * size:
+        image = cv2.pyrDown(image)
+    scale = size / max(image.shape[:2])
+    if scale >= 1.0:
+        return image
+    target = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, target, interpolation=cv2.INTER_LINEAR)
+
+
 def landmarks_in_box(pose, frame: np.ndarray, box: np.ndarray, width: int, height: int,
                      hidden: Sequence[np.ndarray] = ()) -> _Landmarks | None:
     """Run MediaPipe ``pose`` on the crop of BGR ``frame`` (H, W, 3) uint8 inside ``box`` (4,) x0, y0,
-    x1, y1 pixels (clipped to the frame, scaled to at most ``DETECTION_SIZE``), with the boxes
-    ``hidden`` (4,) frame pixels painted grey; landmarks in frame pixels, or None when no person was found."""
+    x1, y1 pixels (clipped to the frame, scaled to at most ``DETECTION_SIZE`` by ``shrink``), with the
+    boxes ``hidden`` (4,) frame pixels painted grey; landmarks in frame pixels, or None when no person
+    was found."""
     import cv2
 
     x0, y0, x1, y1 = _clipped_box(box, width, height)
@@ -120,10 +148,7 @@ def landmarks_in_box(pose, frame: np.ndarray, box: np.ndarray, width: int, heigh
         for other in hidden:
             a0, b0, a1, b1 = _clipped_box(np.asarray(other) - (x0, y0, x0, y0), x1 - x0, y1 - y0)
             crop[b0:b1, a0:a1] = 128
-    scale = min(1.0, DETECTION_SIZE / max(x1 - x0, y1 - y0))
-    if scale < 1.0:
-        size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    crop = shrink(crop)
     return _landmarks(pose.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)), (x1 - x0, y1 - y0), (x0, y0))
 
 
@@ -209,8 +234,6 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
         raise InputError(f"max_people is {max_people}; it must be at least 1")
     box = _check_box(person_box, width, height)
     search_every = max(1, round(options.search_seconds * fps))
-    small_scale = min(1.0, DETECTION_SIZE / max(width, height))
-    small_size = (max(1, round(width * small_scale)), max(1, round(height * small_scale)))
 
     def new_follower():
         return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
@@ -220,6 +243,8 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
     followers: dict[int, object] = {}
     spare: list[object] = []
     records: dict[int, dict[int, _Landmarks]] = {}
+    colours: dict[int, dict[int, np.ndarray]] = {}  # clothes histogram of each record
+    lost = False  # a person followed in the previous frame was not found in it
     target: int | None = None  # the person_box's track
     previous_histogram = None
     last_search = -search_every
@@ -227,7 +252,8 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
     pool = ThreadPoolExecutor(max(1, options.workers))
     try:
         for t, frame in enumerate(frames):
-            small = cv2.resize(frame, small_size, interpolation=cv2.INTER_AREA) if small_scale < 1 else frame
+            small = shrink(frame)
+            small_scale = small.shape[1] / width
             hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
             histogram = frame_histogram(hsv)
             cut = scene_cut(previous_histogram, histogram)
@@ -267,13 +293,14 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
             else:
                 room = options.max_search if max_people is None else min(options.max_search,
                                                                          max_people - len(wanted))
-            search = room > 0 and (cut or not wanted or t - last_search >= search_every)
+            search = room > 0 and (cut or not wanted or lost or t - last_search >= search_every)
             futures = [pool.submit(landmarks_in_box, pose, frame, crop, width, height, others)
                        for _, pose, crop, others in jobs]
             if search:
                 last_search = t
                 rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-                hidden = [_grown(box, width, height) for box in tight.values()]
+                hidden = [_grown(tight[track.track_id], width, height) for track in wanted
+                          if track.last_frame == t - 1 or not lost]
                 found = _search(searcher, rgb, hidden, width, height, room)
             else:
                 found = []
@@ -303,8 +330,10 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
             else:
                 keypoints, scores = np.zeros((0, NUM_LANDMARKS, 2)), np.zeros((0, NUM_LANDMARKS))
                 appearance = np.zeros((0, len(MEDIAPIPE_PARTS)))
+            seen_before = {track.track_id for track in wanted if track.last_frame == t - 1}
             ids = tracker.update(keypoints, scores, appearance, cut=cut, frame=t)
-            for person, source, track_id in zip(detections, sources, ids.tolist()):
+            lost = not seen_before <= set(ids.tolist())
+            for person, colour, source, track_id in zip(detections, appearance, sources, ids.tolist()):
                 if seed is not None and source is not None and source[0] is seed and track_id >= 0:
                     target = track_id
                 if track_id < 0 or (target is not None and track_id != target) or track_id in followers:
@@ -313,6 +342,7 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
                         spare.append(source[0])
                     continue
                 records.setdefault(track_id, {})[t] = person
+                colours.setdefault(track_id, {})[t] = colour
                 followers[track_id] = source if source is not None else (spare.pop() if spare else new_follower(), None)
             if bar is not None:
                 bar.update()
@@ -320,7 +350,33 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
         pool.shutdown()
         for pose in [searcher, *(pose for pose, _ in followers.values()), *spare]:
             pose.close()
+    if options.stitch is not None:
+        records, target = _stitch(records, colours, target, fps, options)
     return _people(records, target if box is not None else None, max(1, int(np.ceil(min_seconds * fps - 1e-9))))
+
+
+def _stitch(records: dict[int, dict[int, _Landmarks]], colours: dict[int, dict[int, np.ndarray]],
+            target: int | None, fps: float, options: PeopleOptions) -> tuple[dict[int, dict[int, _Landmarks]], int | None]:
+    """Tracks joined into people by ``stitching.stitch_tracklets``: each person keeps the smallest id
+    of their tracks (so people stay numbered in the order they were first found), and ``target``
+    becomes its person's id."""
+    ids = sorted(records)
+    tracklets = []
+    for track_id in ids:
+        frames = sorted(records[track_id])
+        pixels, seen, world = (np.stack(values) for values in zip(*(records[track_id][t] for t in frames)))
+        tracklets.append(Tracklet(np.array(frames), pixels, seen, world, seen,
+                                  np.stack([colours[track_id][t] for t in frames])))
+    groups = stitch_tracklets(tracklets, fps, options.stitch, options.tracker.min_score)
+    first = {}
+    for track_id, group in zip(ids, groups):
+        first.setdefault(group, track_id)
+    joined: dict[int, dict[int, _Landmarks]] = {}
+    for track_id, group in zip(ids, groups):
+        joined.setdefault(first[group], {}).update(records[track_id])
+    if target is not None and target in records:
+        target = first[groups[ids.index(target)]]
+    return joined, target
 
 
 def _people(records: dict[int, dict[int, _Landmarks]], target: int | None, min_frames: int) -> list[PersonLandmarks]:
