@@ -6,7 +6,7 @@ import pytest
 
 from blapose.cli import build_parser
 from blapose.train import length
-from blapose.train.pose import args as pose_args
+from blapose.train.pose import inputs as pose_args
 
 #: Commands of the README's lifting section (the upstream ones, with blapose's command names).
 SEED_COMMANDS = (

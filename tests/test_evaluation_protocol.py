@@ -8,7 +8,7 @@ from blapose.camera import h36m_cameras
 from blapose.data.h36m import Sequence
 from blapose.models.temporal import TemporalModel
 from blapose.skeleton import H36M
-from blapose.train.predict import evaluate_model, evaluation_report, predict_poses
+from blapose.evaluation.predict import evaluate_model, evaluation_report, predict_poses
 
 from reference import reference_p_mpjpe_per_frame
 

@@ -17,7 +17,7 @@ from blapose.train.chunks import ChunkedBatches, flip_bone_lengths, flip_keypoin
 from blapose.lengths_io import lookup_from_list, read_lengths_list, resolve_length_lookup, upstream_list_keys
 from blapose.train.pose import (checkpoint_dict, finetune, finetune_config, finetune_loss, lengths_of_sequences,
                                 mix_model_from_checkpoint, train_step)
-from blapose.train.predict import evaluation_report, predict_poses
+from blapose.evaluation.predict import evaluation_report, predict_poses
 
 WIDTHS = (3, 3)
 
@@ -241,7 +241,7 @@ def test_cli_lift_train_evaluate_predict_end_to_end(h36m_data_dir, tmp_path, cap
 
 def test_non_finite_poses_are_refused_naming_the_video_and_first_frame():
     """require_finite_poses names the video and the first frame where any of the pose arrays is NaN or infinite."""
-    from blapose.train.predict import require_finite_poses
+    from blapose.evaluation.predict import require_finite_poses
 
     good = np.zeros((10, 17, 3), np.float32)
     bad = good.copy()

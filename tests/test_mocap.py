@@ -155,7 +155,7 @@ def test_bad_inputs_are_refused_with_the_file_named(tmp_path):
 def test_train_lift_with_mocap_trains_on_all_but_the_held_out_clips(h36m_data_dir, data_dir, tmp_path, capsys):
     """`train -t lift --augment wild --mocap pybullet` trains on the 13 clips that --mocap-holdout leaves."""
     from blapose.cli import build_parser, main
-    from blapose.train.pose.args import command_from_args, load_real_motions
+    from blapose.train.pose.inputs import command_from_args, load_real_motions
 
     flags = ["train", "-t", "lift", "--augment", "wild", "--mocap", "pybullet", "-e", "1", "-b", "1024",
              "-arc", "3", "-ch", "16", "--no-eval", "--data-dir", str(h36m_data_dir), "-c", str(tmp_path / "ck")]

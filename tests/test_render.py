@@ -208,7 +208,7 @@ def dataset_files(h36m_data_dir, tmp_path):
     """(data folder, predictions.npz, lengths_dict.npz, true poses) for the video S9/Walking/1 of the tiny dataset."""
     from blapose.data.h36m import load_poses_3d
     from blapose.data.predictions import write_predictions_npz
-    from blapose.evaluation import ground_truth_root_relative
+    from blapose.evaluation.adjust import ground_truth_root_relative
     from blapose.lengths_io import save_lengths
 
     key = ("S9", "Walking", 1)

@@ -37,7 +37,7 @@ from .data.h36m import (TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, keypoints_2d_pa
 from .data.synthetic import make_dataset
 from .fileio import atomic_path
 from .length_errors import median_pose_lengths, subject_mean_baselines
-from .report import Video, adjustment_report
+from .evaluation.report import Video, adjustment_report
 
 Key = tuple[str, str, int]
 TABLE_METRICS = (("mpjpe", "MPJPE"), ("p_mpjpe", "P-MPJPE"), ("mpjve", "MPJVE"), ("length_error", "Length err"))
@@ -220,7 +220,7 @@ def _run_demo(config: DemoConfig) -> DemoResult:
     from .floor_scale import floor_scale_baseline
     from .models.length import predict_lengths
     from .train.pose import finetune, finetune_config, lift_config, train_lifting_model
-    from .train.predict import predict_poses
+    from .evaluation.predict import predict_poses
     from .viz.plots import plot_bone_length_over_time
 
     start = time.perf_counter()

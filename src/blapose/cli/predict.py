@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def plan(args: argparse.Namespace):
-    """The ``blapose.train.pose.args.PoseCommand`` of the flags; reads no file."""
-    from ..train.pose.args import command_from_args
+    """The ``blapose.train.pose.inputs.PoseCommand`` of the flags; reads no file."""
+    from ..train.pose.inputs import command_from_args
 
     return command_from_args(args, "predict")
 

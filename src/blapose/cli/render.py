@@ -76,7 +76,7 @@ def dataset_poses(settings: dict) -> dict:
     from ..data.h36m import load_poses_3d
     from ..data.predictions import read_predictions
     from ..errors import InputError
-    from ..evaluation import ground_truth_root_relative
+    from ..evaluation.adjust import ground_truth_root_relative
     from ..lengths_io import load_lengths_dict
 
     key, pred = settings["key"], settings["pred"]

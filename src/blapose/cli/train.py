@@ -2,7 +2,7 @@
 
 ``-t length`` trains the bone-length model (``blapose.train.length``); ``-t lift`` / ``-t mix``
 train or fine-tune the temporal lifting model (``blapose.train.pose``, flags mapped by
-``blapose.train.pose.args``, run by ``blapose.train.pose.commands``), and with ``--evaluate`` evaluate
+``blapose.train.pose.inputs``, run by ``blapose.train.pose.commands``), and with ``--evaluate`` evaluate
 it as ``blapose evaluate`` does. The flags come in groups, one ``add_*_arguments`` function each;
 ``evaluate`` and ``predict`` build their parsers from the same pose groups (``add_pose_arguments``).
 ``plan`` maps the flags onto what the command will do (reading no file) and ``run`` works from
@@ -239,7 +239,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 @dataclass(frozen=True)
 class TrainPlan:
     """What ``blapose train`` does: the task's command (``blapose.train.length.config.LengthCommand``
-    for -t length, ``blapose.train.pose.args.PoseCommand`` for -t lift|mix), the device the process
+    for -t length, ``blapose.train.pose.inputs.PoseCommand`` for -t lift|mix), the device the process
     group is set up for, the number of processes, and (final checkpoint, weights file) to export."""
 
     command: Any
@@ -259,7 +259,7 @@ def plan(args: argparse.Namespace) -> TrainPlan:
         command = command_from_args(args)
     else:
         try:
-            from ..train.pose.args import command_from_args
+            from ..train.pose.inputs import command_from_args
         except ModuleNotFoundError as error:
             if not (error.name or "").startswith(f"{__package__.rsplit('.', 1)[0]}.train."):
                 raise

@@ -1,6 +1,6 @@
 """The ``blapose train -t lift|mix``, ``blapose evaluate`` and ``blapose predict`` commands, run
-from a ``PoseCommand`` (``blapose.train.pose.args``, the flags mapped): the typed calls of
-``blapose.train.pose`` and ``blapose.train.predict``, and what each command prints and writes."""
+from a ``PoseCommand`` (``blapose.train.pose.inputs``, the flags mapped): the typed calls of
+``blapose.train.pose`` and ``blapose.evaluation.predict``, and what each command prints and writes."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from torch import nn
 
 from .training import (EpochResult, checkpoint_dict, finetune, lifting_model_from_checkpoint, mix_model_from_checkpoint,
                    train_lifting_model)
-from .args import (PoseCommand, load_data, load_length_lookup, load_model, load_named_checkpoint,
+from .inputs import (PoseCommand, load_data, load_length_lookup, load_model, load_named_checkpoint,
                         load_real_motions, model_and_test_data)
-from ..predict import evaluate_model, format_evaluation, predict_poses, validation_mpjpe
+from ...evaluation.predict import evaluate_model, format_evaluation, predict_poses, validation_mpjpe
 
 
 class EpochReporter:
@@ -109,7 +109,7 @@ def _plot_curves(history: list[tuple[int, float, float | None]], path: Path) -> 
 def evaluate(command: PoseCommand) -> int:
     """``blapose evaluate`` / ``blapose train --evaluate``: action-wise errors on the test subjects
     (with ``by_subject``, each subject's too, as VideoPose3D's --by-subject)."""
-    from ...report import write_csv, write_json
+    from ...evaluation.report import write_csv, write_json
 
     model, test, lookup = model_and_test_data(command)
     print(f"INFO: evaluating on {sum(s.num_frames for s in test)} frames of {len(test)} videos"

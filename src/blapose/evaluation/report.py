@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics
-from .bones import bones_to_poses, poses_to_bones
-from .data.h36m import action_name
-from .fileio import atomic_path
+from .. import metrics
+from ..bones import bones_to_poses, poses_to_bones
+from ..data.h36m import action_name
+from ..fileio import atomic_path
 
 BEFORE_METRICS = ("mpjpe", "p_mpjpe", "mpjve", "length_error", "direction_error")
 AFTER_METRICS = ("mpjpe", "p_mpjpe", "mpjve", "length_error")

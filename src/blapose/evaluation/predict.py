@@ -8,7 +8,7 @@ Poses are meters, camera frame; keypoints are normalised screen coordinates; rep
 - ``predict_poses``: root-relative poses of many sequences, the format ``blapose predict``
   writes for ``blapose adjust``.
 - ``evaluate_model``: action-wise MPJPE (Protocol #1), P-MPJPE (#2), N-MPJPE (#3) and MPJVE,
-  aggregated by ``blapose.report.action_wise``. A lifting model is scored as VideoPose3D's
+  aggregated by ``blapose.evaluation.report.action_wise``. A lifting model is scored as VideoPose3D's
   ``run.py`` ``evaluate()`` scores it: the ground truth's root joint at the origin, the prediction
   not moved (MPJPE, N-MPJPE and MPJVE see its root offset, P-MPJPE does not).
 """
@@ -26,8 +26,8 @@ from ..lengths_io import Key, LengthLookup
 from ..models.inference import predict_sequence, whole_sequence_form  # noqa: F401  (predict_sequence: its home was here)
 from ..models.mix import MixModel
 from ..progress import progress as show_progress
-from . import flush_subnormal_floats
-from .pose import lengths_of_sequences
+from ..train import flush_subnormal_floats
+from ..train.pose import lengths_of_sequences
 
 
 # ----------------------------------------------------------------------------------------------
@@ -116,7 +116,7 @@ LIFT_PROTOCOL = ("VideoPose3D run.py evaluate() protocol: ground-truth root at t
                  "poses not re-centred")
 MIX_PROTOCOL = "BLAPose protocol: poses rebuilt from a root at the origin with the bone lengths"
 
-#: Reported metrics, computed in meters and reported in mm by ``blapose.report``.
+#: Reported metrics, computed in meters and reported in mm by ``blapose.evaluation.report``.
 EVALUATION_METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "length_error", "direction_error")
 
 
@@ -144,10 +144,10 @@ def evaluation_report(targets: Mapping[Key, np.ndarray], after: Mapping[Key, np.
     plain lifting model has only ``before`` (pass its poses as ``before`` and ``after={}``) and its
     "after" entries are empty. Per video each metric is its frame mean (MPJVE: the mean over the
     T - 1 frame differences); aggregation (frame-weighted within an action class, plain mean over
-    classes, as VideoPose3D's ``run_evaluation``) is ``blapose.report.action_wise``.
+    classes, as VideoPose3D's ``run_evaluation``) is ``blapose.evaluation.report.action_wise``.
     """
     from ..data.h36m import action_name
-    from ..report import action_wise
+    from .report import action_wise
 
     keys = list(before if before is not None else after)
     if not keys:

@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from .camera import h36m_cameras, quaternion_to_matrix
-from .data.h36m import load_poses_3d
-from .data.predictions import SequenceKey, prediction_keys, read_predictions
-from .errors import InputError
-from .lengths_io import load_lengths_dict
+from ..camera import h36m_cameras, quaternion_to_matrix
+from ..data.h36m import load_poses_3d
+from ..data.predictions import SequenceKey, prediction_keys, read_predictions
+from ..errors import InputError
+from ..lengths_io import load_lengths_dict
 from .report import Video, adjust_and_report
 
 
