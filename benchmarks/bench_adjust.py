@@ -43,9 +43,10 @@ from blapose.data.predictions import read_predictions, write_predictions, write_
 from blapose.data.safe_pickle import _inflater
 from blapose.data.synthetic import make_dataset
 from blapose.length_errors import median_pose_lengths
-from blapose.evaluation.adjust import adjust_files, ground_truth_root_relative, videos_for_adjustment
+from blapose.evaluation.adjust import (_equal_length_batches, adjust_and_report, adjust_files, ground_truth_root_relative,
+                                       videos_for_adjustment)
 from blapose.lengths_io import load_lengths_dict, save_lengths
-from blapose.evaluation.report import _equal_length_batches, adjust_and_report, write_csv, write_json
+from blapose.evaluation.report import write_csv, write_json
 from blapose.skeleton import H36M
 
 

@@ -37,7 +37,8 @@ def main() -> None:
 
     from blapose.data import mocap
     from blapose.data.h36m import TEST_SUBJECTS, load_sequences
-    from blapose.evaluation.predict import evaluate_model, headline
+    from blapose.evaluation.protocol import evaluate_model
+    from blapose.evaluation.report import headline
     from blapose.train.wild import NO_NOISE, WildNoise, wild_clip_sequences, wild_test_sequences
     from blapose.video.models import load_lifter
 

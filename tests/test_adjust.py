@@ -11,9 +11,10 @@ from blapose.camera import h36m_cameras
 from blapose.cli import main
 from blapose.data.h36m import action_name, load_poses_3d, load_sequences
 from blapose.data.predictions import prediction_keys, read_predictions, write_predictions
-from blapose.evaluation.adjust import adjust_files, ground_truth_root_relative
 from blapose.lengths_io import load_lengths_dict, save_lengths
-from blapose.evaluation.report import Video, _equal_length_batches, action_wise, adjust_and_report, adjustment_report
+from blapose.evaluation.adjust import (Video, _equal_length_batches, adjust_and_report, adjust_files, adjustment_report,
+                                       ground_truth_root_relative)
+from blapose.evaluation.report import action_wise
 from reference import reference_p_mpjpe_per_frame
 
 

@@ -17,7 +17,8 @@ from blapose.train.chunks import ChunkedBatches, flip_bone_lengths, flip_keypoin
 from blapose.lengths_io import lookup_from_list, read_lengths_list, resolve_length_lookup, upstream_list_keys
 from blapose.train.pose import (checkpoint_dict, finetune, finetune_config, finetune_loss, lengths_of_sequences,
                                 mix_model_from_checkpoint, train_step)
-from blapose.evaluation.predict import evaluation_report, predict_poses
+from blapose.evaluation.predict import predict_poses
+from blapose.evaluation.protocol import evaluation_report
 
 WIDTHS = (3, 3)
 

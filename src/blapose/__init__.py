@@ -16,7 +16,7 @@ _API = {
     "poses_to_bones": "bones",
     "symmetrize_lengths": "bones",
     "adjust_files": "evaluation.adjust",
-    "adjustment_report": "evaluation.report",
+    "adjustment_report": "evaluation.adjust",
 }
 
 __all__ = ["adjust_poses", "adjust_files", "adjustment_report", "bones_to_poses", "poses_to_bones",
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .bones import adjust_poses, bones_to_poses, poses_to_bones, symmetrize_lengths
     from .evaluation.adjust import adjust_files
-    from .evaluation.report import adjustment_report
+    from .evaluation.adjust import adjustment_report
 
 
 def __getattr__(name: str) -> Any:

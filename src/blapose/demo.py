@@ -37,7 +37,7 @@ from .data.h36m import (TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, keypoints_2d_pa
 from .data.synthetic import make_dataset
 from .fileio import atomic_path
 from .length_errors import median_pose_lengths, subject_mean_baselines
-from .evaluation.report import Video, adjustment_report
+from .evaluation.adjust import Video, adjustment_report
 
 Key = tuple[str, str, int]
 TABLE_METRICS = (("mpjpe", "MPJPE"), ("p_mpjpe", "P-MPJPE"), ("mpjve", "MPJVE"), ("length_error", "Length err"))

@@ -12,7 +12,7 @@ import argparse
 from .device_args import add_device_arguments
 from .train import add_by_subject_argument, add_pose_arguments
 
-#: What ``evaluate --help`` says about the protocols (kept in step with ``blapose.evaluation.predict``).
+#: What ``evaluate --help`` says about the protocols (kept in step with ``blapose.evaluation.protocol``).
 PROTOCOLS = (
     "-t lift follows VideoPose3D run.py's evaluate(): flip test-time augmentation, the ground truth's "
     "root joint set to the origin, the model's poses scored as they come (not re-centred), so MPJPE, "
@@ -54,7 +54,7 @@ def plan(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     command = plan(args)
     from ..memory import keep_freed_memory
-    from ..train.pose.commands import evaluate
+    from ..evaluation.commands import evaluate
 
     keep_freed_memory()  # batch temporaries reuse freed heap instead of new pages
     return evaluate(command)

@@ -39,6 +39,6 @@ def plan(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     command = plan(args)
-    from ..train.pose.commands import predict
+    from ..evaluation.commands import predict
 
     return predict(command)

@@ -3,7 +3,7 @@
 ``-t length`` trains the bone-length model (``blapose.train.length``); ``-t lift`` / ``-t mix``
 train or fine-tune the temporal lifting model (``blapose.train.pose``, flags mapped by
 ``blapose.train.pose.inputs``, run by ``blapose.train.pose.commands``), and with ``--evaluate`` evaluate
-it as ``blapose evaluate`` does. The flags come in groups, one ``add_*_arguments`` function each;
+it as ``blapose evaluate`` does (``blapose.evaluation.commands``). The flags come in groups, one ``add_*_arguments`` function each;
 ``evaluate`` and ``predict`` build their parsers from the same pose groups (``add_pose_arguments``).
 ``plan`` maps the flags onto what the command will do (reading no file) and ``run`` works from
 that alone. Only the standard library is imported here; the work happens in ``run``.
@@ -304,6 +304,10 @@ def _run_command(command: Any) -> int:
         from ..train.length import run_command
 
         return run_command(command)
-    from ..train.pose import commands as pose_commands
+    if command.action == "evaluate":
+        from ..evaluation.commands import evaluate
 
-    return pose_commands.evaluate(command) if command.action == "evaluate" else pose_commands.run_training(command)
+        return evaluate(command)
+    from ..train.pose.commands import run_training
+
+    return run_training(command)

@@ -2,8 +2,9 @@
 ``evaluate`` and ``predict`` do: ``command_from_args`` builds a ``PoseCommand`` (which videos,
 which checkpoints in which shape, which bone-length files, the training config, the outputs),
 and the loaders here turn its parts into sequences, models and lengths per video.
-``blapose.train.pose.commands`` runs the commands from a ``PoseCommand`` alone, so a flag that the
-command ignores leaves its ``PoseCommand`` unchanged (``tests/test_cli_flags.py`` checks every flag).
+``blapose.train.pose.commands`` (training) and ``blapose.evaluation.commands`` (evaluate, predict)
+run the commands from a ``PoseCommand`` alone, so a flag that the command ignores leaves its
+``PoseCommand`` unchanged (``tests/test_cli_flags.py`` checks every flag).
 """
 
 from __future__ import annotations

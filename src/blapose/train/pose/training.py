@@ -13,8 +13,8 @@ Poses are meters, camera frame, root-relative; keypoints are normalised screen c
 - ``checkpoint_dict``, ``lifting_model_from_checkpoint``, ``mix_model_from_checkpoint``:
   checkpoints in the upstream layout ('model_pos', 'optimizer', 'epoch', 'lr', 'random_state').
 
-Prediction and evaluation live in ``blapose.evaluation.predict``; the command-line mapping in
-``blapose.train.pose.commands``.
+Prediction and evaluation live in ``blapose.evaluation`` (``predict``, ``protocol``); the command-line
+mapping in ``blapose.train.pose.inputs``.
 """
 
 from __future__ import annotations
