@@ -36,12 +36,12 @@ import numpy as np
 
 from blapose import metrics
 from blapose.bones import bones_to_poses, poses_to_bones
-from blapose.camera import h36m_cameras
 from blapose.data.h36m import KEPT_JOINTS_OF_32, TEST_SUBJECTS, action_name, keypoints_2d_path, load_poses_3d, \
     load_sequences
 from blapose.data.predictions import read_predictions, write_predictions, write_predictions_npz
 from blapose.data.safe_pickle import _inflater
 from blapose.data.synthetic import make_dataset
+from blapose.geometry.camera import h36m_cameras
 from blapose.length_errors import median_pose_lengths
 from blapose.evaluation.adjust import (_equal_length_batches, adjust_and_report, adjust_files, ground_truth_root_relative,
                                        videos_for_adjustment)

@@ -26,9 +26,9 @@ def main() -> None:
 
     import cv2
 
-    from blapose.camera import h36m_cameras, project_to_2d
     from blapose.data.motion import simulate_action
     from blapose.data.synthetic import MEAN_LENGTHS
+    from blapose.geometry.camera import h36m_cameras, project_to_2d
     from blapose.viz.render import write_pose_video
 
     cv2.setNumThreads(args.threads)

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from blapose.bones import bones_to_poses
-from blapose.camera import h36m_cameras
 from blapose.cli.device_args import add_device_arguments, relaunch_with_torchrun
 from blapose.data.h36m import Sequence, load_sequences
+from blapose.geometry.camera import h36m_cameras
 from blapose.models.length import BoneLengthModel
 from blapose.train.device import resolve_precision
 from blapose.train.distributed import (DistributedContext, distributed_session, launched_by_torchrun, loss_weight,

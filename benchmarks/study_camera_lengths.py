@@ -85,8 +85,8 @@ def baselines(data: str, train: tuple[str, ...], evaluated: tuple[str, ...], pre
     """The training mean and the geometric baseline on ``evaluated``'s detected 2D (meters)."""
     from blapose.data.h36m import load_sequences
     from blapose.demo import training_mean_lengths
-    from blapose.floor import standing_ankle_height
     from blapose.floor_scale import floor_scale_baseline
+    from blapose.geometry.floor import standing_ankle_height
     from blapose.length_errors import length_errors, true_lengths
 
     train_sequences = load_sequences(data, "cpn_ft_h36m_dbb", train)

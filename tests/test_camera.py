@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from blapose.camera import (camera_to_world, h36m_cameras, image_coordinates, normalize_screen_coordinates,
-                            project_to_2d, quaternion_to_matrix, world_to_camera)
 from blapose.errors import InputError
+from blapose.geometry.camera import (camera_to_world, h36m_cameras, image_coordinates, normalize_screen_coordinates,
+                                     project_to_2d, world_to_camera)
+from blapose.geometry.rotations import quaternion_to_matrix
 
 
 def test_quaternion_matrix_is_a_rotation(rng):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from blapose.camera import h36m_cameras
 from blapose.data.h36m import Sequence
+from blapose.geometry.camera import h36m_cameras
 from blapose.models.temporal import TemporalModel
 from blapose.skeleton import H36M
 from blapose.evaluation.predict import predict_poses

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from blapose.bones import bone_lengths
-from blapose.camera import h36m_cameras
 from blapose.data.h36m import Sequence
 from blapose.errors import InputError
+from blapose.geometry.camera import h36m_cameras
 from blapose.models.mix import MixModel
 from blapose.models.temporal import SingleFrameTemporalModel, TemporalModel
 from blapose.skeleton import H36M

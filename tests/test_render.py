@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blapose.camera import h36m_cameras, project_to_2d
 from blapose.data.motion import simulate_action
 from blapose.data.synthetic import MEAN_LENGTHS
 from blapose.errors import InputError
+from blapose.geometry.camera import h36m_cameras, project_to_2d
 from blapose.skeleton import H36M
 from blapose.viz.render import CAMERA_UP, VIEW_ASPECT, VIEWS, PoseVideoWriter, estimate_up, write_pose_video
 

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from blapose.bones import bone_lengths
-from blapose.camera import Camera, project_to_2d
 from blapose.cli import main
 from blapose.data.h36m import load_sequences
 from blapose.errors import InputError
+from blapose.geometry.camera import Camera, project_to_2d
 from blapose.lengths_io import load_lengths_dict
 from blapose.models.checkpoint import load_checkpoint, save_checkpoint
 from blapose.models.length import BoneLengthModel
@@ -336,7 +336,7 @@ def test_wild_recipe_trains_a_proportions_model_around_the_tables_size(h36m_data
 
 def test_studio_views_carry_each_examples_camera_mirrored_with_it(h36m_data_dir):
     """A chunk and its mirrored twin, drawn alike, share one camera: mirrored calibration, the same heights on the person's plane."""
-    from blapose.floor import mirror_calibration
+    from blapose.geometry.floor import mirror_calibration
     from blapose.models.length import floor_features
     from blapose.train.wild import NO_NOISE, STUDIO_CAMERAS
 
@@ -357,7 +357,7 @@ def test_studio_views_carry_each_examples_camera_mirrored_with_it(h36m_data_dir)
 
 def test_camera_recipe_reads_the_camera_and_is_refused_where_there_is_none(h36m_data_dir, tmp_path):
     """--recipe camera (2 epochs) trains a model whose lengths change with the camera height; video and -t mix refuse it."""
-    from blapose.floor import calibration_vector
+    from blapose.geometry.floor import calibration_vector
     from blapose.models.length import predict_lengths
     from blapose.models.mix import MixModel
     from blapose.train.length.config import apply_recipe

@@ -10,13 +10,14 @@ import torch
 
 from blapose.bones import bone_lengths
 from blapose.cli import main
+from blapose.geometry.rotations import upright_frame
 from blapose.models.checkpoint import save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.models.temporal import TemporalModel
 from blapose.skeleton import H36M
 from blapose.video.bvh import read_bvh_poses
 from blapose.video.models import BUILTIN_LENGTH_MODEL, BUILTIN_LIFTER
-from blapose.video.pipeline import NPZ_KEYS, upright_rotation
+from blapose.video.pipeline import NPZ_KEYS
 from bvh_support import bvhio_joint_positions
 
 cv2 = pytest.importorskip("cv2")
@@ -116,7 +117,7 @@ def test_rendered_video_has_the_input_frame_count_and_rate(run):
 def test_bvh_round_trips_to_the_adjusted_poses(run):
     """Forward kinematics of the BVH file gives poses_3d_adjusted plus trajectory, in the upright frame of 'up'."""
     out, content = run
-    upright = upright_rotation(content["up"].astype(np.float64))
+    upright = upright_frame(content["up"].astype(np.float64))
     placed = content["poses_3d_adjusted"].astype(np.float64) + content["trajectory"][:, None].astype(np.float64)
     expected = placed @ upright.T
     np.testing.assert_allclose(read_bvh_poses(out / "pose_squats.bvh"), expected, atol=1e-5)

@@ -216,8 +216,8 @@ def _run_demo(config: DemoConfig) -> DemoResult:
 
     from .bones import adjust_poses
     from .data.predictions import write_predictions_npz
-    from .floor import standing_ankle_height
     from .floor_scale import floor_scale_baseline
+    from .geometry.floor import standing_ankle_height
     from .models.length import predict_lengths
     from .train.pose import finetune, finetune_config, lift_config, train_lifting_model
     from .evaluation.predict import predict_poses

@@ -1,8 +1,8 @@
 """The geometric size baseline: the one scale at which a skeleton standing on the floor fits the 2D.
 
 Glossary: T frames, J joints (17), L bones (16). Meters; camera frame x right, y down, z forward;
-2D keypoints in normalised screen coordinates (``blapose.camera``); floor geometry as in
-``blapose.floor``.
+2D keypoints in normalised screen coordinates (``blapose.geometry.camera``); floor geometry as in
+``blapose.geometry.floor``.
 
 No learning: for each frame, a template pose (the lifter's pose, say, resized to the training
 subjects' mean lengths) is stood with its lower ankle (along the world's up direction) on the
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from .bones import adjust_poses, bone_lengths
-from .camera import Camera, project_to_2d
 from .errors import InputError
-from .floor import calibration_vector, foot_joints, floor_depth, viewing_rays
+from .geometry.camera import Camera, project_to_2d, viewing_rays
+from .geometry.floor import calibration_vector, foot_joints, floor_depth
 from .skeleton import H36M, Skeleton
 
 #: Scales searched (factor on the template's size): a coarse grid, then a fine one around its best.

@@ -187,8 +187,8 @@ def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: d
 def _floor_scale(settings: InferencePlan, poses: dict, poses_3d: dict, sequences: list, mean: object) -> dict:
     """The geometric baseline's lengths per video (``blapose.floor_scale``): the lifter's poses resized to the
     training mean, ankles standing as high as the training subjects' do."""
-    from ..floor import standing_ankle_height
     from ..floor_scale import floor_scale_baseline
+    from ..geometry.floor import standing_ankle_height
 
     ankle = standing_ankle_height(motion for subject in settings.subjects_train
                                   for motion in poses_3d.get(subject, {}).values())

@@ -45,8 +45,9 @@ def camera_up(subject: str, camera: int):
     """World up (3,) in the camera frame of a Human3.6M camera, or None for an unknown subject/camera."""
     import numpy as np
 
-    from ..camera import h36m_cameras, quaternion_to_matrix
     from ..errors import InputError
+    from ..geometry.camera import h36m_cameras
+    from ..geometry.rotations import quaternion_to_matrix
 
     try:
         cameras = h36m_cameras(subject)

@@ -16,10 +16,11 @@ import numpy as np
 
 from .. import metrics
 from ..bones import bones_to_poses, poses_to_bones
-from ..camera import h36m_cameras, quaternion_to_matrix
 from ..data.h36m import action_name, load_poses_3d
 from ..data.predictions import SequenceKey, prediction_keys, read_predictions
 from ..errors import InputError
+from ..geometry.camera import h36m_cameras
+from ..geometry.rotations import quaternion_to_matrix
 from ..lengths_io import load_lengths_dict
 from .report import action_wise
 

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from ..bones import adjust_poses
-from ..camera import normalize_screen_coordinates
 from ..errors import InputError
 from ..fileio import atomic_path
+from ..geometry.camera import normalize_screen_coordinates
+from ..geometry.rotations import upright_frame
 from ..native_stderr import native_stderr_silenced
 from ..progress import Progress
 from ..skeleton import H36M
@@ -133,20 +134,6 @@ def up_direction(poses: np.ndarray) -> np.ndarray:
     from ..viz.render import estimate_up
 
     return estimate_up(poses)
-
-
-def upright_rotation(up: np.ndarray) -> np.ndarray:
-    """Rotation (3, 3) from the camera frame to an upright frame: y along ``up``, x near the camera's x.
-
-    ``points @ R.T`` turns camera-frame points into the frame the BVH file is written in.
-    """
-    up = np.asarray(up, dtype=np.float64)
-    up = up / np.linalg.norm(up)
-    x_axis = np.array([1.0, 0.0, 0.0]) - up[0] * up
-    if np.linalg.norm(x_axis) < 1e-6:
-        x_axis = np.array([0.0, 0.0, 1.0]) - up[2] * up
-    x_axis /= np.linalg.norm(x_axis)
-    return np.stack([x_axis, up, np.cross(x_axis, up)])
 
 
 def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, lifter: str = DEFAULT_LIFTER,
@@ -311,7 +298,7 @@ def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: 
         if "bvh" in temporary:
             from .bvh import write_bvh
 
-            upright = upright_rotation(result.up)
+            upright = upright_frame(result.up)  # camera frame -> the BVH file's upright frame
             roots = None if result.trajectory is None else result.trajectory @ upright.T
             write_bvh(temporary["bvh"], result.poses_3d_adjusted @ upright.T, result.bone_lengths, result.fps,
                       root_positions=roots)

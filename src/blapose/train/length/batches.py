@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from ...bones import bones_to_poses, poses_to_bones
-from ...camera import project_to_2d
 from ...errors import InputError
-from ...floor import calibration_vector, mirror_calibration, world_up_in_camera  # noqa: F401  (re-exported)
+from ...geometry.camera import project_to_2d
+from ...geometry.floor import calibration_vector, mirror_calibration, world_up_in_camera  # noqa: F401  (re-exported)
 from ...skeleton import H36M, Skeleton
 from ..device import to_device
 from ..distributed import DistributedContext, shard
@@ -124,7 +124,7 @@ class MotionBank:
     lowest: (N,) float32 height of the lowest joint above the root along ``up``, meters.
     first_frame: (S,) int64 index in N of each video's first frame; frame_counts (S,) its length.
     subjects: (S,) subject of each video.
-    calibration: (S, 13) float32 calibration vector of each video's camera (``blapose.floor``);
+    calibration: (S, 13) float32 calibration vector of each video's camera (``blapose.geometry.floor``);
     None for world-frame motions, which are seen through virtual cameras.
     """
 
@@ -284,7 +284,7 @@ def make_length_sampler(kind: str, table: np.ndarray, subjects_train: Sequence[s
 @dataclass(frozen=True)
 class LengthBatch:
     """keypoints (B, L, J, 2) float32 normalised screen coordinates; lengths (B, P) float32 meters;
-    calibration (B, 13) float32 of the camera each example is seen through (``blapose.floor``,
+    calibration (B, 13) float32 of the camera each example is seen through (``blapose.geometry.floor``,
     mirrored with the example), None when the bank has no cameras."""
 
     keypoints: torch.Tensor

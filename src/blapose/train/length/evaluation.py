@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...floor import calibration_vector
+from ...geometry.floor import calibration_vector
 from ...models.checkpoint import load_checkpoint, resolve_checkpoint_path
 from ...models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
 from ..device import resolve_device  # noqa: F401  (re-exported: its home was this module)

@@ -21,7 +21,7 @@ from torch import nn
 
 from ...errors import InputError
 from ...fileio import atomic_path
-from ...floor import standing_ankle_height
+from ...geometry.floor import standing_ankle_height
 from ...models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
 from ...models.length import DEFAULT_ANKLE_HEIGHT, BoneLengthModel
 from ...progress import Progress
