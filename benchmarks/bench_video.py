@@ -51,10 +51,11 @@ def untrained_models(folder: Path, architecture: str) -> tuple[str, str]:
 
     from blapose.models.checkpoint import save_checkpoint
     from blapose.models.length import BoneLengthModel
-    from blapose.models.temporal import TemporalModel, parse_architecture
+    from blapose.cli.types import int_list
+    from blapose.models.temporal import TemporalModel
 
     torch.manual_seed(0)
-    lifter = TemporalModel(parse_architecture(architecture), channels=1024)
+    lifter = TemporalModel(int_list(architecture), channels=1024)
     save_checkpoint(folder / "lifter.bin", {"model_pos": lifter.state_dict()})
     length = BoneLengthModel()
     with torch.no_grad():

@@ -21,6 +21,8 @@ import argparse
 
 import numpy as np
 
+from blapose.cli.types import comma_list
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,7 +31,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the wild cameras and noise")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--mocap", help="also evaluate on held-out motion capture: pybullet or a pybullet_data folder")
-    parser.add_argument("--mocap-holdout", help="the held-out clips, separated by comma (default: blapose train's)")
+    parser.add_argument("--mocap-holdout", type=comma_list, help="the held-out clips, separated by comma (default: blapose train's)")
     parser.add_argument("--mocap-views", type=int, default=10, help="wild cameras per held-out clip")
     args = parser.parse_args()
 
@@ -53,7 +55,7 @@ def main() -> None:
     if args.mocap:
         holdout = mocap.DEFAULT_HOLDOUT
         if args.mocap_holdout is not None:
-            holdout = mocap.clip_names_from_text(args.mocap_holdout)
+            holdout = mocap.clip_names(args.mocap_holdout)
         clips = mocap.load_clips(args.mocap, holdout)
         for label, noise in (("real motion (held-out mocap)", NO_NOISE), ("real motion + noise", WildNoise())):
             sets[label] = wild_clip_sequences(clips, np.random.default_rng(args.seed), args.mocap_views, noise=noise)

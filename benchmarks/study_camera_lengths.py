@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from blapose.cli.types import comma_list
+
 TRAIN = ("S1", "S5", "S6", "S7")
 VALID = ("S8",)
 TEST = ("S9", "S11")
@@ -162,7 +164,7 @@ def main() -> None:
     parser.add_argument("--table", required=True, help="synthetic lengths (npz); shifted to each stage's training mean")
     parser.add_argument("--out", default="study_camera")
     parser.add_argument("--stage", choices=["valid", "test"], default="valid")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="valid stage: variants to train")
+    parser.add_argument("--variants", default=",".join(VARIANTS), type=comma_list, help="valid stage: variants to train")
     parser.add_argument("--variant", default="camera", help="test stage: the variant chosen on the validation subject")
     parser.add_argument("--epochs", type=int, default=12, help="epochs of the studio-camera variants")
     parser.add_argument("--pred", default="", help="test stage: a lifter's predictions.npz of S9 and S11")
@@ -173,7 +175,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     train = TRAIN if args.stage == "valid" else TRAIN + VALID
     evaluated = VALID if args.stage == "valid" else TEST
-    names = [n for n in args.variants.split(",") if n] if args.stage == "valid" else [args.variant]
+    names = list(args.variants) if args.stage == "valid" else [args.variant]
     reference_path = out / f"{args.stage}_baselines.json"
     if args.report:
         results = [json.loads((out / f"{args.stage}_{n}.json").read_text()) for n in names

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from blapose.cli.types import comma_list
+
 #: Settings every variant shares (the CPU recipe's model and batches).
 BASE = dict(bidirectional=True, embed_dim=64, hidden_size=128, chunk_len=64, segment_shift=32,
             batch_size=64, dropout=0.0, learning_rate=1e-3, lr_decay=0.95, seed=0)
@@ -196,12 +198,12 @@ def main() -> None:
     parser.add_argument("--out", default="study")
     parser.add_argument("--epochs", type=int, default=3, help="epochs over all four cameras' videos")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--variants", default=",".join(STUDY))
+    parser.add_argument("--variants", default=",".join(STUDY), type=comma_list)
     parser.add_argument("--report", action="store_true",
                         help="train nothing: tabulate the <out>/<variant>.json files already there")
     args = parser.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    names = [n for n in args.variants.split(",") if n]
+    names = list(args.variants)
     if args.report:
         results = [json.loads(Path(args.out, f"{n}.json").read_text()) for n in names
                    if Path(args.out, f"{n}.json").is_file()]

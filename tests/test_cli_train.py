@@ -54,7 +54,7 @@ def test_evaluate_and_predict_share_the_pose_flags_of_train(command):
 def test_seed_commands_parse(command):
     """The README's lifting and fine-tuning commands still parse, with their values where they belong."""
     args = build_parser().parse_args(shlex.split(command))
-    assert args.architecture == "3,3,3,3,3" and args.task in ("lift", "mix")
+    assert args.architecture == (3, 3, 3, 3, 3) and args.task in ("lift", "mix")
     assert args.test_time_augmentation is True and args.keypoints == "cpn_ft_h36m_dbb"
 
 

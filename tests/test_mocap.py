@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from blapose.bones import bone_lengths
+from blapose.cli.types import comma_list
 from blapose.data import mocap
 from blapose.errors import InputError
 from blapose.skeleton import H36M
@@ -148,8 +149,8 @@ def test_bad_inputs_are_refused_with_the_file_named(tmp_path):
     with pytest.raises(InputError, match="humanoid3d_still.txt.*durations"):
         mocap.read_clip(still)
     with pytest.raises(InputError, match="fly"):
-        mocap.clip_names_from_text("walk,fly")
-    assert mocap.clip_names_from_text("none") == () and mocap.clip_names_from_text(" walk, kick ") == ("walk", "kick")
+        mocap.clip_names(comma_list("walk,fly"))
+    assert mocap.clip_names(comma_list("none")) == () and mocap.clip_names(comma_list(" walk, kick ")) == ("walk", "kick")
 
 
 def test_train_lift_with_mocap_trains_on_all_but_the_held_out_clips(h36m_data_dir, data_dir, tmp_path, capsys):

@@ -12,6 +12,7 @@ import argparse
 from dataclasses import dataclass
 
 from .device_args import add_device_arguments
+from .types import comma_list
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-c", "--checkpoint", default="checkpoint", metavar="PATH", help="checkpoint directory")
     parser.add_argument("--data-dir", default="data", metavar="PATH",
                         help="folder of the input data files and of the outputs")
-    parser.add_argument("--subjects", default="S9,S11", help="subjects separated by comma")
+    parser.add_argument("--subjects", default="S9,S11", type=comma_list, help="subjects separated by comma")
     parser.add_argument("-layer", "--num_layers", default=1, type=int,
                         help="number of GRU layers (checked against upstream checkpoints)")
     parser.add_argument("-bi", "--bidirectional", action="store_true", help="bidirectional GRU or not")
@@ -44,16 +45,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a lifting model's predictions (prediction.pkl with --act, or predictions.npz) "
                              "whose median bone lengths join the report as a baseline")
     parser.add_argument("--act", metavar="FILE", help="action_dict.pkl giving the order of a prediction.pkl")
-    parser.add_argument("--subjects-train", default="S1,S5,S6,S7,S8",
+    parser.add_argument("--subjects-train", default="S1,S5,S6,S7,S8", type=comma_list,
                         help="training subjects whose mean lengths are the report's first baseline")
     add_device_arguments(parser, amp=False)
     parser.set_defaults(run=run)
 
 
-def _subject_list(text: str, flag: str) -> tuple[str, ...]:
+def _subject_list(subjects: tuple[str, ...], flag: str) -> tuple[str, ...]:
     from ..errors import InputError
 
-    subjects = tuple(s.strip() for s in text.split(",") if s.strip())
     if not subjects:
         raise InputError(f"{flag} names no subject")
     return subjects

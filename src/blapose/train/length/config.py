@@ -110,10 +110,6 @@ def apply_recipe(config: LengthTrainingConfig, recipe: str) -> LengthTrainingCon
     return dataclasses.replace(config, recipe=recipe, **RECIPES[recipe])
 
 
-def _parse_list(text: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in text.split(",") if item.strip())
-
-
 @dataclass(frozen=True)
 class LengthCommand:
     """``blapose train -t length``: train as ``config`` says, or with ``evaluate`` (a checkpoint name
@@ -140,8 +136,7 @@ def config_from_args(args: Any) -> LengthTrainingConfig:
     resume = args.resume or args.length_model
     config = LengthTrainingConfig(
         data_dir=args.data_dir, dataset=args.dataset, keypoints=args.keypoints,
-        subjects_train=_parse_list(args.subjects_train), subjects_test=_parse_list(args.subjects_test),
-        actions=None if args.actions == "*" else _parse_list(args.actions),
+        subjects_train=tuple(args.subjects_train), subjects_test=tuple(args.subjects_test), actions=args.actions,
         downsample=args.downsample, bone_length_aug=args.bone_length_aug,
         length_aug_type=args.length_aug_type, epochs=args.epochs,
         batch_size=max(args.batch_size // args.stride, 1), chunk_len=args.chunk_len,
@@ -151,7 +146,7 @@ def config_from_args(args: Any) -> LengthTrainingConfig:
         flip_augmentation=args.data_augmentation, evaluate_each_epoch=not args.no_eval,
         checkpoint_dir=args.checkpoint, checkpoint_frequency=args.checkpoint_frequency, resume=resume,
         export_training_curves=args.export_training_curves, seed=args.seed,
-        subjects_valid=_parse_list(getattr(args, "subjects_valid", "")),
+        subjects_valid=tuple(getattr(args, "subjects_valid", ())),
         device=getattr(args, "device", "auto"), amp=getattr(args, "amp", "off"),
     )
     return apply_recipe(config, getattr(args, "recipe", "upstream"))
