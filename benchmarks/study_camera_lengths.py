@@ -5,7 +5,7 @@ Two steps, so that nothing is chosen on the test subjects:
 1. ``--stage valid``: every variant trains on S1, S5, S6, S7 with the synthetic table shifted to
    *their* mean, and is measured after every epoch on S8's detected 2D (the validation subject).
    Next to it, on S8: the training subjects' mean and the geometric baseline
-   (``blapose.floor_scale``) with the true bone directions resized to the mean (the best that
+   (``blapose.lengths.floor_scale``) with the true bone directions resized to the mean (the best that
    the floor and the camera give with the mean's proportions). Writes ``<out>/valid_<variant>.json``.
 2. ``--stage test --variant NAME --epochs N``: the chosen variant trains on all five training
    subjects (table shifted to their mean) for the chosen epochs and is measured once on S9 and
@@ -68,9 +68,9 @@ VARIANTS = {
 def aligned_table(table_path: str, data: str, subjects: tuple[str, ...], out: Path) -> str:
     """The table shifted to the mean of ``subjects`` (written to ``out``), as synth-lengths --align does."""
     from blapose.data.h36m import load_sequences
-    from blapose.demo import training_mean_lengths
-    from blapose.lengths.align import shift_to_mean
-    from blapose.lengths.files import write_lengths
+    from blapose.lengths.reference import training_mean_lengths
+    from blapose.lengths.synthetic.align import shift_to_mean
+    from blapose.lengths.synthetic.files import write_lengths
     from blapose.train.length.config import load_length_table
 
     mean = training_mean_lengths(load_sequences(data, "cpn_ft_h36m_dbb", subjects))
@@ -86,10 +86,10 @@ def split(summary) -> dict[str, float]:
 def baselines(data: str, train: tuple[str, ...], evaluated: tuple[str, ...], pred: str = "") -> dict:
     """The training mean and the geometric baseline on ``evaluated``'s detected 2D (meters)."""
     from blapose.data.h36m import load_sequences
-    from blapose.demo import training_mean_lengths
-    from blapose.floor_scale import floor_scale_baseline
     from blapose.geometry.floor import standing_ankle_height
-    from blapose.length_errors import length_errors, true_lengths
+    from blapose.lengths.floor_scale import floor_scale_baseline
+    from blapose.lengths.reference import training_mean_lengths, true_lengths
+    from blapose.lengths.scoring import length_errors
 
     train_sequences = load_sequences(data, "cpn_ft_h36m_dbb", train)
     sequences = load_sequences(data, "cpn_ft_h36m_dbb", evaluated)
@@ -113,7 +113,8 @@ def train_and_measure(name: str, data: str, table: str, epochs: int, out: str, t
     import torch
 
     from blapose.data.h36m import load_sequences
-    from blapose.length_errors import length_errors, true_lengths
+    from blapose.lengths.reference import true_lengths
+    from blapose.lengths.scoring import length_errors
     from blapose.models.length import predict_lengths
     from blapose.train.length import fit
     from blapose.train.length.config import LengthTrainingConfig

@@ -4,7 +4,7 @@ Every variant trains the same small bidirectional GRU (the CPU recipe's size) fo
 of epochs on the same data and synthetic-length table, then reports:
 - its learning curve: mean length error on the augmented training bodies (the training loss) and
   on the test subjects' detected 2D, per epoch;
-- the final test error split into scale and proportion (``blapose.length_errors``), with the
+- the final test error split into scale and proportion (``blapose.lengths.scoring``), with the
   whole video as context and with one training-length chunk only;
 - the table's own spread (mean absolute deviation of the table from its mean) next to the
   augmented-training error: a model at the spread has learned only the table's mean;
@@ -89,8 +89,8 @@ def table_proportion_spread(table: np.ndarray) -> float:
 
 
 def scale_proportion_errors(predicted: dict, truth: dict) -> dict[str, float]:
-    """Mean length error (m) and its scale and proportion parts (``blapose.length_errors``)."""
-    from blapose.length_errors import length_errors
+    """Mean length error (m) and its scale and proportion parts (``blapose.lengths.scoring``)."""
+    from blapose.lengths.scoring import length_errors
 
     summary = length_errors(predicted, truth)
     return {"total": summary.mean, "scale": summary.scale, "proportion": summary.proportion}
@@ -100,11 +100,10 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
     """Train one variant and measure it; the result (meters) is also written to ``<out>/<name>.json``."""
     import torch
 
-    from blapose.demo import training_mean_lengths
+    from blapose.lengths.reference import training_mean_lengths, true_lengths
     from blapose.models.length import predict_lengths
     from blapose.train.length import fit
     from blapose.train.length.config import LengthTrainingConfig, load_length_table, load_training_sequences
-    from blapose.train.length.evaluation import mean_sequence_lengths
 
     torch.set_num_threads(1)
     settings = dict(BASE, **VARIANTS[name][1])
@@ -118,7 +117,7 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
     seconds = time.perf_counter() - started
     test = load_training_sequences(dataclasses.replace(config, cameras=None), config.subjects_test)
     train = load_training_sequences(dataclasses.replace(config, cameras=None), config.subjects_train)
-    truth = mean_sequence_lengths(test)
+    truth = true_lengths(test, np.float32)
     whole = predict_lengths(result.model, test)
     one_chunk = predict_lengths(result.model, {s.key: s.keypoints_2d[:config.chunk_len] for s in test})
     exact_2d = predict_lengths(result.model, load_training_sequences(
@@ -150,7 +149,7 @@ def markdown_table(results: list[dict]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         t, c, e = r["test"], r["test_one_chunk"], r["test_exact_2d"]
-        t = dict(t, scale=t["total"] - t["proportion"])  # scale = total - proportion (blapose.length_errors)
+        t = dict(t, scale=t["total"] - t["proportion"])  # scale = total - proportion (blapose.lengths.scoring)
         spread = f"{r['table_spread'] * mm:.1f} ({r['table_proportion_spread'] * mm:.1f})"
         lines.append(f"| {r['name']}: {r['what']} | {r['train_curve'][-1] * mm:.1f} | {spread} "
                      f"| {t['total'] * mm:.1f} | {t['scale'] * mm:.1f} | {t['proportion'] * mm:.1f} "

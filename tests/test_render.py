@@ -209,7 +209,7 @@ def dataset_files(h36m_data_dir, tmp_path):
     from blapose.data.h36m import load_poses_3d
     from blapose.data.predictions import write_predictions_npz
     from blapose.evaluation.adjust import ground_truth_root_relative
-    from blapose.lengths_io import save_lengths
+    from blapose.lengths.io import save_lengths
 
     key = ("S9", "Walking", 1)
     truth = ground_truth_root_relative(load_poses_3d(h36m_data_dir / "data_3d_h36m.npz"), [key])[key]

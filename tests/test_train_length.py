@@ -15,7 +15,7 @@ from blapose.cli import main
 from blapose.data.h36m import load_sequences
 from blapose.errors import InputError
 from blapose.geometry.camera import Camera, project_to_2d
-from blapose.lengths_io import load_lengths_dict
+from blapose.lengths.io import load_lengths_dict
 from blapose.models.checkpoint import load_checkpoint, save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.skeleton import H36M

@@ -259,11 +259,11 @@ def mediapipe_runs(tmp_path_factory):
 def test_lengths_are_near_mediapipes_own_metric_lengths(mediapipe_runs):
     """The built-in length model gives the woman's thighs and shins within 25 mm of MediaPipe's own
     metric landmarks (the medians over the clip), and says the model set the size."""
-    from blapose.video.pipeline import own_lengths
+    from blapose.lengths.reference import median_lengths
 
     result = mediapipe_runs[None]
     limbs = [H36M.joint_names.index(joint) - 1 for joint in ("RKnee", "RFoot", "LKnee", "LFoot")]
-    mediapipe = own_lengths(result.poses_3d)
+    mediapipe = median_lengths(result.poses_3d)
     assert np.abs(result.bone_lengths[limbs] - mediapipe[limbs]).max() < 0.025
     assert result.scale_source == "model" and result.lengths_note == ""
 

@@ -10,7 +10,7 @@ Steps (small functions, reused by tests and benchmarks):
 3. train a small VideoPose3D temporal model on the training subjects and predict the test
    subjects (S9, S11) with flip test-time augmentation;
 4. adjust its poses with: each video's median predicted lengths, the training subjects' mean
-   lengths, the geometric floor-scale baseline (``blapose.floor_scale``, no learning), both
+   lengths, the geometric floor-scale baseline (``blapose.lengths.floor_scale``, no learning), both
    learned sets of lengths, and the ground-truth lengths (an upper bound);
 5. fine-tune the temporal model through the adjustment with the cpu recipe's lengths held fixed
    (the recipe the validation subject chose, docs/lengths.md);
@@ -35,9 +35,9 @@ from .bones import bone_lengths
 from .data.h36m import (TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, keypoints_2d_path, load_sequences,
                         poses_3d_path)
 from .data.synthetic import make_dataset
-from .fileio import atomic_path
-from .length_errors import median_pose_lengths, subject_mean_baselines
 from .evaluation.adjust import Video, adjustment_report
+from .fileio import atomic_path
+from .lengths.reference import median_lengths, training_mean_lengths, true_lengths
 
 Key = tuple[str, str, int]
 TABLE_METRICS = (("mpjpe", "MPJPE"), ("p_mpjpe", "P-MPJPE"), ("mpjve", "MPJVE"), ("length_error", "Length err"))
@@ -100,24 +100,6 @@ def ensure_dataset(config: DemoConfig) -> None:
         make_dataset(config.data_dir, seed=config.seed, size=config.size)
 
 
-def ground_truth_lengths(sequences: list[Sequence]) -> dict[Key, np.ndarray]:
-    """Per video, the ground-truth bone lengths of its first frame (16,) meters."""
-    return {s.key: bone_lengths(s.poses_3d[0].astype(np.float64)) for s in sequences}
-
-
-def training_mean_lengths(train_sequences: list[Sequence]) -> np.ndarray:
-    """Mean over training subjects of their mean bone lengths, left/right averaged (16,) meters.
-
-    Subject means as upstream's alignment computes them (``lengths.align.subject_mean_lengths``);
-    one camera per video suffices since lengths do not depend on the frame.
-    """
-    poses: dict[str, dict[str, np.ndarray]] = {}
-    for sequence in train_sequences:
-        if sequence.camera_index == 0:
-            poses.setdefault(sequence.subject, {})[sequence.action] = sequence.poses_3d
-    return subject_mean_baselines(poses, poses)["train"]
-
-
 def _step(message: str) -> float:
     print(f"\n== {message}", flush=True)
     return time.perf_counter()
@@ -125,11 +107,11 @@ def _step(message: str) -> float:
 
 def write_augmentation_lengths(config: DemoConfig, train_sequences: list[Sequence]) -> tuple[Path, str]:
     """Sample synthetic bodies' lengths, shift them to the training mean, write them (key 'data')."""
-    from .lengths import sample_training_lengths
-    from .lengths.align import shift_to_mean
-    from .lengths.anny_model import anny_available, anny_is_built
-    from .lengths.fallback import DESCRIPTION, sample_fallback_lengths
-    from .lengths.files import write_lengths
+    from .lengths.synthetic.align import shift_to_mean
+    from .lengths.synthetic.anny_model import anny_available, anny_is_built
+    from .lengths.synthetic.fallback import DESCRIPTION, sample_fallback_lengths
+    from .lengths.synthetic.files import write_lengths
+    from .lengths.synthetic.generate import sample_training_lengths
 
     if anny_available() and (anny_is_built() or not config.quick):
         lengths, source = sample_training_lengths(config.synthetic_bodies, config.seed)
@@ -216,11 +198,11 @@ def _run_demo(config: DemoConfig) -> DemoResult:
 
     from .bones import adjust_poses
     from .data.predictions import write_predictions_npz
-    from .floor_scale import floor_scale_baseline
+    from .evaluation.predict import predict_poses
     from .geometry.floor import standing_ankle_height
+    from .lengths.floor_scale import floor_scale_baseline
     from .models.length import predict_lengths
     from .train.pose import finetune, finetune_config, lift_config, train_lifting_model
-    from .evaluation.predict import predict_poses
     from .viz.plots import plot_bone_length_over_time
 
     start = time.perf_counter()
@@ -252,12 +234,13 @@ def _run_demo(config: DemoConfig) -> DemoResult:
     ankle_height = standing_ankle_height(s.camera.camera_to_world(s.poses_3d) for s in train_sequences)
     floor_scale = floor_scale_baseline(predictions, test_sequences, mean, ankle_height)
     reports = {
-        "median": adjustment_report(_videos(test_sequences, predictions, median_pose_lengths(predictions))),
+        "median": adjustment_report(_videos(test_sequences, predictions,
+                                            {key: median_lengths(poses) for key, poses in predictions.items()})),
         "mean": adjustment_report(_videos(test_sequences, predictions, {s.key: mean for s in test_sequences})),
         "floor": adjustment_report(_videos(test_sequences, predictions, floor_scale)),
         "learned": adjustment_report(_videos(test_sequences, predictions, learned)),
         "camera": adjustment_report(_videos(test_sequences, predictions, camera_aware)),
-        "truth": adjustment_report(_videos(test_sequences, predictions, ground_truth_lengths(test_sequences))),
+        "truth": adjustment_report(_videos(test_sequences, predictions, true_lengths(test_sequences))),
     }
     print(f"   done in {time.perf_counter() - began:.0f} s", flush=True)
 

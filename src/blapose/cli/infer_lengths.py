@@ -2,8 +2,8 @@
 
 Predicts the bone lengths of every video of the chosen subjects from its 2D keypoints and writes
 ``data/lengths_dict.npz`` and ``data/lengths_list.npz`` (``*_causal.npz`` with ``--causal``), in the
-upstream formats (``blapose.lengths_io``). ``--report`` compares them with the ground truth and
-with baseline lengths (``blapose.length_errors``). Only argparse is imported here.
+upstream formats (``blapose.lengths.io``). ``--report`` compares them with the ground truth and
+with baseline lengths (``blapose.lengths.scoring``). Only argparse is imported here.
 """
 
 from __future__ import annotations
@@ -107,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
     subjects = settings.subjects
 
     from ..data.h36m import keypoints_2d_path, load_keypoints_2d, load_poses_3d, poses_3d_path, sequences_from_arrays
-    from ..length_errors import length_errors, true_lengths
-    from ..lengths_io import default_output_paths, describe_key, refused_videos, save_lengths
+    from ..lengths.io import default_output_paths, describe_key, refused_videos, save_lengths
+    from ..lengths.reference import true_lengths
+    from ..lengths.scoring import length_errors
     from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
     from ..models.length import length_model_from_checkpoint, predict_lengths
     from ..train.device import resolve_device
@@ -152,8 +153,8 @@ def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: d
             sequences: list) -> None:
     """Print (and with --json write) the learned lengths' errors next to the baselines'."""
     from ..errors import InputError
-    from ..length_errors import (format_length_table, length_errors, median_pose_lengths, subject_mean_baselines,
-                                 write_length_report_json)
+    from ..lengths.reference import median_lengths, subject_mean_baselines
+    from ..lengths.scoring import format_length_table, length_errors, write_length_report_json
 
     means = subject_mean_baselines(poses_3d, settings.subjects_train)
     summaries = {"learned": length_errors(predictions, truth, "learned lengths"),
@@ -167,7 +168,7 @@ def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: d
         if missing:
             raise InputError(f"{settings.pred}: no predictions for {len(missing)} of the {len(truth)} videos of "
                              f"--subjects, e.g. {missing[0]}")
-        summaries["lifter median"] = length_errors(median_pose_lengths({key: poses[key] for key in truth}), truth,
+        summaries["lifter median"] = length_errors({key: median_lengths(poses[key]) for key in truth}, truth,
                                                    str(settings.pred))
         summaries["floor scale"] = length_errors(_floor_scale(settings, poses, poses_3d, sequences, means["train"]),
                                                  truth, "floor scale")
@@ -185,10 +186,10 @@ def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: d
 
 
 def _floor_scale(settings: InferencePlan, poses: dict, poses_3d: dict, sequences: list, mean: object) -> dict:
-    """The geometric baseline's lengths per video (``blapose.floor_scale``): the lifter's poses resized to the
+    """The geometric baseline's lengths per video (``blapose.lengths.floor_scale``): the lifter's poses resized to the
     training mean, ankles standing as high as the training subjects' do."""
-    from ..floor_scale import floor_scale_baseline
     from ..geometry.floor import standing_ankle_height
+    from ..lengths.floor_scale import floor_scale_baseline
 
     ankle = standing_ankle_height(motion for subject in settings.subjects_train
                                   for motion in poses_3d.get(subject, {}).values())

@@ -78,7 +78,7 @@ def dataset_poses(settings: dict) -> dict:
     from ..data.predictions import read_predictions
     from ..errors import InputError
     from ..evaluation.adjust import ground_truth_root_relative
-    from ..lengths_io import load_lengths_dict
+    from ..lengths.io import load_lengths_dict
 
     key, pred = settings["key"], settings["pred"]
     name = "/".join(map(str, key))

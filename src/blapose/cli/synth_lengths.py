@@ -60,10 +60,11 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.h36m import load_poses_3d
     from ..errors import InputError
-    from ..lengths.align import TEST_SUBJECT_COUNT, aligned_sets, subject_mean_lengths
-    from ..lengths.files import SUBJECT_LENGTHS_NAME, synthetic_lengths_name, write_lengths
-    from ..lengths.generate import generate_lengths
-    from ..lengths.report import length_report
+    from ..lengths.reference import subject_mean_lengths
+    from ..lengths.synthetic.align import TEST_SUBJECT_COUNT, aligned_sets
+    from ..lengths.synthetic.files import SUBJECT_LENGTHS_NAME, synthetic_lengths_name, write_lengths
+    from ..lengths.synthetic.generate import generate_lengths
+    from ..lengths.synthetic.report import length_report
 
     settings = plan(args)
     body_model, gender, align = settings["body_model"], settings["gender"], settings["align"]

@@ -4,7 +4,7 @@ Upstream formats (hs1ang-hsu/BLAPose bone_adjust.py and length_model_inference.p
 - ``action_dict.pkl``: {action class: [(subject, action), ...]}.
 - ``prediction.pkl``: list of (T, 17, 3) arrays, meters, camera frame, root-relative; for each
   action class in ``action_dict`` order, each (subject, action) pair, cameras 0..3.
-(Per-video bone lengths, ``lengths_dict.npz`` / ``lengths_list.npz``, live in ``blapose.lengths_io``.)
+(Per-video bone lengths, ``lengths_dict.npz`` / ``lengths_list.npz``, live in ``blapose.lengths.io``.)
 blapose also writes and reads predictions as an npz with one array per video under the key
 '<subject>/<action>/<camera>' (no pickles involved).
 

@@ -21,7 +21,7 @@ from ..data.predictions import SequenceKey, prediction_keys, read_predictions
 from ..errors import InputError
 from ..geometry.camera import h36m_cameras
 from ..geometry.rotations import quaternion_to_matrix
-from ..lengths_io import load_lengths_dict
+from ..lengths.io import load_lengths_dict
 from .report import action_wise
 
 BEFORE_METRICS = ("mpjpe", "p_mpjpe", "mpjve", "length_error", "direction_error")

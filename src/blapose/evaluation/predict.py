@@ -22,7 +22,7 @@ import numpy as np
 from torch import nn
 
 from ..errors import InputError
-from ..lengths_io import Key, LengthLookup
+from ..lengths.io import Key, LengthLookup
 from ..models.inference import predict_sequence, whole_sequence_form
 from ..models.mix import MixModel
 from ..progress import progress as show_progress
@@ -67,7 +67,7 @@ def require_finite_poses(key: Key, *poses: np.ndarray) -> None:
     for array in poses:
         bad |= ~np.isfinite(array).reshape(len(array), -1).all(axis=1)
     if bad.any():
-        from ..lengths_io import describe_key
+        from ..lengths.io import describe_key
 
         raise InputError(f"the model predicted NaN or infinite poses for {describe_key(key)} (first at frame "
                          f"{int(np.argmax(bad))} of {len(bad)}); nothing written")

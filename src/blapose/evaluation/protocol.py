@@ -20,7 +20,7 @@ from torch import nn
 from .. import metrics
 from ..data.h36m import action_name
 from ..errors import InputError
-from ..lengths_io import Key, LengthLookup
+from ..lengths.io import Key, LengthLookup
 from ..models.mix import MixModel
 from .predict import predict_each, require_finite_poses, root_relative
 from .report import action_wise

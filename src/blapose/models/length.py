@@ -401,7 +401,7 @@ def predict_lengths(model: BoneLengthModel, sequences: Iterable[Any] | Mapping[K
     ``max_frames`` frames in all (carrying the GRU state), a bidirectional one packs the batch
     (at most ``max_frames`` padded frames). Results equal per-video calls to float tolerance.
     Lengths are returned as predicted, even if not positive: writers and the adjustment refuse those
-    (``blapose.lengths_io.refused_videos``). ``progress`` reports videos done (``blapose.progress``).
+    (``blapose.lengths.io.refused_videos``). ``progress`` reports videos done (``blapose.progress``).
     A camera-aware model also needs each video's calibration vector (13,): ``calibrations`` {key: vector},
     or taken from each Sequence's ``camera`` (``blapose.geometry.floor.calibration_vector``).
     """

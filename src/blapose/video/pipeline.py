@@ -27,6 +27,7 @@ from ..errors import InputError
 from ..fileio import atomic_path
 from ..geometry.camera import normalize_screen_coordinates
 from ..geometry.rotations import upright_frame
+from ..lengths.reference import median_lengths
 from ..native_stderr import native_stderr_silenced
 from ..progress import Progress
 from ..skeleton import H36M
@@ -221,13 +222,6 @@ def _lift(lifter: str, lifting_models: list, model_keypoints: np.ndarray, keypoi
     return mean - mean[:, :1]
 
 
-def own_lengths(poses: np.ndarray) -> np.ndarray:
-    """The lifter's own lengths of a video (16,) meters: per bone the median over frames of poses (T, J, 3)."""
-    from ..bones import bone_lengths, symmetrize_lengths
-
-    return symmetrize_lengths(np.median(bone_lengths(poses), axis=0))
-
-
 def _analyse(info, frame_range: FrameRange, lifting_models: list, lengths_model, lifter: str, causal: bool,
              seconds: dict[str, float], show_progress: bool, height: float | None, focal: float,
              person_box, trajectory: bool) -> VideoResult:
@@ -272,7 +266,7 @@ def _analyse(info, frame_range: FrameRange, lifting_models: list, lengths_model,
         if causal:
             lengths, scale_source, note = predicted[resample.latest_model_frame(frames, info.fps)], "model", ""
         else:
-            choice = choose_lengths(predicted, own_lengths(poses), height)
+            choice = choose_lengths(predicted, median_lengths(poses), height)
             lengths, scale_source, note = choice.lengths, choice.scale_source, choice.note
         seconds["lengths"] = time.perf_counter() - stage
         stage = time.perf_counter()

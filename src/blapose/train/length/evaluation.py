@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ...geometry.floor import calibration_vector
+from ...lengths.reference import true_lengths
 from ...models.checkpoint import load_checkpoint, resolve_checkpoint_path
 from ...models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
 from ..device import resolve_device  # noqa: F401  (re-exported: its home was this module)
@@ -26,13 +27,6 @@ class LengthErrors:
 
     detected: float
     augmented: float
-
-
-def mean_sequence_lengths(sequences: Sequence) -> dict[tuple[str, str, int], np.ndarray]:
-    """Ground-truth lengths (16,) float32 meters of each video, averaged over its frames (upstream)."""
-    from ...length_errors import true_lengths
-
-    return {key: lengths.astype(np.float32) for key, lengths in true_lengths(sequences).items()}
 
 
 def augmented_test_keypoints(sequences: Sequence, sampler: LengthSampler | None,
@@ -76,7 +70,7 @@ def evaluate(model: BoneLengthModel, test_sequences: Sequence, sampler: LengthSa
     ``sampler`` gives the lengths of the augmented copies for the random augmentation types; None
     or 'smpl' uses other test videos' ground-truth lengths (``augmented_test_keypoints``).
     """
-    reference = mean_sequence_lengths(test_sequences)
+    reference = true_lengths(test_sequences, np.float32)
     detected = predict_lengths(model, test_sequences, progress=progress)
     rng = np.random.default_rng(seed)
     keypoints, targets = augmented_test_keypoints(test_sequences, sampler, reference, rng)

@@ -32,12 +32,11 @@ from ..distributed import (DistributedContext, all_reduce_sum, current_context, 
 from .batches import LengthBatchBuilder, MotionBank, WildViews, make_length_sampler
 from .config import (RECIPES, LengthCommand, LengthTrainingConfig, command_from_args, config_from_args,
                             load_length_table, load_training_sequences)
-from .evaluation import (LengthErrors, evaluate, evaluate_checkpoint, mean_length_error,
-                          mean_sequence_lengths)
+from .evaluation import LengthErrors, evaluate, evaluate_checkpoint, mean_length_error
 from .state import (TrainingHistory, TrainingState, checkpoint_dict, restore, save_curves)
 
 __all__ = ["RECIPES", "LengthTrainingConfig", "config_from_args", "LengthErrors", "evaluate", "evaluate_checkpoint",
-           "mean_length_error", "mean_sequence_lengths", "TrainingHistory", "build_model", "length_loss",
+           "mean_length_error", "TrainingHistory", "build_model", "length_loss",
            "train_step", "train_epoch", "fit", "FitResult", "LengthCommand", "command_from_args", "run_command"]
 
 #: The learning rate stops decaying below this (upstream train.py).
@@ -289,13 +288,13 @@ def run_command(command: LengthCommand) -> int:
 
 def final_test_line(model: BoneLengthModel, config: LengthTrainingConfig) -> str:
     """The final model's length error on the test subjects' detected 2D, next to the training mean's
-    (mm, with the scale and proportion split of ``blapose.length_errors``): measured once, after training."""
-    from ...demo import training_mean_lengths
-    from ...length_errors import length_errors
+    (mm, with the scale and proportion split of ``blapose.lengths.scoring``): measured once, after training."""
+    from ...lengths.reference import training_mean_lengths, true_lengths
+    from ...lengths.scoring import length_errors
     from ...models.length import predict_lengths
 
     test = load_training_sequences(config, config.subjects_test)
-    truth = mean_sequence_lengths(test)
+    truth = true_lengths(test, np.float32)
     learned = length_errors(predict_lengths(model, test), truth)
     mean = training_mean_lengths(load_training_sequences(config, training_subjects(config)))
     baseline = length_errors({key: mean for key in truth}, truth)

@@ -17,7 +17,7 @@ import numpy as np
 from torch import nn
 
 from ...errors import InputError
-from ...lengths_io import Key, resolve_length_lookup
+from ...lengths.io import Key, resolve_length_lookup
 from ...models.mix import MixModel
 from ..device import resolve_device
 from .training import (PoseTrainConfig, finetune_config, lift_config, lifting_model_from_checkpoint,

@@ -31,7 +31,7 @@ from torch import nn
 
 from ...bones import poses_to_bones
 from ...errors import InputError
-from ...lengths_io import LengthLookup
+from ...lengths.io import LengthLookup
 from ...models.mix import MixModel
 from ...models.temporal import SingleFrameTemporalModel, TemporalModel, convert_form
 from ...progress import progress

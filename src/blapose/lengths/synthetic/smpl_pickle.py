@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data import safe_pickle
-from ..errors import InputError
+from ...data import safe_pickle
+from ...errors import InputError
 
 
 class _PickledRecord:

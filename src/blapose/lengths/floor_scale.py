@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from .bones import adjust_poses, bone_lengths
-from .errors import InputError
-from .geometry.camera import Camera, project_to_2d, viewing_rays
-from .geometry.floor import calibration_vector, foot_joints, floor_depth
-from .skeleton import H36M, Skeleton
+from ..bones import adjust_poses, bone_lengths
+from ..errors import InputError
+from ..geometry.camera import Camera, project_to_2d, viewing_rays
+from ..geometry.floor import calibration_vector, foot_joints, floor_depth
+from ..skeleton import H36M, Skeleton
 
 #: Scales searched (factor on the template's size): a coarse grid, then a fine one around its best.
 SCALE_RANGE = (0.6, 1.6)

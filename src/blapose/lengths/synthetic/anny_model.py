@@ -41,7 +41,7 @@ standing height (top of the head to the soles, rest pose).
 
 The first use builds Anny's model data (one to three minutes on two cores, several hundred MB of
 intermediate files in a temporary folder); blapose keeps only the compact file Anny loads
-afterwards (~50 MB) in its user cache folder (``blapose.lengths.cache.user_cache_dir() / "anny"``),
+afterwards (~50 MB) in its user cache folder (``blapose.lengths.synthetic.cache.user_cache_dir() / "anny"``),
 moved there whole once the build has finished.
 
 Glossary: N bodies, J joints (17), B bones (16).
@@ -60,8 +60,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..skeleton import H36M
+from ...errors import InputError
+from ...skeleton import H36M
 from .cache import folder_size_bytes, user_cache_dir
 
 INSTALL_HINT = "pip install 'blapose[anny]'"
@@ -286,7 +286,7 @@ def load_anny_bodies(cache_dir: Path | None = None, log: Callable[[str], None] =
     model.eval()
 
     if joints == "mediapipe":
-        from ..video.landmarks import H36M_FROM_MEDIAPIPE
+        from ...video.landmarks import H36M_FROM_MEDIAPIPE
 
         head_names, keypoint_sources = [], {joint: tuple(weights) for joint, weights in H36M_FROM_MEDIAPIPE.items()}
         weights_of = H36M_FROM_MEDIAPIPE
@@ -341,7 +341,7 @@ def iter_anny_lengths(bodies: AnnyBodies, amount: int, gender: str, rng: np.rand
     ``gender`` is 'neutral' (Anny's whole population), 'male', 'female', or 'mix' (exactly half
     male, then half female, as upstream's SMPL 'mix').
     """
-    from ..bones import bone_lengths, symmetrize_lengths
+    from ...bones import bone_lengths, symmetrize_lengths
 
     if gender == "mix":
         plan = [("male", amount // 2), ("female", amount - amount // 2)]
