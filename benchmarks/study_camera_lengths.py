@@ -24,7 +24,6 @@ Errors are meters in the JSON files and millimetres in the tables; each job uses
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import multiprocessing
 import time
@@ -117,17 +116,17 @@ def train_and_measure(name: str, data: str, table: str, epochs: int, out: str, t
     from blapose.lengths.scoring import length_errors
     from blapose.models.length import predict_lengths
     from blapose.train.length import fit
-    from blapose.train.length.config import LengthTrainingConfig
+    from blapose.train.length.config import length_config
 
     torch.set_num_threads(1)
     settings = dict(BASE, **VARIANTS[name][1])
     if not settings.get("studio_views"):
         epochs = max(1, epochs // 4)  # four cameras per take: as many steps as the studio variants
     valid = evaluated if stage == "valid" else ()
-    config = LengthTrainingConfig(data_dir=data, bone_length_aug=table, epochs=epochs, progress=False,
-                                  subjects_train=train + valid, subjects_valid=valid, subjects_test=TEST,
-                                  checkpoint_dir=str(Path(out) / f"ck_{stage}_{name}"), recipe=f"study:{name}",
-                                  seed=0, **settings)
+    config = length_config(data_dir=data, bone_length_aug=table, epochs=epochs, progress=False,
+                           subjects_train=train + valid, subjects_valid=valid, subjects_test=TEST,
+                           checkpoint_dir=str(Path(out) / f"ck_{stage}_{name}"), recipe=f"study:{name}",
+                           seed=0, **settings)
     started = time.perf_counter()
     result = fit(config)
     seconds = time.perf_counter() - started

@@ -20,7 +20,6 @@ Writes ``<out>/<variant>.json`` per variant, ``<out>/study.md`` (the table) and
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import multiprocessing
 import time
@@ -103,25 +102,24 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
     from blapose.lengths.reference import training_mean_lengths, true_lengths
     from blapose.models.length import predict_lengths
     from blapose.train.length import fit
-    from blapose.train.length.config import LengthTrainingConfig, load_length_table, load_training_sequences
+    from blapose.train.length.config import length_config, load_length_table, load_training_sequences, with_settings
 
     torch.set_num_threads(1)
     settings = dict(BASE, **VARIANTS[name][1])
     if settings.get("cameras"):  # equal budget: as many optimiser steps as a variant seeing all 4 cameras
         epochs = epochs * 4 // len(settings["cameras"])
-    config = LengthTrainingConfig(data_dir=data, bone_length_aug=table, epochs=epochs, progress=False,
-                                  checkpoint_dir=str(Path(out) / f"ck_{name}"), recipe=f"study:{name}",
-                                  **settings)
+    config = length_config(data_dir=data, bone_length_aug=table, epochs=epochs, progress=False,
+                           checkpoint_dir=str(Path(out) / f"ck_{name}"), recipe=f"study:{name}", **settings)
     started = time.perf_counter()
     result = fit(config)
     seconds = time.perf_counter() - started
-    test = load_training_sequences(dataclasses.replace(config, cameras=None), config.subjects_test)
-    train = load_training_sequences(dataclasses.replace(config, cameras=None), config.subjects_train)
+    test = load_training_sequences(with_settings(config, cameras=None), config.data.subjects_test)
+    train = load_training_sequences(with_settings(config, cameras=None), config.data.subjects_train)
     truth = true_lengths(test, np.float32)
     whole = predict_lengths(result.model, test)
-    one_chunk = predict_lengths(result.model, {s.key: s.keypoints_2d[:config.chunk_len] for s in test})
+    one_chunk = predict_lengths(result.model, {s.key: s.keypoints_2d[:config.schedule.chunk_len] for s in test})
     exact_2d = predict_lengths(result.model, load_training_sequences(
-        dataclasses.replace(config, cameras=None, keypoints="gt"), config.subjects_test))
+        with_settings(config, cameras=None, keypoints="gt"), config.data.subjects_test))
     mean = training_mean_lengths(train)
     measured = {
         "name": name, "what": VARIANTS[name][0], "epochs": epochs, "seconds": seconds,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
@@ -20,6 +19,7 @@ from blapose.models.checkpoint import load_checkpoint, save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.skeleton import H36M
 from blapose.train.length import LengthTrainingConfig, fit, length_loss, train_step
+from blapose.train.length.config import length_config, with_settings
 from blapose.train.length.batches import (LengthBatchBuilder, MotionBank, WildViews, augmented_keypoints,
                                           build_chunk_index, make_length_sampler, mirror_lengths)
 
@@ -200,12 +200,12 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch():
 
 def small_config(data_dir, tmp_path, **changes) -> LengthTrainingConfig:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    config = LengthTrainingConfig(
+    config = length_config(
         data_dir=str(data_dir), bone_length_aug=str(length_table_file(data_dir, tmp_path / "aug.npz")),
         subjects_train=("S1", "S5"), epochs=2, batch_size=16, chunk_len=16, segment_shift=32,
         dropout=0.1, checkpoint_dir=str(tmp_path / "checkpoint"), progress=False, device="cpu",
         evaluate_each_epoch=False, **TINY)
-    return dataclasses.replace(config, **changes)
+    return with_settings(config, **changes)
 
 
 def test_resumed_training_continues_exactly(h36m_data_dir, tmp_path):
@@ -319,11 +319,11 @@ def test_wild_recipe_trains_a_proportions_model_around_the_tables_size(h36m_data
 
     table_path = tmp_path / "table.npz"
     length_table_file(h36m_data_dir, table_path)
-    config = dataclasses.replace(apply_recipe(LengthTrainingConfig(data_dir=str(h36m_data_dir),
-                                                                   bone_length_aug=str(table_path),
-                                                                   checkpoint_dir=str(tmp_path / "ck"),
-                                                                   subjects_train=("S1",), progress=False), "wild"),
-                                 epochs=3)
+    config = with_settings(apply_recipe(length_config(data_dir=str(h36m_data_dir),
+                                                       bone_length_aug=str(table_path),
+                                                       checkpoint_dir=str(tmp_path / "ck"),
+                                                       subjects_train=("S1",), progress=False), "wild"),
+                           epochs=3)
     result = fit(config)
     assert result.history.train[-1] < result.history.train[0]
     table = np.load(table_path)["data"]
@@ -364,11 +364,11 @@ def test_camera_recipe_reads_the_camera_and_is_refused_where_there_is_none(h36m_
     from blapose.video.models import load_length_model
 
     table_path = length_table_file(h36m_data_dir, tmp_path / "table.npz")
-    config = dataclasses.replace(apply_recipe(LengthTrainingConfig(data_dir=str(h36m_data_dir),
-                                                                   bone_length_aug=str(table_path),
-                                                                   checkpoint_dir=str(tmp_path / "ck"),
-                                                                   subjects_train=("S1",), progress=False), "camera"),
-                                 epochs=2)
+    config = with_settings(apply_recipe(length_config(data_dir=str(h36m_data_dir),
+                                                       bone_length_aug=str(table_path),
+                                                       checkpoint_dir=str(tmp_path / "ck"),
+                                                       subjects_train=("S1",), progress=False), "camera"),
+                           epochs=2)
     model = fit(config).model
     checkpoint = load_checkpoint(tmp_path / "ck" / "final.bin")
     assert checkpoint["architecture"]["camera_inputs"] and checkpoint["architecture"]["recipe"] == "camera"

@@ -82,13 +82,14 @@ def evaluate(model: BoneLengthModel, test_sequences: Sequence, sampler: LengthSa
 
 def evaluate_checkpoint(config: LengthTrainingConfig, checkpoint_name: str) -> LengthErrors:
     """Length errors of a saved model on the config's test subjects (``--evaluate -t length``)."""
-    path = resolve_checkpoint_path(checkpoint_name, config.checkpoint_dir)
-    model = length_model_from_checkpoint(load_checkpoint(path), str(path), config.bidirectional)
-    model.to(resolve_device(config.device))
+    path = resolve_checkpoint_path(checkpoint_name, config.run.checkpoint_dir)
+    model = length_model_from_checkpoint(load_checkpoint(path), str(path), config.model.bidirectional)
+    model.to(resolve_device(config.run.device))
     sampler = None
-    if config.length_aug_type != "smpl":  # 'smpl' evaluation needs no table (test lengths are swapped)
-        sampler = make_length_sampler(config.length_aug_type, load_length_table(config.bone_length_aug),
-                                      config.subjects_train, config.subjects_test, config.bone_length_aug)
-    return evaluate(model, load_training_sequences(config, config.subjects_test), sampler, config.seed + 1,
-                    progress=config.progress)
+    augmentation, data = config.augmentation, config.data
+    if augmentation.length_aug_type != "smpl":  # 'smpl' evaluation needs no table (test lengths are swapped)
+        sampler = make_length_sampler(augmentation.length_aug_type, load_length_table(augmentation.bone_length_aug),
+                                      data.subjects_train, data.subjects_test, augmentation.bone_length_aug)
+    return evaluate(model, load_training_sequences(config, data.subjects_test), sampler, config.schedule.seed + 1,
+                    progress=config.run.progress)
 
