@@ -6,7 +6,7 @@ Glossary: T frames, J joints (17). Poses are meters, camera frame; reports are i
 errors, aggregated by ``blapose.evaluation.report.action_wise``. A lifting model is scored as
 VideoPose3D's ``run.py`` ``evaluate()`` scores it: the ground truth's root joint at the origin, the
 prediction not moved (MPJPE, N-MPJPE and MPJVE see its root offset, P-MPJPE does not); a mix model
-as BLAPose does (``MIX_PROTOCOL``).
+as BLAPose does (``blapose.evaluation.report.MIX_PROTOCOL``).
 """
 
 from __future__ import annotations
