@@ -27,8 +27,13 @@ from blapose.data.h36m import Sequence, load_sequences
 from blapose.geometry.camera import h36m_cameras
 from blapose.models.length import BoneLengthModel
 from blapose.train.device import resolve_precision
-from blapose.train.distributed import (DistributedContext, distributed_session, launched_by_torchrun, loss_weight,
-                                       wrap_model)
+from blapose.train.distributed import (
+    DistributedContext,
+    distributed_session,
+    launched_by_torchrun,
+    loss_weight,
+    wrap_model,
+)
 from blapose.train.length import train_step
 from blapose.train.length.batches import LengthBatchBuilder, MotionBank, make_length_sampler
 

@@ -49,9 +49,9 @@ def untrained_models(folder: Path, architecture: str) -> tuple[str, str]:
     """Checkpoints of untrained models of realistic size (timing only)."""
     import torch
 
+    from blapose.cli.types import int_list
     from blapose.models.checkpoint import save_checkpoint
     from blapose.models.length import BoneLengthModel
-    from blapose.cli.types import int_list
     from blapose.models.temporal import TemporalModel
 
     torch.manual_seed(0)

@@ -31,7 +31,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the wild cameras and noise")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--mocap", help="also evaluate on held-out motion capture: pybullet or a pybullet_data folder")
-    parser.add_argument("--mocap-holdout", type=comma_list, help="the held-out clips, separated by comma (default: blapose train's)")
+    parser.add_argument("--mocap-holdout", type=comma_list,
+                        help="the held-out clips, separated by comma (default: blapose train's)")
     parser.add_argument("--mocap-views", type=int, default=10, help="wild cameras per held-out clip")
     args = parser.parse_args()
 

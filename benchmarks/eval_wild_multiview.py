@@ -87,12 +87,11 @@ def score(result, reference_camera: np.ndarray, reference_lengths: np.ndarray) -
 def mediapipe_own(reference, joints_world: np.ndarray, reference_lengths: np.ndarray) -> dict[str, dict]:
     """Scores of MediaPipe's world landmarks of each masked view as they come (no sides put right, no
     filtering, no adjustment): the baseline ``blapose video`` has to beat."""
-    from multiview_reference import detect_views
-
     from blapose.lengths.reference import median_lengths
     from blapose.metrics import p_mpjpe_per_frame
     from blapose.skeleton import H36M
     from blapose.video.landmarks import fill_gaps, landmarks_to_h36m
+    from multiview_reference import detect_views
 
     joints = [H36M.joint_names.index(joint) for joint in LIMB_JOINTS]
     rows = {}
@@ -180,7 +179,8 @@ def print_rows(label: str, rows: dict[str, dict]) -> None:
     keys = ("p_mpjpe", "p_mpjpe_adjusted", "own_limb_error", "limb_error", "depth_error", "swapped")
     print(f"\n{label}\n{'camera':<8}" + "".join(f"{key:>18}" for key in keys) + "   scale")
     for name, row in rows.items():
-        print(f"{name:<8}" + "".join(f"{row.get(key, float('nan')):>18.1f}" for key in keys) + f"   {row['scale_source']}")
+        values = "".join(f"{row.get(key, float('nan')):>18.1f}" for key in keys)
+        print(f"{name:<8}{values}   {row['scale_source']}")
     mean = {key: np.mean([row.get(key, np.nan) for row in rows.values()]) for key in keys}
     print(f"{'mean':<8}" + "".join(f"{mean[key]:>18.1f}" for key in keys), flush=True)
 

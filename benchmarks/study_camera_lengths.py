@@ -29,8 +29,6 @@ import multiprocessing
 import time
 from pathlib import Path
 
-import numpy as np
-
 from blapose.cli.types import comma_list
 
 TRAIN = ("S1", "S5", "S6", "S7")
@@ -164,7 +162,8 @@ def main() -> None:
     parser.add_argument("--table", required=True, help="synthetic lengths (npz); shifted to each stage's training mean")
     parser.add_argument("--out", default="study_camera")
     parser.add_argument("--stage", choices=["valid", "test"], default="valid")
-    parser.add_argument("--variants", default=",".join(VARIANTS), type=comma_list, help="valid stage: variants to train")
+    parser.add_argument("--variants", default=",".join(VARIANTS), type=comma_list,
+                        help="valid stage: variants to train")
     parser.add_argument("--variant", default="camera", help="test stage: the variant chosen on the validation subject")
     parser.add_argument("--epochs", type=int, default=12, help="epochs of the studio-camera variants")
     parser.add_argument("--pred", default="", help="test stage: a lifter's predictions.npz of S9 and S11")

@@ -10,8 +10,14 @@ from blapose.bones import adjust_poses, bones_to_poses, poses_to_bones
 from blapose.cli import main
 from blapose.data.h36m import action_name, load_poses_3d, load_sequences
 from blapose.data.predictions import prediction_keys, read_predictions, write_predictions
-from blapose.evaluation.adjust import (Video, _equal_length_batches, adjust_and_report, adjust_files, adjustment_report,
-                                       ground_truth_root_relative)
+from blapose.evaluation.adjust import (
+    Video,
+    _equal_length_batches,
+    adjust_and_report,
+    adjust_files,
+    adjustment_report,
+    ground_truth_root_relative,
+)
 from blapose.evaluation.report import action_wise
 from blapose.geometry.camera import h36m_cameras
 from blapose.lengths.io import load_lengths_dict, save_lengths

@@ -5,12 +5,11 @@ import pytest
 import torch
 
 from blapose.data.h36m import Sequence
+from blapose.evaluation.predict import predict_poses
+from blapose.evaluation.protocol import evaluate_model, evaluation_report
 from blapose.geometry.camera import h36m_cameras
 from blapose.models.temporal import TemporalModel
 from blapose.skeleton import H36M
-from blapose.evaluation.predict import predict_poses
-from blapose.evaluation.protocol import evaluate_model, evaluation_report
-
 from reference import reference_p_mpjpe_per_frame
 
 WIDTHS = (3, 3)

@@ -17,8 +17,15 @@ from blapose.models.mix import MixModel
 from blapose.models.temporal import SingleFrameTemporalModel, TemporalModel
 from blapose.skeleton import H36M
 from blapose.train.chunks import ChunkedBatches, flip_bone_lengths, flip_keypoints
-from blapose.train.pose import (checkpoint_dict, finetune, finetune_config, finetune_loss, lengths_of_sequences,
-                                mix_model_from_checkpoint, train_step)
+from blapose.train.pose import (
+    checkpoint_dict,
+    finetune,
+    finetune_config,
+    finetune_loss,
+    lengths_of_sequences,
+    mix_model_from_checkpoint,
+    train_step,
+)
 
 WIDTHS = (3, 3)
 

@@ -16,8 +16,13 @@ from blapose.bones import symmetrize_lengths
 from blapose.errors import InputError
 from blapose.lengths.io import load_lengths_dict, save_lengths
 from blapose.models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
-from blapose.models.length import (BoneLengthModel, architecture_record, length_model_from_checkpoint,
-                                   model_kwargs_from_state_dict, predict_lengths)
+from blapose.models.length import (
+    BoneLengthModel,
+    architecture_record,
+    length_model_from_checkpoint,
+    model_kwargs_from_state_dict,
+    predict_lengths,
+)
 from blapose.skeleton import H36M
 
 TINY = dict(embed_dim=8, hidden_size=6)

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from blapose.geometry.rotations import (axis_angle_to_matrix, look_at, quaternion_between, quaternion_to_matrix,
-                                        rotation_between, upright_frame)
+from blapose.geometry.rotations import (
+    axis_angle_to_matrix,
+    look_at,
+    quaternion_between,
+    quaternion_to_matrix,
+    rotation_between,
+    upright_frame,
+)
 
 BATCH_SHAPES = [(), (7,), (3, 5)]
 

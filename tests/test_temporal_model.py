@@ -8,8 +8,14 @@ import torch
 
 from blapose.cli.types import int_list
 from blapose.errors import InputError
-from blapose.models.temporal import (SingleFrameTemporalModel, TemporalModel, architecture_from_state_dict,
-                                     convert_form, load_temporal_state, receptive_field)
+from blapose.models.temporal import (
+    SingleFrameTemporalModel,
+    TemporalModel,
+    architecture_from_state_dict,
+    convert_form,
+    load_temporal_state,
+    receptive_field,
+)
 from blapose.train.pose.inputs import filter_widths
 
 WIDTHS = (3, 3, 3)

@@ -19,9 +19,16 @@ from blapose.models.checkpoint import load_checkpoint, save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.skeleton import H36M
 from blapose.train.length import LengthTrainingConfig, fit, length_loss, train_step
+from blapose.train.length.batches import (
+    LengthBatchBuilder,
+    MotionBank,
+    WildViews,
+    augmented_keypoints,
+    build_chunk_index,
+    make_length_sampler,
+    mirror_lengths,
+)
 from blapose.train.length.config import length_config, with_settings
-from blapose.train.length.batches import (LengthBatchBuilder, MotionBank, WildViews, augmented_keypoints,
-                                          build_chunk_index, make_length_sampler, mirror_lengths)
 
 TINY = dict(embed_dim=8, hidden_size=6)
 
@@ -173,8 +180,8 @@ def test_length_samplers_follow_the_augmentation_types():
     assert np.all(np.abs(uniform[:, right] / table[1, right] - 1) <= 0.3 + 1e-6)
     for sampled in (uniform, make_length_sampler("random_norm_all", table, subjects_train, subjects_test)
                     .sample(rng, ["S9"] * 5)):
-        for r, l in H36M.symmetric_bones:
-            np.testing.assert_array_equal(sampled[:, r], sampled[:, l])
+        for right, left in H36M.symmetric_bones:
+            np.testing.assert_array_equal(sampled[:, right], sampled[:, left])
     with pytest.raises(InputError, match="one row per subject"):
         make_length_sampler("random_norm_train", rng.uniform(0.1, 0.5, (10, 16)), subjects_train, subjects_test)
     with pytest.raises(InputError, match="millimetres"):

@@ -134,7 +134,7 @@ def test_mediapipe_lifter_causal_lengths_and_time_range(tmp_path, small_models):
         np.testing.assert_allclose(bone_lengths(content["poses_3d_adjusted"].astype(np.float64)),
                                    content["bone_lengths"], atol=1e-5)
         torso = np.linalg.norm(content["poses_3d"][:, 8] - content["poses_3d"][:, 0], axis=-1)
-        assert (0.3 < torso).all() and (torso < 0.7).all()  # MediaPipe's metric world landmarks
+        assert (torso > 0.3).all() and (torso < 0.7).all()  # MediaPipe's metric world landmarks
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:

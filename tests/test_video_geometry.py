@@ -9,8 +9,14 @@ import pytest
 
 from blapose.errors import InputError
 from blapose.geometry.camera import viewing_rays
-from blapose.video.geometry import (DEFAULT_FOV_LONG_SIDE_DEG, focal_length, low_pass, pinhole_intrinsic, poses_on_rays,
-                                    root_trajectory)
+from blapose.video.geometry import (
+    DEFAULT_FOV_LONG_SIDE_DEG,
+    focal_length,
+    low_pass,
+    pinhole_intrinsic,
+    poses_on_rays,
+    root_trajectory,
+)
 
 WIDTH, HEIGHT, FOCAL = 1080, 1920, 1500.0
 

@@ -12,9 +12,20 @@ from blapose.data.synthetic import MEAN_LENGTHS
 from blapose.errors import InputError
 from blapose.geometry.camera import normalize_screen_coordinates, project_to_2d
 from blapose.skeleton import H36M
-from blapose.train.wild import (NO_NOISE, WildCameraRanges, WildChunkBatches, WildNoise, _interpolate_gaps,
-                                add_wild_noise, lift_training_motions, random_cameras, real_motion_copies,
-                                wild_clip_sequences, wild_test_sequences, world_motions)
+from blapose.train.wild import (
+    NO_NOISE,
+    WildCameraRanges,
+    WildChunkBatches,
+    WildNoise,
+    _interpolate_gaps,
+    add_wild_noise,
+    lift_training_motions,
+    random_cameras,
+    real_motion_copies,
+    wild_clip_sequences,
+    wild_test_sequences,
+    world_motions,
+)
 
 HEAD, RFOOT, LFOOT = (H36M.joint_names.index(name) for name in ("Head", "RFoot", "LFoot"))
 

@@ -25,8 +25,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .bones import adjust_poses, bones_to_poses, poses_to_bones, symmetrize_lengths
-    from .evaluation.adjust import adjust_files
-    from .evaluation.adjust import adjustment_report
+    from .evaluation.adjust import adjust_files, adjustment_report
 
 
 def __getattr__(name: str) -> Any:

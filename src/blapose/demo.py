@@ -34,8 +34,7 @@ from typing import Any
 import numpy as np
 
 from .bones import bone_lengths
-from .data.h36m import (TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, keypoints_2d_path, load_sequences,
-                        poses_3d_path)
+from .data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, keypoints_2d_path, load_sequences, poses_3d_path
 from .data.synthetic import make_dataset
 from .evaluation.adjust import Video, adjustment_report
 from .fileio import atomic_path

@@ -53,8 +53,8 @@ def plan(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     command = plan(args)
-    from ..memory import keep_freed_memory
     from ..evaluation.commands import evaluate
+    from ..memory import keep_freed_memory
 
     keep_freed_memory()  # batch temporaries reuse freed heap instead of new pages
     return evaluate(command)

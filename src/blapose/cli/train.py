@@ -2,11 +2,12 @@
 
 ``-t length`` trains the bone-length model (``blapose.train.length``); ``-t lift`` / ``-t mix``
 train or fine-tune the temporal lifting model (``blapose.train.pose``, flags mapped by
-``blapose.train.pose.inputs``, run by ``blapose.train.pose.commands``), and with ``--evaluate`` evaluate
-it as ``blapose evaluate`` does (``blapose.evaluation.commands``). The flags come in groups, one ``add_*_arguments`` function each;
-``evaluate`` and ``predict`` build their parsers from the same pose groups (``add_pose_arguments``).
-``plan`` maps the flags onto what the command will do (reading no file) and ``run`` works from
-that alone. Only the standard library is imported here; the work happens in ``run``.
+``blapose.train.pose.inputs``, run by ``blapose.train.pose.commands``), and with ``--evaluate``
+evaluate it as ``blapose evaluate`` does (``blapose.evaluation.commands``). The flags come in
+groups, one ``add_*_arguments`` function each; ``evaluate`` and ``predict`` build their parsers from
+the same pose groups (``add_pose_arguments``). ``plan`` maps the flags onto what the command will do
+(reading no file) and ``run`` works from that alone. Only the standard library is imported here; the
+work happens in ``run``.
 """
 
 from __future__ import annotations

@@ -135,13 +135,11 @@ def write_predictions(out_dir: str | os.PathLike, predictions: dict[SequenceKey,
         raise InputError(f"predictions lack camera(s) of {len(missing)} video(s), e.g. {missing[0]}; "
                          "the upstream list format needs cameras 0-3 of every sequence")
     written = []
-    with atomic_path(out_dir / "prediction.pkl") as temporary:
-        with open(temporary, "wb") as stream:
-            pickle.dump([np.asarray(predictions[key], np.float32) for key in ordered_keys], stream, protocol=4)
+    with atomic_path(out_dir / "prediction.pkl") as temporary, open(temporary, "wb") as stream:
+        pickle.dump([np.asarray(predictions[key], np.float32) for key in ordered_keys], stream, protocol=4)
     written.append(out_dir / "prediction.pkl")
-    with atomic_path(out_dir / "action_dict.pkl") as temporary:
-        with open(temporary, "wb") as stream:
-            pickle.dump(action_dict, stream, protocol=4)
+    with atomic_path(out_dir / "action_dict.pkl") as temporary, open(temporary, "wb") as stream:
+        pickle.dump(action_dict, stream, protocol=4)
     written.append(out_dir / "action_dict.pkl")
     written.append(write_predictions_npz(out_dir / "predictions.npz", predictions))
     return written

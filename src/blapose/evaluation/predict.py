@@ -80,8 +80,9 @@ def predict_poses(model: nn.Module, sequences: Sequence[Any], length_lookup: Len
     Arguments as ``predict_each``. ``raw`` returns the temporal model's own poses instead (what a
     mix model rebuilds from). A lifting model's poses are re-centred on purpose: BLAPose's
     prediction files, which ``blapose adjust`` reads, hold root-relative poses. Scores come from
-    ``blapose.evaluation.protocol.evaluate_model``, which does not re-centre them. A pose that is not finite stops it with
-    ``InputError`` naming the first such video and frame (``require_finite_poses``).
+    ``blapose.evaluation.protocol.evaluate_model``, which does not re-centre them. A pose that is
+    not finite stops it with ``InputError`` naming the first such video and frame
+    (``require_finite_poses``).
     """
     poses = {}
     for sequence, raw_poses, final in predict_each(model, sequences, length_lookup, flip, progress):

@@ -85,11 +85,10 @@ def write_csv(path: str | os.PathLike, report: dict[str, Any]) -> None:
             for action, values in sorted(report["per_action"].items())]
     rows.append(["Average"] + [round(report["before"][n], 2) for n in before_names]
                 + [round(report["after"][n], 2) for n in after_names])
-    with atomic_path(path) as temporary:
-        with open(temporary, "w", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(header)
-            writer.writerows(rows)
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def headline(report: Mapping[str, Any]) -> dict[str, float]:

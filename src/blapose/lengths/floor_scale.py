@@ -9,9 +9,9 @@ subjects' mean lengths) is stood with its lower ankle (along the world's up dire
 floor, where that ankle's viewing ray meets the plane ``ankle_height`` above the floor. Scaling
 the pose about that ankle by s moves every other joint's image; the frame's scale is the s whose
 projection (lens distortion included) is nearest the 2D keypoints in the least-squares sense,
-searched on a grid of ``COARSE_STEP`` and then of ``SCALE_STEP`` around the best. The video's scale is the median over its frames, and its
-lengths are the template's times that scale: the size the geometry alone gives, with the
-template's proportions.
+searched on a grid of ``COARSE_STEP`` and then of ``SCALE_STEP`` around the best. The video's scale
+is the median over its frames, and its lengths are the template's times that scale: the size the
+geometry alone gives, with the template's proportions.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from ..bones import adjust_poses, bone_lengths
 from ..errors import InputError
 from ..geometry.camera import Camera, project_to_2d, viewing_rays
-from ..geometry.floor import calibration_vector, foot_joints, floor_depth
+from ..geometry.floor import calibration_vector, floor_depth, foot_joints
 from ..skeleton import H36M, Skeleton
 
 #: Scales searched (factor on the template's size): a coarse grid, then a fine one around its best.

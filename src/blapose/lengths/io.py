@@ -191,8 +191,9 @@ def resolve_length_lookup(bone_length_dict: str | os.PathLike | None, bone_lengt
 
     ``lengths_dict.npz`` is used when it exists, since it names every video; then a
     ``lengths_list.npz`` whose rows are named. Otherwise the rows of ``lengths_list.npz`` are
-    matched to videos once, explicitly, by the upstream order (``upstream_list_keys``) for the first of ``subject_orders`` whose video count equals the
-    number of rows (BLAPose slices [:600] for S1,S5,S6,S7,S8 and [600:] for S9,S11).
+    matched to videos once, explicitly, by the upstream order (``upstream_list_keys``) for the first
+    of ``subject_orders`` whose video count equals the number of rows (BLAPose slices [:600] for
+    S1,S5,S6,S7,S8 and [600:] for S9,S11).
     """
     if bone_length_dict and Path(bone_length_dict).is_file():
         return load_lengths_dict(bone_length_dict), f"bone lengths from {bone_length_dict}"

@@ -147,7 +147,8 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
 
     out_dir: output folder (default ``output/<video name>``). lifter: 'builtin', one of
     ``models.MEDIAPIPE_LIFTERS``, a checkpoint path, or several of these joined by '+' (their
-    mean); length_model: 'builtin' or a checkpoint path; bidirectional: the ``-bi`` flag (None: read from the checkpoint). causal: per-frame lengths from
+    mean); length_model: 'builtin' or a checkpoint path; bidirectional: the ``-bi`` flag (None: read
+    from the checkpoint). causal: per-frame lengths from
     past frames only (GRU models). render / bvh: write ``<name>.mp4`` / ``<name>.bvh`` beside
     ``<name>.npz``. start / end: seconds of the video to use. height: the person's standing height
     in meters, which sets the size of the bone lengths. focal (pixels) or fov (degrees across the

@@ -348,7 +348,8 @@ def write_pose_video(path: str | os.PathLike, poses: Mapping[str, np.ndarray], f
     if keypoints_2d is not None:
         keypoints_2d = np.asarray(keypoints_2d, dtype=np.float64)
         if keypoints_2d.shape != (num_frames, H36M.num_joints, 2):
-            raise InputError(f"2D keypoints have shape {keypoints_2d.shape}, expected ({num_frames}, {H36M.num_joints}, 2)")
+            raise InputError(f"2D keypoints have shape {keypoints_2d.shape}, "
+                             f"expected ({num_frames}, {H36M.num_joints}, 2)")
     if detected is not None and np.shape(detected) != (num_frames,):
         raise InputError(f"detected flags have shape {np.shape(detected)}, expected ({num_frames},)")
     if up is None:

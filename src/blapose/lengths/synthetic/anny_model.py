@@ -16,19 +16,19 @@ Human3.6M joint <- Anny source (anatomically nearest points; Human3.6M's motion-
 differ from them by a roughly constant offset per bone, which the alignment step removes, as
 upstream's alignment does for SMPL):
 
-| H36M joint        | Anny source                                    | why                                  |
-| ----------------- | ---------------------------------------------- | ------------------------------------ |
-| Hip (root)        | midpoint of ``upperleg01.L/R`` heads           | Human3.6M's root sits between the hips |
-| RHip / LHip       | ``upperleg01.R/L`` head                        | hip joint centres                    |
-| RKnee / LKnee     | ``lowerleg01.R/L`` head                        | knee joint centres                   |
-| RFoot / LFoot     | ``foot.R/L`` head                              | ankle joint centres                  |
-| Spine             | ``spine02`` head                               | thoracolumbar level, about halfway from hips to thorax as in Human3.6M |
-| Thorax            | midpoint of ``clavicle.L/R`` heads             | the two sternoclavicular joints: top of the sternum, base of the neck |
-| Neck/Nose         | ``neck02`` head                                | mid neck, ~0.11 m above the thorax as in Human3.6M |
-| Head              | midpoint of the ``left_ear``/``right_ear`` keypoints | centre of the head at ear level  |
-| L/RShoulder       | ``upperarm01.L/R`` head                        | glenohumeral joints                  |
-| L/RElbow          | ``lowerarm01.L/R`` head                        | elbow joint centres                  |
-| L/RWrist          | ``wrist.L/R`` head                             | wrist joint centres                  |
+| H36M joint | Anny source | why |
+| --- | --- | --- |
+| Hip (root) | midpoint of ``upperleg01.L/R`` heads | Human3.6M's root sits between the hips |
+| RHip / LHip | ``upperleg01.R/L`` head | hip joint centres |
+| RKnee / LKnee | ``lowerleg01.R/L`` head | knee joint centres |
+| RFoot / LFoot | ``foot.R/L`` head | ankle joint centres |
+| Spine | ``spine02`` head | thoracolumbar level, about halfway from hips to thorax as in Human3.6M |
+| Thorax | midpoint of ``clavicle.L/R`` heads | the two sternoclavicular joints: top of the sternum, base of the neck |
+| Neck/Nose | ``neck02`` head | mid neck, ~0.11 m above the thorax as in Human3.6M |
+| Head | midpoint of the ``left_ear``/``right_ear`` keypoints | centre of the head at ear level |
+| L/RShoulder | ``upperarm01.L/R`` head | glenohumeral joints |
+| L/RElbow | ``lowerarm01.L/R`` head | elbow joint centres |
+| L/RWrist | ``wrist.L/R`` head | wrist joint centres |
 
 ``joints="mediapipe"`` places the 17 joints as ``blapose video`` places them on MediaPipe's
 landmarks instead (``blapose.video.landmarks.H36M_FROM_MEDIAPIPE``), applied to Anny's COCO

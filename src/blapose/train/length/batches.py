@@ -41,7 +41,8 @@ UNIFORM_RELATIVE_RANGE = 0.3
 
 @dataclass(frozen=True)
 class ChunkIndex:
-    """The training examples: chunk c is frames ``start[c] .. start[c] + L`` of ``sequence[c]``, mirrored if ``flip[c]``."""
+    """The training examples: chunk c is frames ``start[c] .. start[c] + L`` of ``sequence[c]``,
+    mirrored if ``flip[c]``."""
 
     sequence: np.ndarray
     start: np.ndarray
@@ -62,7 +63,8 @@ def build_chunk_index(frame_counts: Sequence[int], chunk_len: int, segment_shift
     if chunk_len < 1 or segment_shift < 1:
         raise InputError(f"chunk length ({chunk_len}) and segment shift ({segment_shift}) must be positive")
     starts = [chunk_starts(count, chunk_len, segment_shift) for count in frame_counts]
-    sequence = np.concatenate([np.full(len(s), i, dtype=np.int64) for i, s in enumerate(starts)] + [np.zeros(0, np.int64)])
+    sequence = np.concatenate([np.full(len(s), i, dtype=np.int64) for i, s in enumerate(starts)]
+                              + [np.zeros(0, np.int64)])
     start = np.concatenate(starts + [np.zeros(0, np.int64)])
     mirrored = np.zeros(len(start), dtype=bool)
     if flip:

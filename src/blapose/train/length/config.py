@@ -143,11 +143,12 @@ def length_config(**settings: Any) -> LengthTrainingConfig:
     return with_settings(LengthTrainingConfig(), **settings)
 
 
-#: blapose's named recipes (``--recipe``): the settings they fix, by name (``with_settings``); data, subjects, checkpoint folder,
-#: augmentation table and seed still come from the flags. 'upstream' fixes nothing (the flags as given).
-#: Chosen by the study in docs/lengths.md (benchmarks/study_lengths.py). blapose's recipes pick
-#: nothing on the test subjects: no per-epoch test evaluation (with ``subjects_valid``, each epoch
-#: is evaluated on those subjects instead and they pick ``epoch_best.bin``).
+#: blapose's named recipes (``--recipe``): the settings they fix, by name (``with_settings``); data,
+#: subjects, checkpoint folder, augmentation table and seed still come from the flags. 'upstream'
+#: fixes nothing (the flags as given). Chosen by the study in docs/lengths.md
+#: (benchmarks/study_lengths.py). blapose's recipes pick nothing on the test subjects: no per-epoch
+#: test evaluation (with ``subjects_valid``, each epoch is evaluated on those subjects instead and
+#: they pick ``epoch_best.bin``).
 RECIPES: dict[str, dict[str, Any]] = {
     "upstream": {},
     # per-frame features of the root and magnified 2D bones, averaged over the frames; log head that

@@ -28,13 +28,28 @@ from ...models.length import DEFAULT_ANKLE_HEIGHT, BoneLengthModel
 from ...progress import Progress
 from .. import flush_subnormal_floats
 from ..device import FP32, Precision, backward_and_step, resolve_precision
-from ..distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
-                          restore_random_states, wrap_model)
+from ..distributed import (
+    DistributedContext,
+    all_reduce_sum,
+    current_context,
+    loss_weight,
+    random_states,
+    restore_random_states,
+    wrap_model,
+)
 from .batches import LengthBatchBuilder, LengthSampler, MotionBank, WildViews, make_length_sampler
-from .config import (RECIPES, LengthAugmentation, LengthCommand, LengthTrainingConfig, command_from_args,
-                     config_from_args, load_length_table, load_training_sequences)
+from .config import (
+    RECIPES,
+    LengthAugmentation,
+    LengthCommand,
+    LengthTrainingConfig,
+    command_from_args,
+    config_from_args,
+    load_length_table,
+    load_training_sequences,
+)
 from .evaluation import LengthErrors, evaluate, evaluate_checkpoint, mean_length_error
-from .state import (TrainingHistory, TrainingState, checkpoint_dict, restore, save_curves)
+from .state import TrainingHistory, TrainingState, checkpoint_dict, restore, save_curves
 
 __all__ = ["RECIPES", "LengthTrainingConfig", "config_from_args", "LengthErrors", "evaluate", "evaluate_checkpoint",
            "mean_length_error", "TrainingHistory", "build_model", "length_loss",
@@ -350,6 +365,7 @@ def final_test_line(model: BoneLengthModel, config: LengthTrainingConfig) -> str
     learned = length_errors(predict_lengths(model, test), truth)
     mean = training_mean_lengths(load_training_sequences(config, training_subjects(config)))
     baseline = length_errors({key: mean for key in truth}, truth)
-    return (f"Length error of the final model on the test subjects ({','.join(config.data.subjects_test)}), measured once: "
-            f"{learned.mean * 1000:.2f} mm (scale {learned.scale * 1000:.2f}, proportion {learned.proportion * 1000:.2f}); "
-            f"training subjects' mean {baseline.mean * 1000:.2f} mm ({learned.mean / baseline.mean:.2f}x)")
+    return (f"Length error of the final model on the test subjects ({','.join(config.data.subjects_test)}), "
+            f"measured once: {learned.mean * 1000:.2f} mm (scale {learned.scale * 1000:.2f}, "
+            f"proportion {learned.proportion * 1000:.2f}); training subjects' mean {baseline.mean * 1000:.2f} mm "
+            f"({learned.mean / baseline.mean:.2f}x)")

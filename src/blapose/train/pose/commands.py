@@ -13,10 +13,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from .training import (EpochResult, checkpoint_dict, finetune, lifting_model_from_checkpoint, mix_model_from_checkpoint,
-                   train_lifting_model)
-from .inputs import PoseCommand, load_data, load_length_lookup, load_model, load_named_checkpoint, load_real_motions
 from ...evaluation.predict import validation_mpjpe
+from .inputs import PoseCommand, load_data, load_length_lookup, load_model, load_named_checkpoint, load_real_motions
+from .training import (
+    EpochResult,
+    checkpoint_dict,
+    finetune,
+    lifting_model_from_checkpoint,
+    mix_model_from_checkpoint,
+    train_lifting_model,
+)
 
 
 class EpochReporter:

@@ -20,8 +20,13 @@ from ...errors import InputError
 from ...lengths.io import Key, resolve_length_lookup
 from ...models.mix import MixModel
 from ..device import resolve_device
-from .training import (PoseTrainConfig, finetune_config, lift_config, lifting_model_from_checkpoint,
-                   mix_model_from_checkpoint)
+from .training import (
+    PoseTrainConfig,
+    finetune_config,
+    lift_config,
+    lifting_model_from_checkpoint,
+    mix_model_from_checkpoint,
+)
 
 #: What a pose command does with its model.
 ACTIONS = ("train", "evaluate", "predict")
