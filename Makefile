@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(VENV)/bin/blapose demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q
 
 clean:

@@ -36,16 +36,28 @@ import numpy as np
 
 from blapose import metrics
 from blapose.bones import bones_to_poses, poses_to_bones
-from blapose.camera import h36m_cameras
-from blapose.data.h36m import KEPT_JOINTS_OF_32, TEST_SUBJECTS, action_name, keypoints_2d_path, load_poses_3d, \
-    load_sequences
+from blapose.data.h36m import (
+    KEPT_JOINTS_OF_32,
+    TEST_SUBJECTS,
+    action_name,
+    keypoints_2d_path,
+    load_poses_3d,
+    load_sequences,
+)
 from blapose.data.predictions import read_predictions, write_predictions, write_predictions_npz
 from blapose.data.safe_pickle import _inflater
 from blapose.data.synthetic import make_dataset
-from blapose.length_errors import median_pose_lengths
-from blapose.evaluation import adjust_files, ground_truth_root_relative, videos_for_adjustment
-from blapose.lengths_io import load_lengths_dict, save_lengths
-from blapose.report import _equal_length_batches, adjust_and_report, write_csv, write_json
+from blapose.evaluation.adjust import (
+    _equal_length_batches,
+    adjust_and_report,
+    adjust_files,
+    ground_truth_root_relative,
+    videos_for_adjustment,
+)
+from blapose.evaluation.report import write_csv, write_json
+from blapose.geometry.camera import h36m_cameras
+from blapose.lengths.io import load_lengths_dict, save_lengths
+from blapose.lengths.reference import median_lengths
 from blapose.skeleton import H36M
 
 
@@ -84,7 +96,8 @@ def upstream_files(data_dir: Path) -> dict[str, Path]:
         sequences = load_sequences(data_dir, "gt", TEST_SUBJECTS)
         predictions = simulated_lifting_predictions(sequences, np.random.default_rng(0))
         write_predictions(files["pred"].parent, predictions)
-        save_lengths(median_pose_lengths(predictions), files["bone"], files["bone"].parent / "lengths_list.npz")
+        save_lengths({key: median_lengths(poses) for key, poses in predictions.items()}, files["bone"],
+                     files["bone"].parent / "lengths_list.npz")
     return files
 
 
@@ -151,7 +164,7 @@ def upstream_standin(files: dict[str, Path]) -> dict[str, float]:
     sums: dict[str, dict[str, float]] = {}
     frames: dict[str, int] = {}
     position = 0
-    for action_class, pairs in action_dict.items():
+    for pairs in action_dict.values():
         for subject, action in pairs:
             for camera in range(4):
                 predicted, target = predictions[position], ground_truth[(subject, action, camera)]

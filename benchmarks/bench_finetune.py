@@ -18,12 +18,14 @@ import time
 import numpy as np
 import torch
 
+from blapose.cli.types import int_list
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3, help="timed training steps (after one warm-up step)")
     parser.add_argument("--batch-size", type=int, default=1024, help="global batch (frames)")
-    parser.add_argument("--architecture", default="3,3,3,3,3")
+    parser.add_argument("--architecture", default="3,3,3,3,3", type=int_list)
     parser.add_argument("--channels", type=int, default=1024)
     parser.add_argument("--videos", type=int, default=60, help="random training videos of --frames frames")
     parser.add_argument("--frames", type=int, default=2500)
@@ -47,7 +49,7 @@ def main() -> None:
 def run(args: argparse.Namespace, context) -> None:
     from blapose.models.length import BoneLengthModel
     from blapose.models.mix import MixModel
-    from blapose.models.temporal import SingleFrameTemporalModel, parse_architecture
+    from blapose.models.temporal import SingleFrameTemporalModel
     from blapose.train.chunks import ChunkedBatches
     from blapose.train.device import resolve_precision, to_device
     from blapose.train.distributed import loss_weight, shard, wrap_model
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace, context) -> None:
     precision = resolve_precision(args.amp, device)
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
-    widths = parse_architecture(args.architecture)
+    widths = args.architecture
     config = finetune_config(filter_widths=widths, channels=args.channels, batch_size=args.batch_size)
     model = MixModel(SingleFrameTemporalModel(widths, channels=args.channels),
                      BoneLengthModel(dropout=0.0, bidirectional=True)).to(device).train()
@@ -100,8 +102,9 @@ def run(args: argparse.Namespace, context) -> None:
         return
     frames = args.steps * args.batch_size
     total = building + stepping
+    architecture = ",".join(map(str, args.architecture))
     print(f"device {device} x {context.world_size} process(es), {torch.get_num_threads()} CPU thread(s) each, "
-          f"{precision.name}; -b {args.batch_size} (global) -arc {args.architecture} -ch {args.channels}, "
+          f"{precision.name}; -b {args.batch_size} (global) -arc {architecture} -ch {args.channels}, "
           f"receptive field {model.receptive_field()}")
     print(f"batch tables for {batches.num_examples} examples built once in {setup:.2f} s")
     print(f"{args.steps} steps: {frames / total:.1f} training frames/s, {total / args.steps:.2f} s per step")

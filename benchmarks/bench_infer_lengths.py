@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from blapose.cli.types import int_list
 from blapose.data.h36m import TEST_SUBJECTS, load_sequences
 from blapose.data.synthetic import make_dataset
 from blapose.models.length import BoneLengthModel, predict_lengths
@@ -85,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data_full", help="folder of the full built-in dataset (built if absent)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--max-batch", default="64", help="videos per batch to try, comma separated")
+    parser.add_argument("--max-batch", default="64", type=int_list, help="videos per batch to try, comma separated")
     parser.add_argument("--videos", type=int, default=0, help="use only the first N test videos (0: all)")
     parser.add_argument("--upstream-videos", type=int, default=3, help="videos for the upstream stand-in")
     parser.add_argument("--upstream-frames", type=int, default=400, help="frames of each of those videos")
@@ -127,7 +128,7 @@ def main() -> None:
     difference = max(float(np.abs(batched_subset[key] - reference[key]).max()) for key in subset)
     print(f"  batched causal lengths differ from the {label}'s by at most {difference:.2e} m")
 
-    for max_batch in (int(b) for b in args.max_batch.split(",")):
+    for max_batch in args.max_batch:
         _, seconds = timed(predict_lengths, gru, videos, causal=True, max_batch=max_batch)
         print(f"causal GRU, batched (max_batch {max_batch}): {frames / seconds:,.0f} frames/s, {seconds:.1f} s; "
               f"{frames / seconds / upstream_fps:.1f}x the {label}", flush=True)

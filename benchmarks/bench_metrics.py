@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_adjust import _procrustes_error_svd as videopose3d_p_mpjpe
 from blapose import metrics
 from blapose.data.h36m import ACTIONS
 from blapose.data.motion import simulate_action
 from blapose.data.synthetic import subject_bone_lengths
-from bench_adjust import _procrustes_error_svd as videopose3d_p_mpjpe
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 

@@ -28,9 +28,9 @@ def main() -> None:
 
     import cv2
 
-    from blapose.camera import h36m_cameras, project_to_2d
     from blapose.data.motion import simulate_action
     from blapose.data.synthetic import MEAN_LENGTHS
+    from blapose.geometry.camera import h36m_cameras, project_to_2d
     from blapose.skeleton import H36M
     from blapose.viz.render import PersonTrack, write_people_video, write_pose_video
 

@@ -21,7 +21,7 @@ import torch
 
 def generate(bodies, amount: int, seed: int) -> float:
     """Seconds to draw ``amount`` bodies' lengths from a loaded model."""
-    from blapose.lengths.anny_model import iter_anny_lengths
+    from blapose.lengths.synthetic.anny_model import iter_anny_lengths
 
     start = time.perf_counter()
     total = sum(len(chunk) for chunk in iter_anny_lengths(bodies, amount, "neutral", np.random.default_rng(seed)))
@@ -36,8 +36,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = parser.parse_args()
 
-    from blapose.lengths.anny_model import anny_cache_dir, load_anny_bodies, require_anny
-    from blapose.lengths.cache import folder_size_bytes
+    from blapose.lengths.synthetic.anny_model import anny_cache_dir, load_anny_bodies, require_anny
+    from blapose.lengths.synthetic.cache import folder_size_bytes
 
     require_anny()
     torch.set_num_threads(args.threads)

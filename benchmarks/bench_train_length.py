@@ -22,13 +22,18 @@ import numpy as np
 import torch
 
 from blapose.bones import bones_to_poses
-from blapose.camera import h36m_cameras
 from blapose.cli.device_args import add_device_arguments, relaunch_with_torchrun
 from blapose.data.h36m import Sequence, load_sequences
+from blapose.geometry.camera import h36m_cameras
 from blapose.models.length import BoneLengthModel
 from blapose.train.device import resolve_precision
-from blapose.train.distributed import (DistributedContext, distributed_session, launched_by_torchrun, loss_weight,
-                                       wrap_model)
+from blapose.train.distributed import (
+    DistributedContext,
+    distributed_session,
+    launched_by_torchrun,
+    loss_weight,
+    wrap_model,
+)
 from blapose.train.length import train_step
 from blapose.train.length.batches import LengthBatchBuilder, MotionBank, make_length_sampler
 

@@ -14,8 +14,8 @@ Goal: total >= 20 frames/s on 2 CPU cores, lift + lengths + adjust under 5 % of 
 
 ``--compare`` also times detection without the decoding thread and at full frame size.
 ``--size WxH`` makes the looped clip that size (the squats frames scaled to its height, centred on
-grey; 1920x1080 for 1080p). ``--encoders`` then times detection and rendering alone, interleaved, with the H.264 writer and
-with OpenCV's MPEG-4 Part 2 ('mp4v') writer, by wall and by CPU time.
+grey; 1920x1080 for 1080p). ``--encoders`` then times detection and rendering alone, interleaved, with the H.264
+writer and with OpenCV's MPEG-4 Part 2 ('mp4v') writer, by wall and by CPU time.
 Without the built-in models (src/blapose/assets) untrained models of the sizes named by
 ``--untrained-arc`` / VideoPose3D's 1024 channels and the upstream GRU are timed instead.
 """
@@ -66,12 +66,13 @@ def untrained_models(folder: Path, architecture: str) -> tuple[str, str]:
     """Checkpoints of untrained models of realistic size (timing only)."""
     import torch
 
+    from blapose.cli.types import int_list
     from blapose.models.checkpoint import save_checkpoint
     from blapose.models.length import BoneLengthModel
-    from blapose.models.temporal import TemporalModel, parse_architecture
+    from blapose.models.temporal import TemporalModel
 
     torch.manual_seed(0)
-    lifter = TemporalModel(parse_architecture(architecture), channels=1024)
+    lifter = TemporalModel(int_list(architecture), channels=1024)
     save_checkpoint(folder / "lifter.bin", {"model_pos": lifter.state_dict()})
     length = BoneLengthModel()
     with torch.no_grad():

@@ -21,6 +21,8 @@ import argparse
 
 import numpy as np
 
+from blapose.cli.types import comma_list
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,7 +31,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the wild cameras and noise")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--mocap", help="also evaluate on held-out motion capture: pybullet or a pybullet_data folder")
-    parser.add_argument("--mocap-holdout", help="the held-out clips, separated by comma (default: blapose train's)")
+    parser.add_argument("--mocap-holdout", type=comma_list,
+                        help="the held-out clips, separated by comma (default: blapose train's)")
     parser.add_argument("--mocap-views", type=int, default=10, help="wild cameras per held-out clip")
     args = parser.parse_args()
 
@@ -37,7 +40,8 @@ def main() -> None:
 
     from blapose.data import mocap
     from blapose.data.h36m import TEST_SUBJECTS, load_sequences
-    from blapose.train.predict import evaluate_model, headline
+    from blapose.evaluation.protocol import evaluate_model
+    from blapose.evaluation.report import headline
     from blapose.train.wild import NO_NOISE, WildNoise, wild_clip_sequences, wild_test_sequences
     from blapose.video.models import load_lifter
 
@@ -52,7 +56,7 @@ def main() -> None:
     if args.mocap:
         holdout = mocap.DEFAULT_HOLDOUT
         if args.mocap_holdout is not None:
-            holdout = mocap.clip_names_from_text(args.mocap_holdout)
+            holdout = mocap.clip_names(args.mocap_holdout)
         clips = mocap.load_clips(args.mocap, holdout)
         for label, noise in (("real motion (held-out mocap)", NO_NOISE), ("real motion + noise", WildNoise())):
             sets[label] = wild_clip_sequences(clips, np.random.default_rng(args.seed), args.mocap_views, noise=noise)

@@ -66,16 +66,16 @@ def limb_error(lengths: np.ndarray, reference_lengths: np.ndarray) -> float:
 
 def score(result, reference_camera: np.ndarray, reference_lengths: np.ndarray) -> dict:
     """Scores of one ``VideoResult`` against the reference joints (T, 17, 3) in that camera's frame."""
+    from blapose.lengths.reference import median_lengths
     from blapose.metrics import p_mpjpe_per_frame
     from blapose.skeleton import H36M
-    from blapose.video.pipeline import own_lengths
 
     joints = [H36M.joint_names.index(joint) for joint in LIMB_JOINTS]
     target = reference_camera[:, joints]
     row = {"p_mpjpe": 1000 * float(p_mpjpe_per_frame(result.poses_3d[:, joints], target).mean()),
            "p_mpjpe_adjusted": 1000 * float(p_mpjpe_per_frame(result.poses_3d_adjusted[:, joints], target).mean()),
            "limb_error": 1000 * limb_error(result.bone_lengths, reference_lengths),
-           "own_limb_error": 1000 * limb_error(own_lengths(result.poses_3d), reference_lengths),
+           "own_limb_error": 1000 * limb_error(median_lengths(result.poses_3d), reference_lengths),
            "swapped": int(result.swapped.sum()), "scale_source": result.scale_source,
            "bone_lengths_mm": [round(1000 * float(v), 1) for v in result.bone_lengths]}
     if result.trajectory is not None:
@@ -87,12 +87,11 @@ def score(result, reference_camera: np.ndarray, reference_lengths: np.ndarray) -
 def mediapipe_own(reference, joints_world: np.ndarray, reference_lengths: np.ndarray) -> dict[str, dict]:
     """Scores of MediaPipe's world landmarks of each masked view as they come (no sides put right, no
     filtering, no adjustment): the baseline ``blapose video`` has to beat."""
-    from multiview_reference import detect_views
-
+    from blapose.lengths.reference import median_lengths
     from blapose.metrics import p_mpjpe_per_frame
     from blapose.skeleton import H36M
     from blapose.video.landmarks import fill_gaps, landmarks_to_h36m
-    from blapose.video.pipeline import own_lengths
+    from multiview_reference import detect_views
 
     joints = [H36M.joint_names.index(joint) for joint in LIMB_JOINTS]
     rows = {}
@@ -100,10 +99,10 @@ def mediapipe_own(reference, joints_world: np.ndarray, reference_lengths: np.nda
         camera = next(c for c in reference.cameras if c.name == name)
         world = fill_gaps(landmarks_to_h36m(detections.world), detections.detected)
         error = 1000 * float(p_mpjpe_per_frame(world[:, joints], camera.to_camera(joints_world)[:, joints]).mean())
-        lengths = 1000 * limb_error(own_lengths(world), reference_lengths)
+        lengths = 1000 * limb_error(median_lengths(world), reference_lengths)
         rows[name] = {"p_mpjpe": error, "p_mpjpe_adjusted": error, "limb_error": lengths, "own_limb_error": lengths,
                       "swapped": 0, "scale_source": "-", "bone_lengths_mm": [round(1000 * float(v), 1)
-                                                                             for v in own_lengths(world)]}
+                                                                             for v in median_lengths(world)]}
     return rows
 
 
@@ -180,7 +179,8 @@ def print_rows(label: str, rows: dict[str, dict]) -> None:
     keys = ("p_mpjpe", "p_mpjpe_adjusted", "own_limb_error", "limb_error", "depth_error", "swapped")
     print(f"\n{label}\n{'camera':<8}" + "".join(f"{key:>18}" for key in keys) + "   scale")
     for name, row in rows.items():
-        print(f"{name:<8}" + "".join(f"{row.get(key, float('nan')):>18.1f}" for key in keys) + f"   {row['scale_source']}")
+        values = "".join(f"{row.get(key, float('nan')):>18.1f}" for key in keys)
+        print(f"{name:<8}{values}   {row['scale_source']}")
     mean = {key: np.mean([row.get(key, np.nan) for row in rows.values()]) for key in keys}
     print(f"{'mean':<8}" + "".join(f"{mean[key]:>18.1f}" for key in keys), flush=True)
 

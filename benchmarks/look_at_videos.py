@@ -4,8 +4,9 @@ For each clip and each ``--lifter`` candidate, runs ``blapose video`` (built-in 
 keeps one rendered frame; the frames of one clip are stacked, candidates top to bottom, into
 ``<out>/video_<clip>_candidates.jpg``. For the squat clip it also plots the knee angle (the mean of
 both knees' angle between thigh and shin, degrees, of ``poses_3d_adjusted``; for ``mediapipe``,
-MediaPipe's own world landmarks as they come, ``poses_3d``) over the clip into ``<out>/video_squat_knees.png`` and prints the
-angle at the deepest frame (where MediaPipe's own knee angle is smallest).
+MediaPipe's own world landmarks as they come, ``poses_3d``) over the clip into
+``<out>/video_squat_knees.png`` and prints the angle at the deepest frame (where MediaPipe's own
+knee angle is smallest).
 
 Clips: tests/data/pose_squats.mp4; the benchmark recording's second camera (masked as
 ``eval_wild_multiview.py`` masks it; run that first, or give --work); the sports2d wheel's demo

@@ -313,12 +313,11 @@ def score_reference(people: list[FollowedPerson], camera, references: dict) -> P
 
     references: by person name, a ``multiview_reference.Reference`` (landmarks (T, 33, 3) world frame).
     """
-    from eval_wild_multiview import LIMB_JOINTS, limb_error
-
     from blapose.bones import bone_lengths, symmetrize_lengths
     from blapose.metrics import p_mpjpe_per_frame
     from blapose.skeleton import H36M
     from blapose.video.landmarks import landmarks_to_h36m
+    from eval_wild_multiview import LIMB_JOINTS, limb_error
 
     scores = follow(people, {name: reference_truth(camera, reference) for name, reference in references.items()})
     joints = [H36M.joint_names.index(joint) for joint in LIMB_JOINTS]
@@ -397,9 +396,8 @@ def self_check() -> None:
 def _check_reference_scores() -> None:
     """P-MPJPE 0 and limb error 0 for an output that is the reference seen through the camera, similarity
     transformed; the man's output id follows him and not the woman."""
-    from multiview_reference import CalibratedCamera, Reference
-
     from blapose.video.landmarks import landmarks_to_h36m
+    from multiview_reference import CalibratedCamera, Reference
 
     rng = np.random.default_rng(0)
     frames = np.arange(20)

@@ -5,7 +5,7 @@ Two steps, so that nothing is chosen on the test subjects:
 1. ``--stage valid``: every variant trains on S1, S5, S6, S7 with the synthetic table shifted to
    *their* mean, and is measured after every epoch on S8's detected 2D (the validation subject).
    Next to it, on S8: the training subjects' mean and the geometric baseline
-   (``blapose.floor_scale``) with the true bone directions resized to the mean (the best that
+   (``blapose.lengths.floor_scale``) with the true bone directions resized to the mean (the best that
    the floor and the camera give with the mean's proportions). Writes ``<out>/valid_<variant>.json``.
 2. ``--stage test --variant NAME --epochs N``: the chosen variant trains on all five training
    subjects (table shifted to their mean) for the chosen epochs and is measured once on S9 and
@@ -24,13 +24,12 @@ Errors are meters in the JSON files and millimetres in the tables; each job uses
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import multiprocessing
 import time
 from pathlib import Path
 
-import numpy as np
+from blapose.cli.types import comma_list
 
 TRAIN = ("S1", "S5", "S6", "S7")
 VALID = ("S8",)
@@ -66,9 +65,9 @@ VARIANTS = {
 def aligned_table(table_path: str, data: str, subjects: tuple[str, ...], out: Path) -> str:
     """The table shifted to the mean of ``subjects`` (written to ``out``), as synth-lengths --align does."""
     from blapose.data.h36m import load_sequences
-    from blapose.demo import training_mean_lengths
-    from blapose.lengths.align import shift_to_mean
-    from blapose.lengths.files import write_lengths
+    from blapose.lengths.reference import training_mean_lengths
+    from blapose.lengths.synthetic.align import shift_to_mean
+    from blapose.lengths.synthetic.files import write_lengths
     from blapose.train.length.config import load_length_table
 
     mean = training_mean_lengths(load_sequences(data, "cpn_ft_h36m_dbb", subjects))
@@ -84,10 +83,10 @@ def split(summary) -> dict[str, float]:
 def baselines(data: str, train: tuple[str, ...], evaluated: tuple[str, ...], pred: str = "") -> dict:
     """The training mean and the geometric baseline on ``evaluated``'s detected 2D (meters)."""
     from blapose.data.h36m import load_sequences
-    from blapose.demo import training_mean_lengths
-    from blapose.floor import standing_ankle_height
-    from blapose.floor_scale import floor_scale_baseline
-    from blapose.length_errors import length_errors, true_lengths
+    from blapose.geometry.floor import standing_ankle_height
+    from blapose.lengths.floor_scale import floor_scale_baseline
+    from blapose.lengths.reference import training_mean_lengths, true_lengths
+    from blapose.lengths.scoring import length_errors
 
     train_sequences = load_sequences(data, "cpn_ft_h36m_dbb", train)
     sequences = load_sequences(data, "cpn_ft_h36m_dbb", evaluated)
@@ -111,20 +110,21 @@ def train_and_measure(name: str, data: str, table: str, epochs: int, out: str, t
     import torch
 
     from blapose.data.h36m import load_sequences
-    from blapose.length_errors import length_errors, true_lengths
+    from blapose.lengths.reference import true_lengths
+    from blapose.lengths.scoring import length_errors
     from blapose.models.length import predict_lengths
     from blapose.train.length import fit
-    from blapose.train.length.config import LengthTrainingConfig
+    from blapose.train.length.config import length_config
 
     torch.set_num_threads(1)
     settings = dict(BASE, **VARIANTS[name][1])
     if not settings.get("studio_views"):
         epochs = max(1, epochs // 4)  # four cameras per take: as many steps as the studio variants
     valid = evaluated if stage == "valid" else ()
-    config = LengthTrainingConfig(data_dir=data, bone_length_aug=table, epochs=epochs, progress=False,
-                                  subjects_train=train + valid, subjects_valid=valid, subjects_test=TEST,
-                                  checkpoint_dir=str(Path(out) / f"ck_{stage}_{name}"), recipe=f"study:{name}",
-                                  seed=0, **settings)
+    config = length_config(data_dir=data, bone_length_aug=table, epochs=epochs, progress=False,
+                           subjects_train=train + valid, subjects_valid=valid, subjects_test=TEST,
+                           checkpoint_dir=str(Path(out) / f"ck_{stage}_{name}"), recipe=f"study:{name}",
+                           seed=0, **settings)
     started = time.perf_counter()
     result = fit(config)
     seconds = time.perf_counter() - started
@@ -162,7 +162,8 @@ def main() -> None:
     parser.add_argument("--table", required=True, help="synthetic lengths (npz); shifted to each stage's training mean")
     parser.add_argument("--out", default="study_camera")
     parser.add_argument("--stage", choices=["valid", "test"], default="valid")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="valid stage: variants to train")
+    parser.add_argument("--variants", default=",".join(VARIANTS), type=comma_list,
+                        help="valid stage: variants to train")
     parser.add_argument("--variant", default="camera", help="test stage: the variant chosen on the validation subject")
     parser.add_argument("--epochs", type=int, default=12, help="epochs of the studio-camera variants")
     parser.add_argument("--pred", default="", help="test stage: a lifter's predictions.npz of S9 and S11")
@@ -173,7 +174,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     train = TRAIN if args.stage == "valid" else TRAIN + VALID
     evaluated = VALID if args.stage == "valid" else TEST
-    names = [n for n in args.variants.split(",") if n] if args.stage == "valid" else [args.variant]
+    names = list(args.variants) if args.stage == "valid" else [args.variant]
     reference_path = out / f"{args.stage}_baselines.json"
     if args.report:
         results = [json.loads((out / f"{args.stage}_{n}.json").read_text()) for n in names

@@ -4,7 +4,7 @@ Every variant trains the same small bidirectional GRU (the CPU recipe's size) fo
 of epochs on the same data and synthetic-length table, then reports:
 - its learning curve: mean length error on the augmented training bodies (the training loss) and
   on the test subjects' detected 2D, per epoch;
-- the final test error split into scale and proportion (``blapose.length_errors``), with the
+- the final test error split into scale and proportion (``blapose.lengths.scoring``), with the
   whole video as context and with one training-length chunk only;
 - the table's own spread (mean absolute deviation of the table from its mean) next to the
   augmented-training error: a model at the spread has learned only the table's mean;
@@ -20,13 +20,14 @@ Writes ``<out>/<variant>.json`` per variant, ``<out>/study.md`` (the table) and
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import multiprocessing
 import time
 from pathlib import Path
 
 import numpy as np
+
+from blapose.cli.types import comma_list
 
 #: Settings every variant shares (the CPU recipe's model and batches).
 BASE = dict(bidirectional=True, embed_dim=64, hidden_size=128, chunk_len=64, segment_shift=32,
@@ -87,8 +88,8 @@ def table_proportion_spread(table: np.ndarray) -> float:
 
 
 def scale_proportion_errors(predicted: dict, truth: dict) -> dict[str, float]:
-    """Mean length error (m) and its scale and proportion parts (``blapose.length_errors``)."""
-    from blapose.length_errors import length_errors
+    """Mean length error (m) and its scale and proportion parts (``blapose.lengths.scoring``)."""
+    from blapose.lengths.scoring import length_errors
 
     summary = length_errors(predicted, truth)
     return {"total": summary.mean, "scale": summary.scale, "proportion": summary.proportion}
@@ -98,29 +99,27 @@ def run_variant(name: str, data: str, table: str, epochs: int, out: str) -> dict
     """Train one variant and measure it; the result (meters) is also written to ``<out>/<name>.json``."""
     import torch
 
-    from blapose.demo import training_mean_lengths
+    from blapose.lengths.reference import training_mean_lengths, true_lengths
     from blapose.models.length import predict_lengths
     from blapose.train.length import fit
-    from blapose.train.length.config import LengthTrainingConfig, load_length_table, load_training_sequences
-    from blapose.train.length.evaluation import mean_sequence_lengths
+    from blapose.train.length.config import length_config, load_length_table, load_training_sequences, with_settings
 
     torch.set_num_threads(1)
     settings = dict(BASE, **VARIANTS[name][1])
     if settings.get("cameras"):  # equal budget: as many optimiser steps as a variant seeing all 4 cameras
         epochs = epochs * 4 // len(settings["cameras"])
-    config = LengthTrainingConfig(data_dir=data, bone_length_aug=table, epochs=epochs, progress=False,
-                                  checkpoint_dir=str(Path(out) / f"ck_{name}"), recipe=f"study:{name}",
-                                  **settings)
+    config = length_config(data_dir=data, bone_length_aug=table, epochs=epochs, progress=False,
+                           checkpoint_dir=str(Path(out) / f"ck_{name}"), recipe=f"study:{name}", **settings)
     started = time.perf_counter()
     result = fit(config)
     seconds = time.perf_counter() - started
-    test = load_training_sequences(dataclasses.replace(config, cameras=None), config.subjects_test)
-    train = load_training_sequences(dataclasses.replace(config, cameras=None), config.subjects_train)
-    truth = mean_sequence_lengths(test)
+    test = load_training_sequences(with_settings(config, cameras=None), config.data.subjects_test)
+    train = load_training_sequences(with_settings(config, cameras=None), config.data.subjects_train)
+    truth = true_lengths(test, np.float32)
     whole = predict_lengths(result.model, test)
-    one_chunk = predict_lengths(result.model, {s.key: s.keypoints_2d[:config.chunk_len] for s in test})
+    one_chunk = predict_lengths(result.model, {s.key: s.keypoints_2d[:config.schedule.chunk_len] for s in test})
     exact_2d = predict_lengths(result.model, load_training_sequences(
-        dataclasses.replace(config, cameras=None, keypoints="gt"), config.subjects_test))
+        with_settings(config, cameras=None, keypoints="gt"), config.data.subjects_test))
     mean = training_mean_lengths(train)
     measured = {
         "name": name, "what": VARIANTS[name][0], "epochs": epochs, "seconds": seconds,
@@ -148,7 +147,7 @@ def markdown_table(results: list[dict]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         t, c, e = r["test"], r["test_one_chunk"], r["test_exact_2d"]
-        t = dict(t, scale=t["total"] - t["proportion"])  # scale = total - proportion (blapose.length_errors)
+        t = dict(t, scale=t["total"] - t["proportion"])  # scale = total - proportion (blapose.lengths.scoring)
         spread = f"{r['table_spread'] * mm:.1f} ({r['table_proportion_spread'] * mm:.1f})"
         lines.append(f"| {r['name']}: {r['what']} | {r['train_curve'][-1] * mm:.1f} | {spread} "
                      f"| {t['total'] * mm:.1f} | {t['scale'] * mm:.1f} | {t['proportion'] * mm:.1f} "
@@ -196,12 +195,12 @@ def main() -> None:
     parser.add_argument("--out", default="study")
     parser.add_argument("--epochs", type=int, default=3, help="epochs over all four cameras' videos")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--variants", default=",".join(STUDY))
+    parser.add_argument("--variants", default=",".join(STUDY), type=comma_list)
     parser.add_argument("--report", action="store_true",
                         help="train nothing: tabulate the <out>/<variant>.json files already there")
     args = parser.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    names = [n for n in args.variants.split(",") if n]
+    names = list(args.variants)
     if args.report:
         results = [json.loads(Path(args.out, f"{n}.json").read_text()) for n in names
                    if Path(args.out, f"{n}.json").is_file()]

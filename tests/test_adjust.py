@@ -7,13 +7,20 @@ import numpy as np
 import pytest
 
 from blapose.bones import adjust_poses, bones_to_poses, poses_to_bones
-from blapose.camera import h36m_cameras
 from blapose.cli import main
 from blapose.data.h36m import action_name, load_poses_3d, load_sequences
 from blapose.data.predictions import prediction_keys, read_predictions, write_predictions
-from blapose.evaluation import adjust_files, ground_truth_root_relative
-from blapose.lengths_io import load_lengths_dict, save_lengths
-from blapose.report import Video, _equal_length_batches, action_wise, adjust_and_report, adjustment_report
+from blapose.evaluation.adjust import (
+    Video,
+    _equal_length_batches,
+    adjust_and_report,
+    adjust_files,
+    adjustment_report,
+    ground_truth_root_relative,
+)
+from blapose.evaluation.report import action_wise
+from blapose.geometry.camera import h36m_cameras
+from blapose.lengths.io import load_lengths_dict, save_lengths
 from reference import reference_p_mpjpe_per_frame
 
 

@@ -2,9 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from blapose.camera import (camera_to_world, h36m_cameras, image_coordinates, normalize_screen_coordinates,
-                            project_to_2d, quaternion_to_matrix, world_to_camera)
 from blapose.errors import InputError
+from blapose.geometry.camera import (
+    camera_to_world,
+    h36m_cameras,
+    image_coordinates,
+    normalize_screen_coordinates,
+    project_to_2d,
+    world_to_camera,
+)
+from blapose.geometry.rotations import quaternion_to_matrix
 
 
 def test_quaternion_matrix_is_a_rotation(rng):
@@ -29,7 +36,7 @@ def test_subject_in_front_of_every_camera():
             hip = camera.world_to_camera(np.array([[0.0, 0.0, 0.9]]))
             assert 4.0 < hip[0, 2] < 6.0
             pixels = project_to_2d(hip, camera.intrinsic_pixels())
-            assert (0 < pixels).all() and (pixels[0, 0] < camera.res_w) and (pixels[0, 1] < camera.res_h)
+            assert (pixels > 0).all() and (pixels[0, 0] < camera.res_w) and (pixels[0, 1] < camera.res_h)
 
 
 def test_projection_numpy_equals_torch_and_normalised_equals_pixels(rng):

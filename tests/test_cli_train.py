@@ -6,7 +6,8 @@ import pytest
 
 from blapose.cli import build_parser
 from blapose.train import length
-from blapose.train.pose import args as pose_args
+from blapose.train.length.config import with_settings
+from blapose.train.pose import inputs as pose_args
 
 #: Commands of the README's lifting section (the upstream ones, with blapose's command names).
 SEED_COMMANDS = (
@@ -27,16 +28,16 @@ def _options(command):
             for option in action.option_strings}
 
 
-@pytest.mark.parametrize("task, config_from_args, expected", [
+@pytest.mark.parametrize("task, schedule_of_args, expected", [
     ("lift", pose_args.config_from_args, 1e-3),
     ("mix", pose_args.config_from_args, 4e-5),
-    ("length", length.config_from_args, 1e-4),
+    ("length", lambda args: length.config_from_args(args).schedule, 1e-4),
 ])
-def test_unset_learning_rate_takes_the_tasks_default(task, config_from_args, expected):
+def test_unset_learning_rate_takes_the_tasks_default(task, schedule_of_args, expected):
     """Without -lr, -t lift trains at 1e-3 (VideoPose3D), -t mix at 4e-5 (BLAPose README), -t length at 1e-4."""
     args = build_parser().parse_args(["train", "-t", task])
     assert args.learning_rate is None
-    assert config_from_args(args).learning_rate == expected
+    assert schedule_of_args(args).learning_rate == expected
 
 
 @pytest.mark.parametrize("command", ["evaluate", "predict"])
@@ -54,7 +55,7 @@ def test_evaluate_and_predict_share_the_pose_flags_of_train(command):
 def test_seed_commands_parse(command):
     """The README's lifting and fine-tuning commands still parse, with their values where they belong."""
     args = build_parser().parse_args(shlex.split(command))
-    assert args.architecture == "3,3,3,3,3" and args.task in ("lift", "mix")
+    assert args.architecture == (3, 3, 3, 3, 3) and args.task in ("lift", "mix")
     assert args.test_time_augmentation is True and args.keypoints == "cpn_ft_h36m_dbb"
 
 
@@ -62,12 +63,14 @@ def test_length_recipes_set_the_model_but_keep_the_data_flags():
     """--recipe cpu fixes model, schedule and augmentation; the data, -c, -bla and seed flags pass through; upstream changes nothing."""
     flags = ["train", "-t", "length", "--data-dir", "d", "-c", "ck", "-bla", "t.npz", "--seed", "3", "-e", "2"]
     upstream = length.config_from_args(build_parser().parse_args(flags))
-    assert upstream.recipe == "upstream" and upstream.epochs == 2 and not upstream.floor_augmentation
-    assert upstream.chunk_len == 512 and upstream.learning_rate == 1e-4 and upstream.temporal == "gru"
+    assert upstream.recipe == "upstream" and upstream.schedule.epochs == 2 and not upstream.augmentation.floor_augmentation
+    assert upstream.schedule.chunk_len == 512 and upstream.schedule.learning_rate == 1e-4
+    assert upstream.model.temporal == "gru"
     cpu = length.config_from_args(build_parser().parse_args(flags + ["--recipe", "cpu"]))
-    assert (cpu.data_dir, cpu.checkpoint_dir, cpu.bone_length_aug, cpu.seed) == ("d", "ck", "t.npz", 3)
-    assert cpu.recipe == "cpu" and cpu.floor_augmentation and cpu.log_output
-    assert {k: getattr(cpu, k) for k in length.RECIPES["cpu"]} == length.RECIPES["cpu"]
+    assert (cpu.data.data_dir, cpu.run.checkpoint_dir, cpu.augmentation.bone_length_aug, cpu.schedule.seed) == \
+        ("d", "ck", "t.npz", 3)
+    assert cpu.recipe == "cpu" and cpu.augmentation.floor_augmentation and cpu.model.log_output
+    assert with_settings(cpu, **length.RECIPES["cpu"]) == cpu  # every setting of the recipe is already in place
 
 
 def test_mocap_flags_map_to_the_config_and_name_the_default_holdout():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 import importlib.util
+import socket
 import sys
 from pathlib import Path
 
@@ -12,7 +12,6 @@ import pytest
 from blapose import download as download_module
 from blapose.cli import main
 from blapose.download import FOLDERS, DownloadUnavailable, download, manual_instructions, parse_what
-
 
 needs_gdown = pytest.mark.skipif(importlib.util.find_spec("gdown") is None,
                                  reason="gdown not installed (pip install 'blapose[download]')")

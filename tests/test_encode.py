@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blapose.camera import h36m_cameras, project_to_2d
 from blapose.data.motion import simulate_action
 from blapose.data.synthetic import MEAN_LENGTHS
 from blapose.errors import InputError
+from blapose.geometry.camera import h36m_cameras, project_to_2d
 from blapose.viz.encode import MAX_BITRATE, VBV_SECONDS, H264Writer
 from blapose.viz.render import write_pose_video
 
@@ -134,11 +134,10 @@ def test_bit_rate_cap_holds_on_noise(tmp_path):
 
 def test_a_failed_write_leaves_no_file(tmp_path):
     """An error inside the with block leaves neither the mp4 nor a temporary file."""
-    with pytest.raises(RuntimeError, match="stop"):
-        with H264Writer(tmp_path / "clip.mp4", 160, 120, 10.0) as writer:
-            for frame in moving_frames(5, 160, 120):
-                writer.write(frame)
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError, match="stop"), H264Writer(tmp_path / "clip.mp4", 160, 120, 10.0) as writer:
+        for frame in moving_frames(5, 160, 120):
+            writer.write(frame)
+        raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []
 
 

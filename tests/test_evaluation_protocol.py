@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from blapose.camera import h36m_cameras
 from blapose.data.h36m import Sequence
+from blapose.evaluation.predict import predict_poses
+from blapose.evaluation.protocol import evaluate_model, evaluation_report
+from blapose.geometry.camera import h36m_cameras
 from blapose.models.temporal import TemporalModel
 from blapose.skeleton import H36M
-from blapose.train.predict import evaluate_model, evaluation_report, predict_poses
-
 from reference import reference_p_mpjpe_per_frame
 
 WIDTHS = (3, 3)

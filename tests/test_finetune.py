@@ -7,17 +7,25 @@ import pytest
 import torch
 
 from blapose.bones import bone_lengths
-from blapose.camera import h36m_cameras
 from blapose.data.h36m import Sequence
 from blapose.errors import InputError
+from blapose.evaluation.predict import predict_poses
+from blapose.evaluation.protocol import evaluation_report
+from blapose.geometry.camera import h36m_cameras
+from blapose.lengths.io import lookup_from_list, read_lengths_list, resolve_length_lookup, upstream_list_keys
 from blapose.models.mix import MixModel
 from blapose.models.temporal import SingleFrameTemporalModel, TemporalModel
 from blapose.skeleton import H36M
 from blapose.train.chunks import ChunkedBatches, flip_bone_lengths, flip_keypoints
-from blapose.lengths_io import lookup_from_list, read_lengths_list, resolve_length_lookup, upstream_list_keys
-from blapose.train.pose import (checkpoint_dict, finetune, finetune_config, finetune_loss, lengths_of_sequences,
-                                mix_model_from_checkpoint, train_step)
-from blapose.train.predict import evaluation_report, predict_poses
+from blapose.train.pose import (
+    checkpoint_dict,
+    finetune,
+    finetune_config,
+    finetune_loss,
+    lengths_of_sequences,
+    mix_model_from_checkpoint,
+    train_step,
+)
 
 WIDTHS = (3, 3)
 
@@ -241,7 +249,7 @@ def test_cli_lift_train_evaluate_predict_end_to_end(h36m_data_dir, tmp_path, cap
 
 def test_non_finite_poses_are_refused_naming_the_video_and_first_frame():
     """require_finite_poses names the video and the first frame where any of the pose arrays is NaN or infinite."""
-    from blapose.train.predict import require_finite_poses
+    from blapose.evaluation.predict import require_finite_poses
 
     good = np.zeros((10, 17, 3), np.float32)
     bad = good.copy()
@@ -256,7 +264,7 @@ def test_a_model_with_non_finite_output_gets_one_line_and_no_result_file(command
     """evaluate/predict with a model that outputs NaN: exit 2, one line naming the first video and frame, no file."""
     from blapose.cli import main
     from blapose.data.h36m import load_sequences
-    from blapose.lengths_io import describe_key
+    from blapose.lengths.io import describe_key
     from blapose.models.checkpoint import save_checkpoint
 
     model = TemporalModel(WIDTHS, channels=16)
@@ -280,7 +288,7 @@ def test_cli_training_resumed_from_final_bin_equals_the_uninterrupted_run(mode, 
     """train -e 2, and train -e 1 then -e 2 -r final.bin, end with identical weights (default dropout 0.25)."""
     from blapose.cli import main
     from blapose.data.h36m import load_sequences
-    from blapose.lengths_io import save_lengths
+    from blapose.lengths.io import save_lengths
     from blapose.models.checkpoint import load_checkpoint, save_checkpoint
     from blapose.models.length import BoneLengthModel
 

@@ -2,11 +2,18 @@ import numpy as np
 import pytest
 import torch
 
-from blapose.camera import h36m_cameras, project_to_2d
 from blapose.errors import InputError
-from blapose.floor import (CALIBRATION_SIZE, calibration_vector, floor_depth, mirror_calibration,
-                           person_plane_points, standing_ankle, standing_ankle_height, viewing_rays)
-from blapose.floor_scale import floor_scale_baseline, floor_scale_lengths, frame_scales
+from blapose.geometry.camera import h36m_cameras, project_to_2d, viewing_rays
+from blapose.geometry.floor import (
+    CALIBRATION_SIZE,
+    calibration_vector,
+    floor_depth,
+    mirror_calibration,
+    person_plane_points,
+    standing_ankle,
+    standing_ankle_height,
+)
+from blapose.lengths.floor_scale import floor_scale_baseline, floor_scale_lengths, frame_scales
 
 ANKLE = 0.08
 

@@ -1,5 +1,5 @@
 """Length inference: batched prediction, refusal of non-positive lengths, the error report
-(blapose.models.length.predict_lengths, blapose.lengths_io, blapose.length_errors, blapose infer-lengths)."""
+(blapose.models.length.predict_lengths, blapose.lengths.io, blapose.lengths.scoring, blapose infer-lengths)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import torch
 from blapose.bones import adjust_poses, bones_to_poses, poses_to_bones
 from blapose.cli import main
 from blapose.errors import InputError
-from blapose.length_errors import best_scale, length_errors
-from blapose.lengths.files import read_lengths
-from blapose.lengths_io import load_lengths_dict, read_lengths_list, save_lengths
+from blapose.lengths.io import load_lengths_dict, read_lengths_list, save_lengths
+from blapose.lengths.scoring import best_scale, length_errors
+from blapose.lengths.synthetic.files import read_lengths
 from blapose.models.length import BoneLengthModel, length_sorted_groups, predict_lengths
 from blapose.skeleton import H36M
 

@@ -38,8 +38,10 @@ def point(name: str, person: int, frame: int) -> np.ndarray:
 
 def expected_joints(person: int, frame: int, head_from_nose: bool = False) -> np.ndarray:
     """(17, 2) joints the documented table gives for a fixture person, written out joint by joint."""
-    p = lambda name: point(name, person, frame)
-    mean = lambda *names: np.mean([p(n) for n in names], axis=0)
+    def p(name):
+        return point(name, person, frame)
+    def mean(*names):
+        return np.mean([p(n) for n in names], axis=0)
     hips, shoulders = mean("left_hip", "right_hip"), mean("left_shoulder", "right_shoulder")
     joints = {
         "Hip": hips, "RHip": p("right_hip"), "RKnee": p("right_knee"), "RFoot": p("right_ankle"),

@@ -1,5 +1,5 @@
 """Tests of the bone-length model, its checkpoints and the lengths files (blapose.models.length,
-blapose.models.checkpoint, blapose.lengths_io)."""
+blapose.models.checkpoint, blapose.lengths.io)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,15 @@ import torch
 
 from blapose.bones import symmetrize_lengths
 from blapose.errors import InputError
-from blapose.lengths_io import load_lengths_dict, save_lengths
+from blapose.lengths.io import load_lengths_dict, save_lengths
 from blapose.models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
-from blapose.models.length import (BoneLengthModel, architecture_record, length_model_from_checkpoint,
-                                   model_kwargs_from_state_dict, predict_lengths)
+from blapose.models.length import (
+    BoneLengthModel,
+    architecture_record,
+    length_model_from_checkpoint,
+    model_kwargs_from_state_dict,
+    predict_lengths,
+)
 from blapose.skeleton import H36M
 
 TINY = dict(embed_dim=8, hidden_size=6)

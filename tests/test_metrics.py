@@ -6,8 +6,6 @@ from blapose import metrics
 from reference import reference_p_mpjpe_per_frame
 
 
-
-
 def test_errors_vanish_on_identical_poses(rng):
     """MPJPE, P-MPJPE, N-MPJPE, MPJVE and bone errors are zero for identical input."""
     poses = rng.normal(size=(12, 17, 3))

@@ -51,4 +51,4 @@ def test_the_api_is_reachable_from_the_package():
     from blapose import adjust_files, adjustment_report  # noqa: F401  (from-imports resolve too)
 
     with pytest.raises(AttributeError):
-        blapose.no_such_function
+        _ = blapose.no_such_function

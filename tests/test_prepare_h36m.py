@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blapose.camera import h36m_cameras, image_coordinates, project_to_2d
 from blapose.cli import main
 from blapose.data.h36m import KEPT_JOINTS_OF_32, load_keypoints_2d, load_poses_3d, load_sequences
 from blapose.data.prepare_h36m import canonical_sequence_name
 from blapose.data.safe_pickle import load_npz
+from blapose.geometry.camera import h36m_cameras, image_coordinates, project_to_2d
 
 cdfwrite = pytest.importorskip("cdflib.cdfwrite", reason="cdflib not installed (pip install 'blapose[h36m]')")
 h5py = pytest.importorskip("h5py", reason="h5py not installed (pip install 'blapose[h36m]')")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blapose.camera import h36m_cameras, project_to_2d
 from blapose.data.motion import simulate_action
 from blapose.data.synthetic import MEAN_LENGTHS
 from blapose.errors import InputError
+from blapose.geometry.camera import h36m_cameras, project_to_2d
 from blapose.skeleton import H36M
 from blapose.viz.render import (
     CAMERA_UP,
@@ -219,8 +219,8 @@ def dataset_files(h36m_data_dir, tmp_path):
     """(data folder, predictions.npz, lengths_dict.npz, true poses) for the video S9/Walking/1 of the tiny dataset."""
     from blapose.data.h36m import load_poses_3d
     from blapose.data.predictions import write_predictions_npz
-    from blapose.evaluation import ground_truth_root_relative
-    from blapose.lengths_io import save_lengths
+    from blapose.evaluation.adjust import ground_truth_root_relative
+    from blapose.lengths.io import save_lengths
 
     key = ("S9", "Walking", 1)
     truth = ground_truth_root_relative(load_poses_3d(h36m_data_dir / "data_3d_h36m.npz"), [key])[key]

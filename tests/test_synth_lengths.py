@@ -15,14 +15,15 @@ import scipy.sparse
 from blapose.cli import main
 from blapose.data.h36m import load_poses_3d
 from blapose.errors import InputError
-from blapose.lengths import sample_training_lengths
-from blapose.lengths.align import aligned_sets, shift_to_mean, subject_mean_lengths
-from blapose.lengths.anny_model import anny_available, anny_is_built
-from blapose.lengths.fallback import sample_fallback_lengths
-from blapose.lengths.files import read_lengths, write_lengths
-from blapose.lengths.report import length_report
-from blapose.lengths.smpl_model import iter_smpl_lengths, load_smpl_arrays
-from blapose.lengths.smpl_pickle import load_smpl_pickle
+from blapose.lengths.reference import subject_mean_lengths
+from blapose.lengths.synthetic.align import aligned_sets, shift_to_mean
+from blapose.lengths.synthetic.anny_model import anny_available, anny_is_built
+from blapose.lengths.synthetic.fallback import sample_fallback_lengths
+from blapose.lengths.synthetic.files import read_lengths, write_lengths
+from blapose.lengths.synthetic.generate import sample_training_lengths
+from blapose.lengths.synthetic.report import length_report
+from blapose.lengths.synthetic.smpl_model import iter_smpl_lengths, load_smpl_arrays
+from blapose.lengths.synthetic.smpl_pickle import load_smpl_pickle
 from blapose.skeleton import H36M
 
 needs_smplx = pytest.mark.skipif(importlib.util.find_spec("smplx") is None,
@@ -55,7 +56,7 @@ def test_fallback_is_reproducible_from_the_generator() -> None:
 
 def test_sample_training_lengths_says_what_it_used(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without Anny the library function returns fallback lengths and says so."""
-    monkeypatch.setattr("blapose.lengths.anny_model.anny_available", lambda: False)
+    monkeypatch.setattr("blapose.lengths.synthetic.anny_model.anny_available", lambda: False)
     lengths, description = sample_training_lengths(100, seed=0)
     assert lengths.shape == (100, 16) and "fallback" in description
 
@@ -252,7 +253,7 @@ needs_anny = pytest.mark.skipif(not anny_available(), reason="anny not installed
 @pytest.fixture(scope="module")
 def bodies():
     """Anny prepared for joint evaluation, built into the user cache on first use as the CLI does."""
-    from blapose.lengths.anny_model import load_anny_bodies
+    from blapose.lengths.synthetic.anny_model import load_anny_bodies
 
     return load_anny_bodies(log=print)
 
@@ -260,7 +261,7 @@ def bodies():
 def test_anny_first_build_moves_only_a_finished_compact_file_into_the_cache(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An interrupted first build leaves no cache file behind; a finished one leaves only the compact file."""
-    from blapose.lengths import anny_model
+    from blapose.lengths.synthetic import anny_model
 
     def build(folder: Path, finish: bool) -> str:
         (folder / "v14").mkdir()
@@ -287,7 +288,7 @@ def test_anny_fast_joints_match_anny_forward(bodies) -> None:
     import anny
     import torch
 
-    from blapose.lengths.anny_model import BONE_HEAD_SOURCES
+    from blapose.lengths.synthetic.anny_model import BONE_HEAD_SOURCES
 
     phenotypes = bodies.sample_phenotypes(4, "neutral", np.random.default_rng(0))
     joints = bodies.joints(phenotypes)
@@ -306,7 +307,7 @@ def test_anny_fast_joints_match_anny_forward(bodies) -> None:
 @needs_anny
 def test_anny_lengths_are_adult_sized_symmetric_and_seeded(bodies) -> None:
     """Anny lengths are symmetric, reproducible from the seed, and men's thighs exceed women's on average."""
-    from blapose.lengths.anny_model import iter_anny_lengths
+    from blapose.lengths.synthetic.anny_model import iter_anny_lengths
 
     def draw(gender: str, seed: int) -> np.ndarray:
         return np.concatenate(list(iter_anny_lengths(bodies, 400, gender, np.random.default_rng(seed))))

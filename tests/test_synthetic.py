@@ -1,10 +1,10 @@
 import numpy as np
 
 from blapose.bones import bone_lengths
-from blapose.camera import h36m_cameras, project_to_2d
 from blapose.data.h36m import ACTIONS, load_keypoints_2d, load_poses_3d
 from blapose.data.motion import ANKLE_HEIGHT
 from blapose.data.synthetic import generate
+from blapose.geometry.camera import h36m_cameras, project_to_2d
 
 
 def test_same_seed_same_data_other_seed_other_data():

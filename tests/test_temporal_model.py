@@ -1,12 +1,22 @@
 """Tests of the VideoPose3D temporal model in its two forms and of VideoPose3D checkpoint loading."""
 
+import argparse
+
 import numpy as np
 import pytest
 import torch
 
+from blapose.cli.types import int_list
 from blapose.errors import InputError
-from blapose.models.temporal import (SingleFrameTemporalModel, TemporalModel, architecture_from_state_dict,
-                                     convert_form, load_temporal_state, parse_architecture, receptive_field)
+from blapose.models.temporal import (
+    SingleFrameTemporalModel,
+    TemporalModel,
+    architecture_from_state_dict,
+    convert_form,
+    load_temporal_state,
+    receptive_field,
+)
+from blapose.train.pose.inputs import filter_widths
 
 WIDTHS = (3, 3, 3)
 CHANNELS = 32
@@ -37,18 +47,18 @@ def videopose3d_state_dict(filter_widths, channels, generator, with_batch_counts
 
 def test_receptive_field_of_five_blocks_is_243():
     """-arc 3,3,3,3,3 sees 243 frames, in the helper and in both model forms."""
-    widths = parse_architecture("3,3,3,3,3")
+    widths = int_list("3,3,3,3,3")
     assert receptive_field(widths) == 243
     assert TemporalModel(widths, channels=8).receptive_field() == 243
     assert SingleFrameTemporalModel(widths, channels=8).receptive_field() == 243
 
 
-def test_parse_architecture_rejects_even_widths():
-    """Even or non-numeric filter widths are a user error."""
+def test_architecture_flag_rejects_even_widths():
+    """Even or non-numeric -arc filter widths are a user error."""
     with pytest.raises(InputError):
-        parse_architecture("3,4,3")
-    with pytest.raises(InputError):
-        parse_architecture("3,x")
+        filter_widths(int_list("3,4,3"))
+    with pytest.raises(argparse.ArgumentTypeError):
+        int_list("3,x")
 
 
 @pytest.mark.parametrize("with_batch_counts", [True, False])

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
@@ -11,17 +10,25 @@ import pytest
 import torch
 
 from blapose.bones import bone_lengths
-from blapose.camera import Camera, project_to_2d
 from blapose.cli import main
 from blapose.data.h36m import load_sequences
 from blapose.errors import InputError
-from blapose.lengths_io import load_lengths_dict
+from blapose.geometry.camera import Camera, project_to_2d
+from blapose.lengths.io import load_lengths_dict
 from blapose.models.checkpoint import load_checkpoint, save_checkpoint
 from blapose.models.length import BoneLengthModel
 from blapose.skeleton import H36M
 from blapose.train.length import LengthTrainingConfig, fit, length_loss, train_step
-from blapose.train.length.batches import (LengthBatchBuilder, MotionBank, WildViews, augmented_keypoints,
-                                          build_chunk_index, make_length_sampler, mirror_lengths)
+from blapose.train.length.batches import (
+    LengthBatchBuilder,
+    MotionBank,
+    WildViews,
+    augmented_keypoints,
+    build_chunk_index,
+    make_length_sampler,
+    mirror_lengths,
+)
+from blapose.train.length.config import length_config, with_settings
 
 TINY = dict(embed_dim=8, hidden_size=6)
 
@@ -173,8 +180,8 @@ def test_length_samplers_follow_the_augmentation_types():
     assert np.all(np.abs(uniform[:, right] / table[1, right] - 1) <= 0.3 + 1e-6)
     for sampled in (uniform, make_length_sampler("random_norm_all", table, subjects_train, subjects_test)
                     .sample(rng, ["S9"] * 5)):
-        for r, l in H36M.symmetric_bones:
-            np.testing.assert_array_equal(sampled[:, r], sampled[:, l])
+        for right, left in H36M.symmetric_bones:
+            np.testing.assert_array_equal(sampled[:, right], sampled[:, left])
     with pytest.raises(InputError, match="one row per subject"):
         make_length_sampler("random_norm_train", rng.uniform(0.1, 0.5, (10, 16)), subjects_train, subjects_test)
     with pytest.raises(InputError, match="millimetres"):
@@ -200,12 +207,12 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch():
 
 def small_config(data_dir, tmp_path, **changes) -> LengthTrainingConfig:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    config = LengthTrainingConfig(
+    config = length_config(
         data_dir=str(data_dir), bone_length_aug=str(length_table_file(data_dir, tmp_path / "aug.npz")),
         subjects_train=("S1", "S5"), epochs=2, batch_size=16, chunk_len=16, segment_shift=32,
         dropout=0.1, checkpoint_dir=str(tmp_path / "checkpoint"), progress=False, device="cpu",
         evaluate_each_epoch=False, **TINY)
-    return dataclasses.replace(config, **changes)
+    return with_settings(config, **changes)
 
 
 def test_resumed_training_continues_exactly(h36m_data_dir, tmp_path):
@@ -319,11 +326,11 @@ def test_wild_recipe_trains_a_proportions_model_around_the_tables_size(h36m_data
 
     table_path = tmp_path / "table.npz"
     length_table_file(h36m_data_dir, table_path)
-    config = dataclasses.replace(apply_recipe(LengthTrainingConfig(data_dir=str(h36m_data_dir),
-                                                                   bone_length_aug=str(table_path),
-                                                                   checkpoint_dir=str(tmp_path / "ck"),
-                                                                   subjects_train=("S1",), progress=False), "wild"),
-                                 epochs=3)
+    config = with_settings(apply_recipe(length_config(data_dir=str(h36m_data_dir),
+                                                       bone_length_aug=str(table_path),
+                                                       checkpoint_dir=str(tmp_path / "ck"),
+                                                       subjects_train=("S1",), progress=False), "wild"),
+                           epochs=3)
     result = fit(config)
     assert result.history.train[-1] < result.history.train[0]
     table = np.load(table_path)["data"]
@@ -336,7 +343,7 @@ def test_wild_recipe_trains_a_proportions_model_around_the_tables_size(h36m_data
 
 def test_studio_views_carry_each_examples_camera_mirrored_with_it(h36m_data_dir):
     """A chunk and its mirrored twin, drawn alike, share one camera: mirrored calibration, the same heights on the person's plane."""
-    from blapose.floor import mirror_calibration
+    from blapose.geometry.floor import mirror_calibration
     from blapose.models.length import floor_features
     from blapose.train.wild import NO_NOISE, STUDIO_CAMERAS
 
@@ -357,18 +364,18 @@ def test_studio_views_carry_each_examples_camera_mirrored_with_it(h36m_data_dir)
 
 def test_camera_recipe_reads_the_camera_and_is_refused_where_there_is_none(h36m_data_dir, tmp_path):
     """--recipe camera (2 epochs) trains a model whose lengths change with the camera height; video and -t mix refuse it."""
-    from blapose.floor import calibration_vector
+    from blapose.geometry.floor import calibration_vector
     from blapose.models.length import predict_lengths
     from blapose.models.mix import MixModel
     from blapose.train.length.config import apply_recipe
     from blapose.video.models import load_length_model
 
     table_path = length_table_file(h36m_data_dir, tmp_path / "table.npz")
-    config = dataclasses.replace(apply_recipe(LengthTrainingConfig(data_dir=str(h36m_data_dir),
-                                                                   bone_length_aug=str(table_path),
-                                                                   checkpoint_dir=str(tmp_path / "ck"),
-                                                                   subjects_train=("S1",), progress=False), "camera"),
-                                 epochs=2)
+    config = with_settings(apply_recipe(length_config(data_dir=str(h36m_data_dir),
+                                                       bone_length_aug=str(table_path),
+                                                       checkpoint_dir=str(tmp_path / "ck"),
+                                                       subjects_train=("S1",), progress=False), "camera"),
+                           epochs=2)
     model = fit(config).model
     checkpoint = load_checkpoint(tmp_path / "ck" / "final.bin")
     assert checkpoint["architecture"]["camera_inputs"] and checkpoint["architecture"]["recipe"] == "camera"

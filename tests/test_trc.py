@@ -12,9 +12,9 @@ import pytest
 
 from blapose.data.synthetic import MEAN_LENGTHS
 from blapose.errors import InputError
+from blapose.geometry.rotations import upright_frame as upright_rotation
 from blapose.skeleton import H36M
 from blapose.video.bvh import read_bvh_poses, write_bvh
-from blapose.video.pipeline import upright_rotation
 from blapose.video.trc import H36M_MARKER_NAMES, person_markers, write_trc
 from bvh_support import walk_with_jump
 

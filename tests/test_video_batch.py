@@ -10,7 +10,7 @@ import pytest
 
 from blapose.cli import main
 from blapose.errors import InputError
-from blapose.video.batch import (expand_inputs, output_folders, parse_shard, plan_videos, select_shard)
+from blapose.video.batch import expand_inputs, output_folders, parse_shard, plan_videos, select_shard
 
 SQUATS = Path(__file__).parent / "data" / "pose_squats.mp4"
 #: Seconds of the squats clip each run uses (5 fps: 10 frames).
@@ -115,7 +115,7 @@ def test_many_videos_each_get_a_folder_and_failures_stop_only_themselves(clips, 
         assert content["poses_3d_adjusted"].shape == (10, 17, 3)
     lines = captured.err.strip().splitlines()
     finished = [line for line in lines if line.startswith("[")]
-    assert len(finished) == 5 and all(f"/5] " in line for line in finished)
+    assert len(finished) == 5 and all("/5] " in line for line in finished)
     summary = captured.out[captured.out.index("summary:"):].splitlines()
     assert summary[0] == "summary: 3 of 5 videos ok, 2 failed"
     assert any(line.split()[:2] == ["failed", str(clips / "broken.mp4") + ":"] for line in summary)

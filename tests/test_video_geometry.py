@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 from blapose.errors import InputError
-from blapose.video.geometry import (DEFAULT_FOV_LONG_SIDE_DEG, focal_length, low_pass, poses_on_rays,
-                                    root_trajectory, viewing_rays)
+from blapose.geometry.camera import viewing_rays
+from blapose.video.geometry import (
+    DEFAULT_FOV_LONG_SIDE_DEG,
+    focal_length,
+    low_pass,
+    pinhole_intrinsic,
+    poses_on_rays,
+    root_trajectory,
+)
 
 WIDTH, HEIGHT, FOCAL = 1080, 1920, 1500.0
 
@@ -43,7 +50,7 @@ def test_focal_length_from_field_of_view():
 def test_viewing_rays_pass_through_their_pixels(rng):
     """A point on the ray of a pixel projects back onto that pixel."""
     pixels = rng.uniform(0, 1000, size=(5, 2))
-    rays = viewing_rays(pixels, FOCAL, WIDTH, HEIGHT)
+    rays = viewing_rays(pixels, pinhole_intrinsic(FOCAL, WIDTH, HEIGHT))
     np.testing.assert_allclose(_project(rays * 3.7), pixels)
 
 

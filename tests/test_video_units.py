@@ -17,8 +17,7 @@ from blapose.models.temporal import TemporalModel
 from blapose.skeleton import H36M
 from blapose.video import resample
 from blapose.video.bvh import read_bvh, read_bvh_poses, write_bvh
-from blapose.video.landmarks import (H36M_FROM_MEDIAPIPE, MEDIAPIPE_LANDMARKS, fill_gaps,
-                                     landmarks_to_h36m)
+from blapose.video.landmarks import H36M_FROM_MEDIAPIPE, MEDIAPIPE_LANDMARKS, fill_gaps, landmarks_to_h36m
 from blapose.video.models import lift, load_length_model, load_lifter, predict_bone_lengths
 from blapose.video.reader import FrameRange
 from bvh_support import bvhio_joint_positions, walk_with_jump

@@ -7,14 +7,25 @@ import pytest
 import torch
 
 from blapose.bones import bone_lengths, poses_to_bones
-from blapose.camera import normalize_screen_coordinates, project_to_2d
 from blapose.data.motion import simulate_action
 from blapose.data.synthetic import MEAN_LENGTHS
 from blapose.errors import InputError
+from blapose.geometry.camera import normalize_screen_coordinates, project_to_2d
 from blapose.skeleton import H36M
-from blapose.train.wild import (NO_NOISE, WildCameraRanges, WildChunkBatches, WildNoise, _interpolate_gaps,
-                                add_wild_noise, lift_training_motions, random_cameras, real_motion_copies,
-                                wild_clip_sequences, wild_test_sequences, world_motions)
+from blapose.train.wild import (
+    NO_NOISE,
+    WildCameraRanges,
+    WildChunkBatches,
+    WildNoise,
+    _interpolate_gaps,
+    add_wild_noise,
+    lift_training_motions,
+    random_cameras,
+    real_motion_copies,
+    wild_clip_sequences,
+    wild_test_sequences,
+    world_motions,
+)
 
 HEAD, RFOOT, LFOOT = (H36M.joint_names.index(name) for name in ("Head", "RFoot", "LFoot"))
 
@@ -34,8 +45,8 @@ def generator(seed: int) -> torch.Generator:
 
 def _takes(motions, subject="S1"):
     """Human3.6M-style sequences of world motions, seen by a real Human3.6M camera (no 2D)."""
-    from blapose.camera import h36m_cameras
     from blapose.data.h36m import Sequence
+    from blapose.geometry.camera import h36m_cameras
 
     camera = h36m_cameras(subject)[0]
     return [Sequence(subject, name, 0, camera, camera.world_to_camera(m.astype(np.float64)).astype(np.float32),
@@ -97,9 +108,9 @@ def test_gaps_are_filled_by_linear_interpolation():
 
 
 def test_wild_test_sequences_match_the_recorded_camera(motions):
-    """Noise-free wild 2D equals the projection through the returned Camera record (camera.py)."""
-    from blapose.camera import h36m_cameras
+    """Noise-free wild 2D equals the projection through the returned Camera record (geometry/camera.py)."""
     from blapose.data.h36m import Sequence
+    from blapose.geometry.camera import h36m_cameras
 
     camera = h36m_cameras("S9")[0]
     originals = [Sequence("S9", name, 0, camera, camera.world_to_camera(m.astype(np.float64)).astype(np.float32),

@@ -15,8 +15,8 @@ _API = {
     "bones_to_poses": "bones",
     "poses_to_bones": "bones",
     "symmetrize_lengths": "bones",
-    "adjust_files": "evaluation",
-    "adjustment_report": "report",
+    "adjust_files": "evaluation.adjust",
+    "adjustment_report": "evaluation.adjust",
 }
 
 __all__ = ["adjust_poses", "adjust_files", "adjustment_report", "bones_to_poses", "poses_to_bones",
@@ -25,8 +25,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .bones import adjust_poses, bones_to_poses, poses_to_bones, symmetrize_lengths
-    from .evaluation import adjust_files
-    from .report import adjustment_report
+    from .evaluation.adjust import adjust_files, adjustment_report
 
 
 def __getattr__(name: str) -> Any:

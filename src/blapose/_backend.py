@@ -1,7 +1,7 @@
 """The few array operations whose spelling differs between numpy and torch.
 
-Functions in ``bones``, ``camera`` and ``metrics`` accept numpy arrays or torch tensors and
-return the same kind; they go through these helpers so the maths is written once.
+Functions in ``bones``, ``geometry`` and ``metrics`` accept numpy arrays or torch tensors and
+return the same kind; they go through these helpers (imported as ``xp``) so the maths is written once.
 """
 
 from __future__ import annotations
@@ -13,6 +13,16 @@ import numpy as np
 
 def is_torch(x: Any) -> bool:
     return type(x).__module__.split(".")[0] == "torch"
+
+
+def namespace(x: Any) -> Any:
+    """The module (``numpy`` or ``torch``) whose functions of the same name (``cos``, ``sin``,
+    ``ones_like``, ``zeros_like``, ``stack`` with a positional axis) apply to ``x``."""
+    if is_torch(x):
+        import torch
+
+        return torch
+    return np
 
 
 def like(values: np.ndarray, reference: Any) -> Any:
@@ -39,6 +49,33 @@ def einsum(equation: str, *operands: Any) -> Any:
 
         return torch.einsum(equation, *operands)
     return np.einsum(equation, *operands, optimize=True)
+
+
+def cross(a: Any, b: Any) -> Any:
+    """Cross product over the last axis (size 3), broadcasting the leading axes."""
+    if is_torch(a):
+        import torch
+
+        a, b = torch.broadcast_tensors(a, b)
+        return torch.linalg.cross(a, b, dim=-1)
+    return np.cross(a, b)
+
+
+def normalize(x: Any) -> Any:
+    """``x`` divided by its Euclidean norm over the last axis (torch: the norm clamped at 1e-12)."""
+    if is_torch(x):
+        import torch
+
+        return torch.nn.functional.normalize(x, dim=-1)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def broadcast_arrays(*arrays: Any) -> tuple[Any, ...]:
+    if is_torch(arrays[0]):
+        import torch
+
+        return tuple(torch.broadcast_tensors(*arrays))
+    return tuple(np.broadcast_arrays(*arrays))
 
 
 def where(condition: Any, x: Any, y: Any) -> Any:

@@ -10,7 +10,7 @@ Steps (small functions, reused by tests and benchmarks):
 3. train a small VideoPose3D temporal model on the training subjects and predict the test
    subjects (S9, S11) with flip test-time augmentation;
 4. adjust its poses with: each video's median predicted lengths, the training subjects' mean
-   lengths, the geometric floor-scale baseline (``blapose.floor_scale``, no learning), both
+   lengths, the geometric floor-scale baseline (``blapose.lengths.floor_scale``, no learning), both
    learned sets of lengths, and the ground-truth lengths (an upper bound);
 5. fine-tune the temporal model through the adjustment with the cpu recipe's lengths held fixed
    (the recipe the validation subject chose, docs/lengths.md);
@@ -25,6 +25,8 @@ gives the spread measured between thread counts).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +34,11 @@ from typing import Any
 import numpy as np
 
 from .bones import bone_lengths
-from .data.h36m import (TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, keypoints_2d_path, load_sequences,
-                        poses_3d_path)
+from .data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, keypoints_2d_path, load_sequences, poses_3d_path
 from .data.synthetic import make_dataset
+from .evaluation.adjust import Video, adjustment_report
 from .fileio import atomic_path
-from .length_errors import median_pose_lengths, subject_mean_baselines
-from .report import Video, adjustment_report
+from .lengths.reference import median_lengths, training_mean_lengths, true_lengths
 
 Key = tuple[str, str, int]
 TABLE_METRICS = (("mpjpe", "MPJPE"), ("p_mpjpe", "P-MPJPE"), ("mpjve", "MPJVE"), ("length_error", "Length err"))
@@ -100,36 +101,22 @@ def ensure_dataset(config: DemoConfig) -> None:
         make_dataset(config.data_dir, seed=config.seed, size=config.size)
 
 
-def ground_truth_lengths(sequences: list[Sequence]) -> dict[Key, np.ndarray]:
-    """Per video, the ground-truth bone lengths of its first frame (16,) meters."""
-    return {s.key: bone_lengths(s.poses_3d[0].astype(np.float64)) for s in sequences}
-
-
-def training_mean_lengths(train_sequences: list[Sequence]) -> np.ndarray:
-    """Mean over training subjects of their mean bone lengths, left/right averaged (16,) meters.
-
-    Subject means as upstream's alignment computes them (``lengths.align.subject_mean_lengths``);
-    one camera per video suffices since lengths do not depend on the frame.
-    """
-    poses: dict[str, dict[str, np.ndarray]] = {}
-    for sequence in train_sequences:
-        if sequence.camera_index == 0:
-            poses.setdefault(sequence.subject, {})[sequence.action] = sequence.poses_3d
-    return subject_mean_baselines(poses, poses)["train"]
-
-
-def _step(message: str) -> float:
+@contextmanager
+def _step(message: str) -> Iterator[None]:
+    """Print a step's title, run it, then print how long it took."""
     print(f"\n== {message}", flush=True)
-    return time.perf_counter()
+    began = time.perf_counter()
+    yield
+    print(f"   done in {time.perf_counter() - began:.0f} s", flush=True)
 
 
 def write_augmentation_lengths(config: DemoConfig, train_sequences: list[Sequence]) -> tuple[Path, str]:
     """Sample synthetic bodies' lengths, shift them to the training mean, write them (key 'data')."""
-    from .lengths import sample_training_lengths
-    from .lengths.align import shift_to_mean
-    from .lengths.anny_model import anny_available, anny_is_built
-    from .lengths.fallback import DESCRIPTION, sample_fallback_lengths
-    from .lengths.files import write_lengths
+    from .lengths.synthetic.align import shift_to_mean
+    from .lengths.synthetic.anny_model import anny_available, anny_is_built
+    from .lengths.synthetic.fallback import DESCRIPTION, sample_fallback_lengths
+    from .lengths.synthetic.files import write_lengths
+    from .lengths.synthetic.generate import sample_training_lengths
 
     if anny_available() and (anny_is_built() or not config.quick):
         lengths, source = sample_training_lengths(config.synthetic_bodies, config.seed)
@@ -149,16 +136,14 @@ def train_length_model(config: DemoConfig, augmentation_path: Path, recipe: str 
 
     No per-epoch evaluation on the test subjects: they neither pick the checkpoint nor cost time.
     """
-    import dataclasses
-
     from .train.length import fit
-    from .train.length.config import LengthTrainingConfig, apply_recipe
+    from .train.length.config import apply_recipe, length_config, with_settings
 
-    settings = apply_recipe(LengthTrainingConfig(
+    settings = apply_recipe(length_config(
         data_dir=config.data_dir, keypoints=config.keypoints, bone_length_aug=str(augmentation_path),
         seed=config.seed, checkpoint_dir=str(Path(config.out_dir) / f"checkpoint_{recipe}"),
         progress=config.progress), recipe)
-    return fit(dataclasses.replace(settings, epochs=config.length_epochs(recipe))).model
+    return fit(with_settings(settings, epochs=config.length_epochs(recipe))).model
 
 
 def verdicts(mpjpe: dict[str, float]) -> list[str]:
@@ -211,66 +196,106 @@ def run_demo(config: DemoConfig) -> DemoResult:
         torch.use_deterministic_algorithms(deterministic)
 
 
-def _run_demo(config: DemoConfig) -> DemoResult:
-    import torch
+@dataclass
+class LearnedLengths:
+    """The demo's learned lengths, (16,) meters per video key: the cpu recipe's for the test and the
+    training videos, the camera recipe's for the test videos; and the synthetic table they learned from."""
 
-    from .bones import adjust_poses
-    from .data.predictions import write_predictions_npz
-    from .floor import standing_ankle_height
-    from .floor_scale import floor_scale_baseline
-    from .models.length import predict_lengths
-    from .train.pose import finetune, finetune_config, lift_config, train_lifting_model
-    from .train.predict import predict_poses
-    from .viz.plots import plot_bone_length_over_time
+    test: dict[Key, np.ndarray]
+    train: dict[Key, np.ndarray]
+    camera_aware: dict[Key, np.ndarray]
+    table_path: Path
+    table_source: str
+
+
+def _run_demo(config: DemoConfig) -> DemoResult:
+    """The demo's stages: data -> lengths -> lifting -> adjustment -> fine-tuning -> table and files."""
+    import torch
 
     start = time.perf_counter()
     torch.manual_seed(config.seed)
-    result = DemoResult()
-    out_dir = Path(config.out_dir)
     ensure_dataset(config)
     train_sequences = load_sequences(config.data_dir, config.keypoints, TRAIN_SUBJECTS)
     test_sequences = load_sequences(config.data_dir, config.keypoints, TEST_SUBJECTS)
+    with _step("1/4 synthetic bone lengths and the bone-length models (--recipe cpu, --recipe camera)"):
+        lengths = learn_lengths(config, train_sequences, test_sequences)
+    with _step("2/4 the lifting model (VideoPose3D temporal convolutions, 3,3,3)"):
+        lifting_model, predictions = train_and_predict_lifter(config, train_sequences, test_sequences)
+    with _step("3/4 adjustment with six sets of lengths"):
+        reports = adjustment_reports(train_sequences, test_sequences, predictions, lengths)
+    with _step("4/4 fine-tuning the lifting model through the adjustment (learned lengths fixed)"):
+        tuned_report = finetuned_report(config, lifting_model, train_sequences, test_sequences, lengths)
+    result = DemoResult(rows=table_rows(reports, tuned_report), notes=[f"synthetic lengths: {lengths.table_source}"])
+    result.notes.extend(verdicts({name: report["after"]["mpjpe"] for name, report in reports.items()}))
+    result.files = [lengths.table_path, *write_outputs(config, result.rows, predictions, test_sequences[0],
+                                                       lengths.test)]
+    result.seconds = time.perf_counter() - start
+    return result
 
-    began = _step("1/4 synthetic bone lengths and the bone-length models (--recipe cpu, --recipe camera)")
-    augmentation_path, source = write_augmentation_lengths(config, train_sequences)
-    result.notes.append(f"synthetic lengths: {source}")
-    length_model = train_length_model(config, augmentation_path, "cpu")
-    learned = predict_lengths(length_model, test_sequences)
-    learned_train = predict_lengths(length_model, train_sequences)
-    camera_aware = predict_lengths(train_length_model(config, augmentation_path, "camera"), test_sequences)
-    print(f"   done in {time.perf_counter() - began:.0f} s", flush=True)
 
-    began = _step("2/4 the lifting model (VideoPose3D temporal convolutions, 3,3,3)")
-    lift_settings = lift_config(filter_widths=(3, 3, 3), channels=config.lift_channels, epochs=config.lift_epochs,
-                                seed=config.seed, progress=config.progress)
-    lifting_model = train_lifting_model(train_sequences, lift_settings)
-    predictions = predict_poses(lifting_model, test_sequences)
-    print(f"   done in {time.perf_counter() - began:.0f} s", flush=True)
+def learn_lengths(config: DemoConfig, train_sequences: list[Sequence], test_sequences: list[Sequence]
+                  ) -> LearnedLengths:
+    """Write the synthetic table, train the cpu and camera recipes' length models on it and predict
+    each video's lengths."""
+    from .models.length import predict_lengths
 
-    began = _step("3/4 adjustment with six sets of lengths")
+    table_path, source = write_augmentation_lengths(config, train_sequences)
+    length_model = train_length_model(config, table_path, "cpu")
+    test = predict_lengths(length_model, test_sequences)
+    train = predict_lengths(length_model, train_sequences)
+    camera_aware = predict_lengths(train_length_model(config, table_path, "camera"), test_sequences)
+    return LearnedLengths(test, train, camera_aware, table_path, source)
+
+
+def train_and_predict_lifter(config: DemoConfig, train_sequences: list[Sequence], test_sequences: list[Sequence]
+                             ) -> tuple[Any, dict[Key, np.ndarray]]:
+    """A small lifting model trained on the training videos, and its test poses (T, 17, 3) meters,
+    camera frame, root-relative."""
+    from .evaluation.predict import predict_poses
+    from .train.pose import lift_config, train_lifting_model
+
+    settings = lift_config(filter_widths=(3, 3, 3), channels=config.lift_channels, epochs=config.lift_epochs,
+                           seed=config.seed, progress=config.progress)
+    lifting_model = train_lifting_model(train_sequences, settings)
+    return lifting_model, predict_poses(lifting_model, test_sequences)
+
+
+def adjustment_reports(train_sequences: list[Sequence], test_sequences: list[Sequence],
+                       predictions: dict[Key, np.ndarray], lengths: LearnedLengths) -> dict[str, dict[str, Any]]:
+    """The adjustment report (mm) of the lifter's test poses with each set of lengths, by name."""
+    from .geometry.floor import standing_ankle_height
+    from .lengths.floor_scale import floor_scale_baseline
+
     mean = training_mean_lengths(train_sequences)
     ankle_height = standing_ankle_height(s.camera.camera_to_world(s.poses_3d) for s in train_sequences)
-    floor_scale = floor_scale_baseline(predictions, test_sequences, mean, ankle_height)
-    reports = {
-        "median": adjustment_report(_videos(test_sequences, predictions, median_pose_lengths(predictions))),
-        "mean": adjustment_report(_videos(test_sequences, predictions, {s.key: mean for s in test_sequences})),
-        "floor": adjustment_report(_videos(test_sequences, predictions, floor_scale)),
-        "learned": adjustment_report(_videos(test_sequences, predictions, learned)),
-        "camera": adjustment_report(_videos(test_sequences, predictions, camera_aware)),
-        "truth": adjustment_report(_videos(test_sequences, predictions, ground_truth_lengths(test_sequences))),
+    sets = {
+        "median": {key: median_lengths(poses) for key, poses in predictions.items()},
+        "mean": {s.key: mean for s in test_sequences},
+        "floor": floor_scale_baseline(predictions, test_sequences, mean, ankle_height),
+        "learned": lengths.test,
+        "camera": lengths.camera_aware,
+        "truth": true_lengths(test_sequences),
     }
-    print(f"   done in {time.perf_counter() - began:.0f} s", flush=True)
+    return {name: adjustment_report(_videos(test_sequences, predictions, chosen)) for name, chosen in sets.items()}
 
-    began = _step("4/4 fine-tuning the lifting model through the adjustment (learned lengths fixed)")
-    tune_settings = finetune_config(filter_widths=(3, 3, 3), channels=config.lift_channels,
-                                    epochs=config.finetune_epochs, learning_rate=1e-4, seed=config.seed,
-                                    progress=config.progress)
-    tuned = finetune(lifting_model, learned_train, train_sequences, tune_settings)
-    tuned_predictions = predict_poses(tuned, test_sequences, length_lookup=learned)
-    tuned_report = adjustment_report(_videos(test_sequences, tuned_predictions, learned))
-    print(f"   done in {time.perf_counter() - began:.0f} s", flush=True)
 
-    result.rows = [
+def finetuned_report(config: DemoConfig, lifting_model: Any, train_sequences: list[Sequence],
+                     test_sequences: list[Sequence], lengths: LearnedLengths) -> dict[str, Any]:
+    """Fine-tune the lifter through the adjustment with the learned lengths fixed; its test report (mm)."""
+    from .evaluation.predict import predict_poses
+    from .train.pose import finetune, finetune_config
+
+    settings = finetune_config(filter_widths=(3, 3, 3), channels=config.lift_channels,
+                               epochs=config.finetune_epochs, learning_rate=1e-4, seed=config.seed,
+                               progress=config.progress)
+    tuned = finetune(lifting_model, lengths.train, train_sequences, settings)
+    tuned_predictions = predict_poses(tuned, test_sequences, length_lookup=lengths.test)
+    return adjustment_report(_videos(test_sequences, tuned_predictions, lengths.test))
+
+
+def table_rows(reports: dict[str, dict[str, Any]], tuned_report: dict[str, Any]) -> list[DemoRow]:
+    """The demo's table: the lifter, each adjustment of it and the fine-tuned model (mm)."""
+    return [
         DemoRow("Lifting model (VideoPose3D, trained here)", reports["learned"]["before"]),
         DemoRow("  adjusted: median of its own lengths", reports["median"]["after"]),
         DemoRow("  adjusted: training subjects' mean lengths", reports["mean"]["after"]),
@@ -280,17 +305,24 @@ def _run_demo(config: DemoConfig) -> DemoResult:
         DemoRow("  adjusted: ground-truth lengths (bound)", reports["truth"]["after"]),
         DemoRow("Fine-tuned through the adjustment", tuned_report["before"]),
     ]
-    result.notes.extend(verdicts({name: report["after"]["mpjpe"] for name, report in reports.items()}))
+
+
+def write_outputs(config: DemoConfig, rows: list[DemoRow], predictions: dict[Key, np.ndarray], example: Sequence,
+                  learned: dict[Key, np.ndarray]) -> list[Path]:
+    """Write the table as CSV, the lifter's test predictions as npz and the bone lengths of ``example``
+    over time as a plot into ``config.out_dir``; returns their paths."""
+    from .bones import adjust_poses
+    from .data.predictions import write_predictions_npz
+    from .viz.plots import plot_bone_length_over_time
+
+    out_dir = Path(config.out_dir)
     csv_path = out_dir / "demo_table.csv"
-    write_table_csv(csv_path, result.rows)
+    write_table_csv(csv_path, rows)
     predictions_path = write_predictions_npz(out_dir / "predictions_test.npz", predictions)
-    example = test_sequences[0]
     plot_path = out_dir / "bone_lengths.png"
     plot_bone_length_over_time(plot_path, {
         "lifting model": bone_lengths(predictions[example.key]),
         "adjusted (learned lengths)": bone_lengths(adjust_poses(predictions[example.key], learned[example.key])),
         "ground truth": bone_lengths(example.poses_root_relative)},
         title=f"{example.subject} {example.action}, camera {example.camera_index}: bone lengths")
-    result.files = [augmentation_path, csv_path, predictions_path, plot_path]
-    result.seconds = time.perf_counter() - start
-    return result
+    return [csv_path, predictions_path, plot_path]

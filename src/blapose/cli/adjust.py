@@ -35,9 +35,9 @@ def plan(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..data.predictions import write_predictions_npz
-    from ..evaluation import adjust_files
+    from ..evaluation.adjust import adjust_files
+    from ..evaluation.report import format_report, write_csv, write_json
     from ..memory import keep_freed_memory
-    from ..report import format_report, write_csv, write_json
 
     settings = plan(args)
     keep_freed_memory()  # the evaluation's batch temporaries reuse freed heap instead of new pages

@@ -24,7 +24,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def plan(args: argparse.Namespace):
     """The ``blapose.demo.DemoConfig`` of the flags; ``run`` uses only it."""
     from ..demo import DemoConfig
-
     from ..errors import InputError
 
     if args.threads < 1:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .types import comma_list
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -13,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "read: data/ (synthetic bone lengths), checkpoint/ (trained models), 3D_prediction/ "
                     "(predictions of lifting models). Needs gdown (pip install 'blapose[download]') and "
                     "network access; otherwise prints what to fetch by hand.")
-    parser.add_argument("--what", default="data,checkpoints,predictions",
+    parser.add_argument("--what", default="data,checkpoints,predictions", type=comma_list,
                         help="comma-separated subset of data,checkpoints,predictions (default: all)")
     parser.add_argument("--dest", default=".", help="project folder to fill (default: .)")
     parser.add_argument("--timeout", type=float, default=10.0,

@@ -12,7 +12,7 @@ import argparse
 from .device_args import add_device_arguments
 from .train import add_by_subject_argument, add_pose_arguments
 
-#: What ``evaluate --help`` says about the protocols (kept in step with ``blapose.train.predict``).
+#: What ``evaluate --help`` says about the protocols (kept in step with ``blapose.evaluation.protocol``).
 PROTOCOLS = (
     "-t lift follows VideoPose3D run.py's evaluate(): flip test-time augmentation, the ground truth's "
     "root joint set to the origin, the model's poses scored as they come (not re-centred), so MPJPE, "
@@ -45,16 +45,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def plan(args: argparse.Namespace):
-    """The ``blapose.train.pose.args.PoseCommand`` of the flags; reads no file."""
-    from ..train.pose.args import command_from_args
+    """The ``blapose.train.pose.inputs.PoseCommand`` of the flags; reads no file."""
+    from ..train.pose.inputs import command_from_args
 
     return command_from_args(args, "evaluate")
 
 
 def run(args: argparse.Namespace) -> int:
     command = plan(args)
+    from ..evaluation.commands import evaluate
     from ..memory import keep_freed_memory
-    from ..train.pose.commands import evaluate
 
     keep_freed_memory()  # batch temporaries reuse freed heap instead of new pages
     return evaluate(command)

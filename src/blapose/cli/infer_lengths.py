@@ -2,8 +2,8 @@
 
 Predicts the bone lengths of every video of the chosen subjects from its 2D keypoints and writes
 ``data/lengths_dict.npz`` and ``data/lengths_list.npz`` (``*_causal.npz`` with ``--causal``), in the
-upstream formats (``blapose.lengths_io``). ``--report`` compares them with the ground truth and
-with baseline lengths (``blapose.length_errors``). Only argparse is imported here.
+upstream formats (``blapose.lengths.io``). ``--report`` compares them with the ground truth and
+with baseline lengths (``blapose.lengths.scoring``). Only argparse is imported here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 from dataclasses import dataclass
 
 from .device_args import add_device_arguments
+from .types import comma_list
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-c", "--checkpoint", default="checkpoint", metavar="PATH", help="checkpoint directory")
     parser.add_argument("--data-dir", default="data", metavar="PATH",
                         help="folder of the input data files and of the outputs")
-    parser.add_argument("--subjects", default="S9,S11", help="subjects separated by comma")
+    parser.add_argument("--subjects", default="S9,S11", type=comma_list, help="subjects separated by comma")
     parser.add_argument("-layer", "--num_layers", default=1, type=int,
                         help="number of GRU layers (checked against upstream checkpoints)")
     parser.add_argument("-bi", "--bidirectional", action="store_true", help="bidirectional GRU or not")
@@ -44,16 +45,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a lifting model's predictions (prediction.pkl with --act, or predictions.npz) "
                              "whose median bone lengths join the report as a baseline")
     parser.add_argument("--act", metavar="FILE", help="action_dict.pkl giving the order of a prediction.pkl")
-    parser.add_argument("--subjects-train", default="S1,S5,S6,S7,S8",
+    parser.add_argument("--subjects-train", default="S1,S5,S6,S7,S8", type=comma_list,
                         help="training subjects whose mean lengths are the report's first baseline")
     add_device_arguments(parser, amp=False)
     parser.set_defaults(run=run)
 
 
-def _subject_list(text: str, flag: str) -> tuple[str, ...]:
+def _subject_list(subjects: tuple[str, ...], flag: str) -> tuple[str, ...]:
     from ..errors import InputError
 
-    subjects = tuple(s.strip() for s in text.split(",") if s.strip())
     if not subjects:
         raise InputError(f"{flag} names no subject")
     return subjects
@@ -107,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
     subjects = settings.subjects
 
     from ..data.h36m import keypoints_2d_path, load_keypoints_2d, load_poses_3d, poses_3d_path, sequences_from_arrays
-    from ..length_errors import length_errors, true_lengths
-    from ..lengths_io import default_output_paths, describe_key, refused_videos, save_lengths
+    from ..lengths.io import default_output_paths, describe_key, refused_videos, save_lengths
+    from ..lengths.reference import true_lengths
+    from ..lengths.scoring import length_errors
     from ..models.checkpoint import load_checkpoint, resolve_checkpoint_path
     from ..models.length import length_model_from_checkpoint, predict_lengths
     from ..train.device import resolve_device
@@ -152,8 +153,8 @@ def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: d
             sequences: list) -> None:
     """Print (and with --json write) the learned lengths' errors next to the baselines'."""
     from ..errors import InputError
-    from ..length_errors import (format_length_table, length_errors, median_pose_lengths, subject_mean_baselines,
-                                 write_length_report_json)
+    from ..lengths.reference import median_lengths, subject_mean_baselines
+    from ..lengths.scoring import format_length_table, length_errors, write_length_report_json
 
     means = subject_mean_baselines(poses_3d, settings.subjects_train)
     summaries = {"learned": length_errors(predictions, truth, "learned lengths"),
@@ -167,7 +168,7 @@ def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: d
         if missing:
             raise InputError(f"{settings.pred}: no predictions for {len(missing)} of the {len(truth)} videos of "
                              f"--subjects, e.g. {missing[0]}")
-        summaries["lifter median"] = length_errors(median_pose_lengths({key: poses[key] for key in truth}), truth,
+        summaries["lifter median"] = length_errors({key: median_lengths(poses[key]) for key in truth}, truth,
                                                    str(settings.pred))
         summaries["floor scale"] = length_errors(_floor_scale(settings, poses, poses_3d, sequences, means["train"]),
                                                  truth, "floor scale")
@@ -185,10 +186,10 @@ def _report(settings: InferencePlan, predictions: dict, truth: dict, poses_3d: d
 
 
 def _floor_scale(settings: InferencePlan, poses: dict, poses_3d: dict, sequences: list, mean: object) -> dict:
-    """The geometric baseline's lengths per video (``blapose.floor_scale``): the lifter's poses resized to the
+    """The geometric baseline's lengths per video (``blapose.lengths.floor_scale``): the lifter's poses resized to the
     training mean, ankles standing as high as the training subjects' do."""
-    from ..floor import standing_ankle_height
-    from ..floor_scale import floor_scale_baseline
+    from ..geometry.floor import standing_ankle_height
+    from ..lengths.floor_scale import floor_scale_baseline
 
     ankle = standing_ankle_height(motion for subject in settings.subjects_train
                                   for motion in poses_3d.get(subject, {}).values())

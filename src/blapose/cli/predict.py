@@ -31,14 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def plan(args: argparse.Namespace):
-    """The ``blapose.train.pose.args.PoseCommand`` of the flags; reads no file."""
-    from ..train.pose.args import command_from_args
+    """The ``blapose.train.pose.inputs.PoseCommand`` of the flags; reads no file."""
+    from ..train.pose.inputs import command_from_args
 
     return command_from_args(args, "predict")
 
 
 def run(args: argparse.Namespace) -> int:
     command = plan(args)
-    from ..train.pose.commands import predict
+    from ..evaluation.commands import predict
 
     return predict(command)

@@ -33,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from ..data.h36m import keypoints_2d_path, poses_3d_path
-    from ..data.prepare_h36m import (incomplete_subjects, prepare_h36m, read_archive, read_source_cdf,
-                                     sequence_counts)
+    from ..data.prepare_h36m import incomplete_subjects, prepare_h36m, read_archive, read_source_cdf, sequence_counts
     from ..errors import InputError
 
     settings = plan(args)

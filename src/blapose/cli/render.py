@@ -45,8 +45,9 @@ def camera_up(subject: str, camera: int):
     """World up (3,) in the camera frame of a Human3.6M camera, or None for an unknown subject/camera."""
     import numpy as np
 
-    from ..camera import h36m_cameras, quaternion_to_matrix
     from ..errors import InputError
+    from ..geometry.camera import h36m_cameras
+    from ..geometry.rotations import quaternion_to_matrix
 
     try:
         cameras = h36m_cameras(subject)
@@ -76,8 +77,8 @@ def dataset_poses(settings: dict) -> dict:
     from ..data.h36m import load_poses_3d
     from ..data.predictions import read_predictions
     from ..errors import InputError
-    from ..evaluation import ground_truth_root_relative
-    from ..lengths_io import load_lengths_dict
+    from ..evaluation.adjust import ground_truth_root_relative
+    from ..lengths.io import load_lengths_dict
 
     key, pred = settings["key"], settings["pred"]
     name = "/".join(map(str, key))

@@ -60,18 +60,18 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.h36m import load_poses_3d
     from ..errors import InputError
-    from ..lengths.align import TEST_SUBJECT_COUNT, aligned_sets, subject_mean_lengths
-    from ..lengths.files import SUBJECT_LENGTHS_NAME, synthetic_lengths_name, write_lengths
-    from ..lengths.generate import generate_lengths
-    from ..lengths.report import length_report
+    from ..lengths.reference import subject_mean_lengths
+    from ..lengths.synthetic.align import TEST_SUBJECT_COUNT, aligned_sets
+    from ..lengths.synthetic.files import SUBJECT_LENGTHS_NAME, synthetic_lengths_name, write_lengths
+    from ..lengths.synthetic.generate import generate_lengths
+    from ..lengths.synthetic.report import length_report
 
     settings = plan(args)
     body_model, gender, align = settings["body_model"], settings["gender"], settings["align"]
     data_path = Path(settings["data"] or DEFAULT_DATA)
-    if settings["data"] is not None or align:
-        if not data_path.is_file():
-            raise InputError(f"{data_path}: file not found (3D poses needed for "
-                             f"{'--align' if align else '--data'}; see 'blapose make-data')")
+    if (settings["data"] is not None or align) and not data_path.is_file():
+        raise InputError(f"{data_path}: file not found (3D poses needed for "
+                         f"{'--align' if align else '--data'}; see 'blapose make-data')")
     subjects, subject_lengths = [], None
     if data_path.is_file():  # read before the long generation, so a bad file fails fast
         subjects, subject_lengths = subject_mean_lengths(load_poses_3d(data_path))

@@ -2,11 +2,12 @@
 
 ``-t length`` trains the bone-length model (``blapose.train.length``); ``-t lift`` / ``-t mix``
 train or fine-tune the temporal lifting model (``blapose.train.pose``, flags mapped by
-``blapose.train.pose.args``, run by ``blapose.train.pose.commands``), and with ``--evaluate`` evaluate
-it as ``blapose evaluate`` does. The flags come in groups, one ``add_*_arguments`` function each;
-``evaluate`` and ``predict`` build their parsers from the same pose groups (``add_pose_arguments``).
-``plan`` maps the flags onto what the command will do (reading no file) and ``run`` works from
-that alone. Only the standard library is imported here; the work happens in ``run``.
+``blapose.train.pose.inputs``, run by ``blapose.train.pose.commands``), and with ``--evaluate``
+evaluate it as ``blapose evaluate`` does (``blapose.evaluation.commands``). The flags come in
+groups, one ``add_*_arguments`` function each; ``evaluate`` and ``predict`` build their parsers from
+the same pose groups (``add_pose_arguments``). ``plan`` maps the flags onto what the command will do
+(reading no file) and ``run`` works from that alone. Only the standard library is imported here; the
+work happens in ``run``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .types import comma_list, comma_list_or_all, int_list
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,12 +39,12 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                       help="2D detections to use (<data-dir>/data_2d_h36m_<NAME>.npz)")
     data.add_argument("--data-dir", default="data", metavar="PATH",
                       help="folder of the data_3d/data_2d files (blapose addition)")
-    data.add_argument("-str", "--subjects-train", default="S1,S5,S6,S7,S8", metavar="LIST",
+    data.add_argument("-str", "--subjects-train", default="S1,S5,S6,S7,S8", type=comma_list, metavar="LIST",
                       help="training subjects separated by comma (also place the rows of a positional "
                            "lengths list)")
-    data.add_argument("-ste", "--subjects-test", default="S9,S11", metavar="LIST",
+    data.add_argument("-ste", "--subjects-test", default="S9,S11", type=comma_list, metavar="LIST",
                       help="test subjects separated by comma")
-    data.add_argument("-a", "--actions", default="*", metavar="LIST",
+    data.add_argument("-a", "--actions", default="*", type=comma_list_or_all, metavar="LIST",
                       help="actions to train/test on (name prefixes) separated by comma, or * for all")
     data.add_argument("--downsample", default=1, type=int, metavar="FACTOR",
                       help="downsample frame rate by factor")
@@ -74,7 +77,7 @@ def add_bone_length_arguments(parser: argparse.ArgumentParser) -> None:
 def add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
     """The shape of the models a checkpoint is loaded into."""
     architecture = parser.add_argument_group("architecture")
-    architecture.add_argument("-arc", "--architecture", default="3,3,3,3", metavar="LAYERS",
+    architecture.add_argument("-arc", "--architecture", default="3,3,3,3", type=int_list, metavar="LAYERS",
                               help="filter widths separated by comma")
     architecture.add_argument("-ch", "--channels", default=1024, type=int, metavar="N",
                               help="number of channels in convolution layers")
@@ -112,7 +115,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                                "video's calibrated camera; wild: random phone cameras and MediaPipe-like 2D "
                                "errors, for videos; they set the model, schedule and augmentation; data, -c, "
                                "-bla and --seed flags work as usual)")
-    settings.add_argument("--subjects-valid", default="", metavar="LIST",
+    settings.add_argument("--subjects-valid", default="", type=comma_list, metavar="LIST",
                           help="-t length: subjects held out of training (e.g. S8) whose error is printed each "
                                "epoch and picks epoch_best.bin, so that nothing is chosen on the test subjects")
     settings.add_argument("--evaluate", action="store_true",
@@ -163,7 +166,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                        help="-t lift --augment wild: also train on real motion capture, the DeepMimic clips "
                             "of the installed pybullet (pip install 'blapose[mocap]') or of a folder laid out "
                             "like pybullet_data (data/motions/humanoid3d_*.txt, humanoid/humanoid.urdf)")
-    model.add_argument("--mocap-holdout", default=None, metavar="LIST",
+    model.add_argument("--mocap-holdout", default=None, type=comma_list, metavar="LIST",
                        help="clips kept out of training, separated by comma, or none (default: "
                             "walk,dance_b,getup_faceup)")
     model.add_argument("--mocap-share", default=None, type=float, metavar="FRACTION",
@@ -239,7 +242,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 @dataclass(frozen=True)
 class TrainPlan:
     """What ``blapose train`` does: the task's command (``blapose.train.length.config.LengthCommand``
-    for -t length, ``blapose.train.pose.args.PoseCommand`` for -t lift|mix), the device the process
+    for -t length, ``blapose.train.pose.inputs.PoseCommand`` for -t lift|mix), the device the process
     group is set up for, the number of processes, and (final checkpoint, weights file) to export."""
 
     command: Any
@@ -259,7 +262,7 @@ def plan(args: argparse.Namespace) -> TrainPlan:
         command = command_from_args(args)
     else:
         try:
-            from ..train.pose.args import command_from_args
+            from ..train.pose.inputs import command_from_args
         except ModuleNotFoundError as error:
             if not (error.name or "").startswith(f"{__package__.rsplit('.', 1)[0]}.train."):
                 raise
@@ -304,6 +307,10 @@ def _run_command(command: Any) -> int:
         from ..train.length import run_command
 
         return run_command(command)
-    from ..train.pose import commands as pose_commands
+    if command.action == "evaluate":
+        from ..evaluation.commands import evaluate
 
-    return pose_commands.evaluate(command) if command.action == "evaluate" else pose_commands.run_training(command)
+        return evaluate(command)
+    from ..train.pose.commands import run_training
+
+    return run_training(command)

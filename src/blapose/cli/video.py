@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from .types import box
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -52,26 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "main camera); with --focal it places the person in the scene")
     parser.add_argument("--no-trajectory", dest="trajectory", action="store_false",
                         help="keep the poses root-relative: no trajectory in the npz, no root motion in the BVH")
-    parser.add_argument("--person-box", metavar="X0,Y0,X1,Y1",
+    parser.add_argument("--person-box", type=box, metavar="X0,Y0,X1,Y1",
                         help="pixels of a box around the person to follow in the first frame, when several "
                              "are in view (default: whoever MediaPipe finds)")
     parser.add_argument("--start", type=float, metavar="S", help="first second of the video to use")
     parser.add_argument("--end", type=float, metavar="E", help="second of the video to stop at")
     parser.set_defaults(run=run)
-
-
-def _person_box(text: str | None) -> tuple[float, float, float, float] | None:
-    from ..errors import InputError
-
-    if text is None:
-        return None
-    try:
-        box = tuple(float(value) for value in text.split(","))
-    except ValueError:
-        box = ()
-    if len(box) != 4 or not (box[0] < box[2] and box[1] < box[3]):
-        raise InputError(f"--person-box {text!r} must be X0,Y0,X1,Y1 pixels with X0 < X1 and Y0 < Y1")
-    return box
 
 
 def plan(args: argparse.Namespace):
@@ -82,7 +70,7 @@ def plan(args: argparse.Namespace):
     settings = {"length_model": args.length_model,
                 "bidirectional": args.bidirectional, "causal": args.causal, "render": args.render, "bvh": args.bvh,
                 "start": args.start, "end": args.end, "height": args.height, "focal": args.focal, "fov": args.fov,
-                "person_box": _person_box(args.person_box), "trajectory": args.trajectory}
+                "person_box": args.person_box, "trajectory": args.trajectory}
     if args.lifter is not None:
         settings["lifter"] = args.lifter
     return plan_videos(args.input, args.out, settings, shard=args.shard, jobs=args.jobs)

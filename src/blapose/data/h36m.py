@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..camera import Camera, h36m_cameras, normalize_screen_coordinates, project_to_2d
 from ..errors import InputError
 from ..fileio import atomic_path
+from ..geometry.camera import Camera, h36m_cameras, normalize_screen_coordinates, project_to_2d
 from ..skeleton import H36M
 from .safe_pickle import load_npz
 
@@ -169,7 +169,7 @@ class Sequence:
     """One video: a subject performing an action seen by one camera.
 
     poses_3d: (T, 17, 3) float32, meters, camera frame, absolute (joint 0 is the root trajectory).
-    keypoints_2d: (T, 17, 2) float32, normalised screen coordinates (see ``camera``).
+    keypoints_2d: (T, 17, 2) float32, normalised screen coordinates (see ``blapose.geometry.camera``).
     """
 
     subject: str

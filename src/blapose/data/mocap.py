@@ -49,6 +49,7 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -259,9 +260,10 @@ def mocap_dir(source: str | os.PathLike) -> Path:
     return folder
 
 
-def clip_names_from_text(text: str) -> tuple[str, ...]:
-    """Clip names of a comma-separated list ('walk,kick'); 'none' or '' for none. Unknown names raise."""
-    names = tuple(name.strip() for name in text.split(",") if name.strip() and name.strip() != "none")
+def clip_names(names: Sequence[str]) -> tuple[str, ...]:
+    """The clip names of a list such as ('walk', 'kick'), 'none' left out (('none',) or () name no clip).
+    Unknown names raise ``InputError``."""
+    names = tuple(name for name in names if name != "none")
     if unknown := [name for name in names if name not in CLIP_NAMES]:
         raise InputError(f"unknown motion-capture clip {', '.join(unknown)}; choose from {', '.join(CLIP_NAMES)}")
     return names

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bones import bones_to_poses
+from ..geometry.rotations import axis_angle_to_matrix
 from ..skeleton import H36M
 
 FPS = 50
@@ -37,41 +38,26 @@ CHANNELS = ("trunk_bend", "trunk_twist", "trunk_lean", "neck_pitch", "neck_yaw",
             "elbow_r", "elbow_l")
 
 
-def _rot_x(a: np.ndarray) -> np.ndarray:
-    c, s, o, z = np.cos(a), np.sin(a), np.ones_like(a), np.zeros_like(a)
-    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
-
-
-def _rot_y(a: np.ndarray) -> np.ndarray:
-    c, s, o, z = np.cos(a), np.sin(a), np.ones_like(a), np.zeros_like(a)
-    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
-
-
-def _rot_z(a: np.ndarray) -> np.ndarray:
-    c, s, o, z = np.cos(a), np.sin(a), np.ones_like(a), np.zeros_like(a)
-    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1), np.stack([z, z, o], -1)], -2)
-
-
 def body_directions(angles: dict[str, np.ndarray], heading: np.ndarray) -> np.ndarray:
     """Unit bone directions (T, B, 3) in the world frame from joint angles (T,) and heading (T,).
 
     Positive flexion moves a limb forward; positive abduction moves it away from the body;
     positive knee angle bends the shank back; positive elbow angle bends the forearm forward.
     """
-    a = angles
-    root = _rot_z(heading)
-    trunk = root @ _rot_z(a["trunk_twist"]) @ _rot_y(a["trunk_bend"]) @ _rot_x(a["trunk_lean"])
-    neck = trunk @ _rot_z(a["neck_yaw"]) @ _rot_y(a["neck_pitch"])
+    a, rotate = angles, axis_angle_to_matrix  # rotate(angle (T,), axis) -> (T, 3, 3)
+    root = rotate(heading, "z")
+    trunk = root @ rotate(a["trunk_twist"], "z") @ rotate(a["trunk_bend"], "y") @ rotate(a["trunk_lean"], "x")
+    neck = trunk @ rotate(a["neck_yaw"], "z") @ rotate(a["neck_pitch"], "y")
     rotations = {}  # rotation applied to each bone's rest direction
     rotations[0] = rotations[3] = rotations[6] = root
     for side, sign, hip_bone, collar_bone in (("r", -1.0, 0, 13), ("l", 1.0, 3, 10)):
-        thigh = root @ _rot_y(-a[f"hip_flex_{side}"]) @ _rot_x(sign * a[f"hip_abd_{side}"])
+        thigh = root @ rotate(-a[f"hip_flex_{side}"], "y") @ rotate(sign * a[f"hip_abd_{side}"], "x")
         rotations[hip_bone + 1] = thigh
-        rotations[hip_bone + 2] = thigh @ _rot_y(a[f"knee_{side}"])
-        upper_arm = trunk @ _rot_y(-a[f"shoulder_flex_{side}"]) @ _rot_x(sign * a[f"shoulder_abd_{side}"])
+        rotations[hip_bone + 2] = thigh @ rotate(a[f"knee_{side}"], "y")
+        upper_arm = trunk @ rotate(-a[f"shoulder_flex_{side}"], "y") @ rotate(sign * a[f"shoulder_abd_{side}"], "x")
         rotations[collar_bone] = trunk
         rotations[collar_bone + 1] = upper_arm
-        rotations[collar_bone + 2] = upper_arm @ _rot_y(-a[f"elbow_{side}"])
+        rotations[collar_bone + 2] = upper_arm @ rotate(-a[f"elbow_{side}"], "y")
     rotations[7] = trunk
     rotations[8] = rotations[9] = neck
     stacked = np.stack([rotations[b] for b in range(H36M.num_bones)], axis=1)  # (T, B, 3, 3)

@@ -4,7 +4,7 @@ Upstream formats (hs1ang-hsu/BLAPose bone_adjust.py and length_model_inference.p
 - ``action_dict.pkl``: {action class: [(subject, action), ...]}.
 - ``prediction.pkl``: list of (T, 17, 3) arrays, meters, camera frame, root-relative; for each
   action class in ``action_dict`` order, each (subject, action) pair, cameras 0..3.
-(Per-video bone lengths, ``lengths_dict.npz`` / ``lengths_list.npz``, live in ``blapose.lengths_io``.)
+(Per-video bone lengths, ``lengths_dict.npz`` / ``lengths_list.npz``, live in ``blapose.lengths.io``.)
 blapose also writes and reads predictions as an npz with one array per video under the key
 '<subject>/<action>/<camera>' (no pickles involved).
 
@@ -135,13 +135,11 @@ def write_predictions(out_dir: str | os.PathLike, predictions: dict[SequenceKey,
         raise InputError(f"predictions lack camera(s) of {len(missing)} video(s), e.g. {missing[0]}; "
                          "the upstream list format needs cameras 0-3 of every sequence")
     written = []
-    with atomic_path(out_dir / "prediction.pkl") as temporary:
-        with open(temporary, "wb") as stream:
-            pickle.dump([np.asarray(predictions[key], np.float32) for key in ordered_keys], stream, protocol=4)
+    with atomic_path(out_dir / "prediction.pkl") as temporary, open(temporary, "wb") as stream:
+        pickle.dump([np.asarray(predictions[key], np.float32) for key in ordered_keys], stream, protocol=4)
     written.append(out_dir / "prediction.pkl")
-    with atomic_path(out_dir / "action_dict.pkl") as temporary:
-        with open(temporary, "wb") as stream:
-            pickle.dump(action_dict, stream, protocol=4)
+    with atomic_path(out_dir / "action_dict.pkl") as temporary, open(temporary, "wb") as stream:
+        pickle.dump(action_dict, stream, protocol=4)
     written.append(out_dir / "action_dict.pkl")
     written.append(write_predictions_npz(out_dir / "predictions.npz", predictions))
     return written

@@ -27,11 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera import H36M_SUBJECTS
 from ..errors import InputError
+from ..geometry.camera import H36M_SUBJECTS
 from ..progress import Progress
-from .h36m import (KEPT_JOINTS_OF_32, ground_truth_keypoints_2d, keypoints_2d_path, keypoints_metadata,
-                   poses_3d_path, write_h36m_npz)
+from .h36m import (
+    KEPT_JOINTS_OF_32,
+    ground_truth_keypoints_2d,
+    keypoints_2d_path,
+    keypoints_metadata,
+    poses_3d_path,
+    write_h36m_npz,
+)
 
 INSTALL_HINT = "pip install 'blapose[h36m]'"
 NUM_SOURCE_JOINTS = 32

@@ -19,8 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .h36m import (ACTIONS, KEPT_JOINTS_OF_32, TEST_SUBJECTS, TRAIN_SUBJECTS, ground_truth_keypoints_2d,
-                   keypoints_metadata, write_h36m_npz)
+from .h36m import (
+    ACTIONS,
+    KEPT_JOINTS_OF_32,
+    TEST_SUBJECTS,
+    TRAIN_SUBJECTS,
+    ground_truth_keypoints_2d,
+    keypoints_metadata,
+    write_h36m_npz,
+)
 from .motion import RECIPES, simulate_action
 
 SUBJECTS = TRAIN_SUBJECTS + TEST_SUBJECTS

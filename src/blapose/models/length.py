@@ -15,7 +15,7 @@ A unidirectional model can also run causally: its prediction after frame t uses 
 exactly what carrying the GRU state from frame to frame gives (upstream ``--causal``).
 
 A camera-aware model (``camera_inputs``, blapose's ``--recipe camera``) also reads each video's
-calibration vector (B, 13) (``blapose.floor.calibration_vector``: intrinsics, the camera's pitch
+calibration vector (B, 13) (``blapose.geometry.floor.calibration_vector``: intrinsics, the camera's pitch
 and roll as the world's up direction, its height above the floor) and sees each frame as the
 keypoints back-projected onto the person's vertical plane through the standing ankle, in meters
 (``floor_features``): the floor and the camera fix the person's distance, so the image fixes the
@@ -33,7 +33,8 @@ from torch import nn
 
 from ..bones import symmetrize_lengths
 from ..errors import InputError
-from ..floor import CALIBRATION_SIZE, calibration_vector, person_plane_points, viewing_rays
+from ..geometry.camera import viewing_rays
+from ..geometry.floor import CALIBRATION_SIZE, calibration_vector, person_plane_points
 from ..progress import Progress
 from ..skeleton import H36M, Skeleton
 
@@ -216,8 +217,8 @@ def floor_features(keypoints: torch.Tensor, calibration: torch.Tensor, ankle_hei
     """Camera-aware per-frame input (B, T, J, 2): ``magnified_bones`` of the keypoints on the person's plane.
 
     keypoints (B, T, J, 2) normalised screen coordinates; calibration (B, 13) of each video's camera
-    (``blapose.floor.calibration_vector``). Each keypoint's viewing ray is cut with the vertical plane
-    through the standing ankle (``blapose.floor.person_plane_points``): (across, above the floor), meters.
+    (``blapose.geometry.floor.calibration_vector``). Each keypoint's viewing ray is cut with the vertical plane
+    through the standing ankle (``blapose.geometry.floor.person_plane_points``): (across, above the floor), meters.
     """
     rays = viewing_rays(keypoints, calibration[:, None, :9])
     frames = keypoints.shape[1]
@@ -400,9 +401,9 @@ def predict_lengths(model: BoneLengthModel, sequences: Iterable[Any] | Mapping[K
     ``max_frames`` frames in all (carrying the GRU state), a bidirectional one packs the batch
     (at most ``max_frames`` padded frames). Results equal per-video calls to float tolerance.
     Lengths are returned as predicted, even if not positive: writers and the adjustment refuse those
-    (``blapose.lengths_io.refused_videos``). ``progress`` reports videos done (``blapose.progress``).
+    (``blapose.lengths.io.refused_videos``). ``progress`` reports videos done (``blapose.progress``).
     A camera-aware model also needs each video's calibration vector (13,): ``calibrations`` {key: vector},
-    or taken from each Sequence's ``camera`` (``blapose.floor.calibration_vector``).
+    or taken from each Sequence's ``camera`` (``blapose.geometry.floor.calibration_vector``).
     """
     if causal and model.bidirectional:
         raise InputError("causal inference needs a unidirectional (GRU) length model; "

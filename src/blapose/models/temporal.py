@@ -23,16 +23,6 @@ from torch import nn
 from ..errors import InputError
 
 
-def parse_architecture(text: str) -> tuple[int, ...]:
-    """Filter widths from a comma-separated string such as ``"3,3,3,3,3"`` (upstream ``-arc``)."""
-    try:
-        widths = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise InputError(f"architecture must be comma-separated integers such as 3,3,3,3,3, got {text!r}") from None
-    check_filter_widths(widths)
-    return widths
-
-
 def check_filter_widths(filter_widths: Sequence[int]) -> None:
     """Raise ``InputError`` unless the widths are at least one odd integer >= 1."""
     if len(filter_widths) == 0 or any(w < 1 or w % 2 == 0 for w in filter_widths):

@@ -2,7 +2,7 @@
 
 Glossary: S sequences, N frames over all sequences, B batch, R receptive field, J joints (17).
 World frame: Human3.6M's, meters, z up, floor at z = 0. Camera frame: x right, y down, z forward.
-2D keypoints are normalised screen coordinates (``blapose.camera``: the image width spans [-1, 1]).
+2D keypoints are normalised screen coordinates (``blapose.geometry.camera``: the image width spans [-1, 1]).
 
 Human3.6M's four cameras all stand about 1.6 m high, 5 m away, with one focal length, so a lifter
 trained on them fails on a phone held low, close, tilted or in portrait. Here every training
@@ -34,8 +34,9 @@ import numpy as np
 import torch
 
 from ..bones import adjust_poses, bone_lengths
-from ..camera import Camera
 from ..data import h36m
+from ..geometry.camera import Camera
+from ..geometry.rotations import axis_angle_to_matrix, look_at
 from ..skeleton import H36M, Skeleton
 from .chunks import ChunkBatch
 
@@ -107,31 +108,6 @@ def _uniform(low: float, high: float, size: int, generator: torch.Generator, dev
     return low + (high - low) * torch.rand(size, generator=generator, device=device, dtype=torch.float64)
 
 
-def _axis_rotation(angle: torch.Tensor, axis: int) -> torch.Tensor:
-    """Rotations (B, 3, 3) by ``angle`` (B,) radians about coordinate axis 0, 1 or 2."""
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    matrix = torch.zeros(len(angle), 3, 3, dtype=angle.dtype, device=angle.device)
-    first, second = [a for a in range(3) if a != axis]
-    matrix[:, axis, axis] = 1.0
-    matrix[:, first, first], matrix[:, first, second] = cos, -sin
-    matrix[:, second, first], matrix[:, second, second] = sin, cos
-    return matrix
-
-
-def look_at_rotation(position: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """World-to-camera rotations (B, 3, 3) of level cameras at ``position`` (B, 3) looking at ``target``.
-
-    Rows are the camera's right, down and forward axes in world coordinates (z up), so
-    ``(points - position) @ R.T`` gives camera-frame points. Cameras looking straight up or down
-    are not handled (the virtual cameras never do).
-    """
-    forward = torch.nn.functional.normalize(target - position, dim=-1)
-    up = torch.tensor(WORLD_UP, dtype=position.dtype, device=position.device).expand_as(forward)
-    right = torch.nn.functional.normalize(torch.linalg.cross(forward, up), dim=-1)
-    down = torch.linalg.cross(forward, right)
-    return torch.stack([right, down, forward], dim=-2)
-
-
 @dataclass(frozen=True)
 class VirtualCameras:
     """B pinhole cameras: rotation (B, 3, 3) world-to-camera, position (B, 3) meters, world frame,
@@ -174,14 +150,16 @@ def random_cameras(roots_world: torch.Tensor, ranges: WildCameraRanges, generato
     position = torch.stack([roots[:, 0] + distance * torch.cos(azimuth), roots[:, 1] + distance * torch.sin(azimuth),
                             _uniform(*ranges.height, size, generator, device)], dim=-1)
     target = torch.stack([roots[:, 0], roots[:, 1], _uniform(*ranges.aim_height, size, generator, device)], dim=-1)
-    base = look_at_rotation(position, target)
+    # World-to-camera rotations of level cameras looking at the target (rows: right, down, forward).
+    base = look_at(target - position, torch.tensor(WORLD_UP, dtype=position.dtype, device=position.device))
     degrees = math.pi / 180
     yaw = _uniform(-ranges.yaw_jitter_deg, ranges.yaw_jitter_deg, size, generator, device) * degrees
     pitch = _uniform(-ranges.pitch_jitter_deg, ranges.pitch_jitter_deg, size, generator, device) * degrees
     roll = (torch.randn(size, generator=generator, device=device, dtype=torch.float64)
             .clamp(-3, 3) * ranges.roll_deg * degrees)
-    # Jitter in the camera's own axes: turn (about y), tilt (about x), then roll (about z).
-    jitter = _axis_rotation(roll, 2) @ _axis_rotation(pitch, 0) @ _axis_rotation(yaw, 1)
+    # Jitter in the camera's own axes: turn (about y, sign as first released, so seeds give the same
+    # cameras), tilt (about x), then roll (about z).
+    jitter = axis_angle_to_matrix(roll, "z") @ axis_angle_to_matrix(pitch, "x") @ axis_angle_to_matrix(-yaw, "y")
     rotation = jitter @ base
     portrait = torch.rand(size, generator=generator, device=device) < ranges.portrait
     fov = _uniform(*ranges.fov_long_side_deg, size, generator, device) * degrees
@@ -191,7 +169,7 @@ def random_cameras(roots_world: torch.Tensor, ranges: WildCameraRanges, generato
 
 
 def calibration_vectors(cameras: VirtualCameras) -> torch.Tensor:
-    """Calibration vectors (B, 13) of the cameras (``blapose.floor.calibration_vector``): pinhole
+    """Calibration vectors (B, 13) of the cameras (``blapose.geometry.floor.calibration_vector``): pinhole
     intrinsics centred at 0, the world's up direction in each camera's frame, the camera's height."""
     zeros = torch.zeros(len(cameras.focal), 7, dtype=cameras.focal.dtype, device=cameras.focal.device)
     up = cameras.rotation[:, :, 2]  # world z axis in camera coordinates: R @ (0, 0, 1)
@@ -199,7 +177,7 @@ def calibration_vectors(cameras: VirtualCameras) -> torch.Tensor:
 
 
 def camera_record(cameras: VirtualCameras, index: int, width_pixels: int = 1920) -> Camera:
-    """Camera ``index`` of ``cameras`` as a ``blapose.camera.Camera`` (pixels, quaternion, no distortion)."""
+    """Camera ``index`` of ``cameras`` as a ``blapose.geometry.camera.Camera`` (pixels, quaternion, no distortion)."""
     from scipy.spatial.transform import Rotation
 
     portrait = bool(cameras.portrait[index])

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..fileio import atomic_path
+from ..geometry.rotations import quaternion_between
 from ..skeleton import H36M
 
 ROTATION_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")
@@ -69,22 +70,6 @@ def _offsets(joints: list[BvhJoint], rest_directions: np.ndarray, lengths: np.nd
             bone = H36M.joint_names.index(joint.name) - 1
             offsets[index] = rest_directions[bone] * lengths[bone]
     return offsets
-
-
-def _rotation_between(source: np.ndarray, target: np.ndarray):
-    """scipy Rotations (T,) turning unit vectors ``source`` (3,) onto ``target`` (T, 3) by the shortest arc."""
-    from scipy.spatial.transform import Rotation
-
-    axis = np.cross(source, target)
-    cosine = target @ source
-    quaternion = np.concatenate([axis, (1.0 + cosine)[:, None]], axis=1)  # scipy order: x, y, z, w
-    opposite = 1.0 + cosine < 1e-9
-    if opposite.any():  # half turn about any axis perpendicular to source
-        perpendicular = np.cross(source, [1.0, 0.0, 0.0])
-        if np.linalg.norm(perpendicular) < 1e-6:
-            perpendicular = np.cross(source, [0.0, 1.0, 0.0])
-        quaternion[opposite] = np.append(perpendicular / np.linalg.norm(perpendicular), 0.0)
-    return Rotation.from_quat(quaternion)
 
 
 def _format_hierarchy(joints: list[BvhJoint], offsets: np.ndarray) -> list[str]:
@@ -147,7 +132,8 @@ def write_bvh(path: str | os.PathLike, poses: np.ndarray, lengths: np.ndarray, f
         if joint.bone < 0:
             global_rotations.append(Rotation.identity(frames))
         else:
-            global_rotations.append(_rotation_between(rest[joint.bone], directions[:, joint.bone]))
+            quaternion = quaternion_between(rest[joint.bone], directions[:, joint.bone])  # (T, 4) w, x, y, z
+            global_rotations.append(Rotation.from_quat(np.roll(quaternion, -1, axis=-1)))  # scipy: x, y, z, w
     columns = [root_positions]
     for index, joint in enumerate(joints):
         local = global_rotations[index]

@@ -3,7 +3,8 @@ person's position in the scene, and temporal low-pass filtering.
 
 Camera model: a pinhole at the origin of the camera frame (x right, y down, z forward, meters)
 with focal length ``focal`` pixels and principal point at the centre of the frame; lens
-distortion is ignored. A pixel (u, v) lies on the viewing ray ((u - cx) / f, (v - cy) / f, 1).
+distortion is ignored. A pixel (u, v) lies on the viewing ray ((u - cx) / f, (v - cy) / f, 1)
+(``blapose.geometry.camera.viewing_rays`` with ``pinhole_intrinsic``).
 
 Glossary: T frames, J joints (17). Keypoints are pixels of the video frame; poses are meters,
 camera frame, root-relative unless said otherwise.
@@ -16,6 +17,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..geometry.camera import viewing_rays
 
 #: Field of view across the image's long side when neither --focal nor --fov is given, degrees:
 #: a phone's main camera (26-28 mm equivalent lens: 66-69 degrees across a 36 mm frame) and the
@@ -42,11 +44,15 @@ def focal_length(width: int, height: int, focal: float | None = None, fov: float
     return max(width, height) / 2 / math.tan(math.radians(fov) / 2)
 
 
-def viewing_rays(keypoints: np.ndarray, focal: float, width: int, height: int) -> np.ndarray:
-    """Rays (..., 3) with z = 1, camera frame, through keypoints (..., 2) pixels."""
-    keypoints = np.asarray(keypoints, dtype=np.float64)
-    centred = (keypoints - np.array([width / 2, height / 2])) / focal
-    return np.concatenate([centred, np.ones(keypoints.shape[:-1] + (1,))], axis=-1)
+def pinhole_intrinsic(focal: float, width: int, height: int) -> np.ndarray:
+    """(4,) float64 [f, f, cx, cy] pixels: the video's pinhole, principal point at the frame's centre
+    (for ``blapose.geometry.camera.viewing_rays``)."""
+    return np.array([focal, focal, width / 2, height / 2], dtype=np.float64)
+
+
+def _pixel_rays(keypoints: np.ndarray, focal: float, width: int, height: int) -> np.ndarray:
+    """Rays (..., 3) float64, z = 1, camera frame, through keypoints (..., 2) pixels."""
+    return viewing_rays(np.asarray(keypoints, dtype=np.float64), pinhole_intrinsic(focal, width, height))
 
 
 def _root_offsets(poses: np.ndarray, rays: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -80,7 +86,7 @@ def root_trajectory(poses: np.ndarray, keypoints: np.ndarray, scores: np.ndarray
     poses = np.asarray(poses, dtype=np.float64)
     weights = np.asarray(scores, dtype=np.float64).clip(0.0, 1.0)
     weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, 1.0)
-    return _root_offsets(poses, viewing_rays(keypoints, focal, width, height), weights)
+    return _root_offsets(poses, _pixel_rays(keypoints, focal, width, height), weights)
 
 
 def poses_on_rays(poses: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, focal: float,
@@ -96,7 +102,7 @@ def poses_on_rays(poses: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, 
     poses = np.asarray(poses, dtype=np.float64)
     root = root_trajectory(poses, keypoints, scores, focal, width, height)
     placed = poses + root[:, None, :]
-    on_rays = viewing_rays(keypoints, focal, width, height) * placed[..., 2:3]
+    on_rays = _pixel_rays(keypoints, focal, width, height) * placed[..., 2:3]
     weight = np.asarray(scores, dtype=np.float64).clip(0.0, 1.0)[..., None]
     fused = weight * on_rays + (1 - weight) * placed
     return fused - fused[:, :1]

@@ -93,7 +93,8 @@ class Population:
 
     @cached_property
     def _relative_spread(self) -> np.ndarray:
-        """(2, B): the ``TAIL`` and 1 - ``TAIL`` quantiles of each body's lengths over the typical ones at its height."""
+        """(2, B): the ``TAIL`` and 1 - ``TAIL`` quantiles of each body's lengths over the typical ones at
+        its height."""
         relative = self.lengths / self.typical(self.heights)
         return np.quantile(relative, [TAIL, 1 - TAIL], axis=0)
 

@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from ..bones import adjust_poses
-from ..camera import normalize_screen_coordinates
 from ..errors import InputError
 from ..fileio import atomic_path
+from ..geometry.camera import normalize_screen_coordinates
+from ..geometry.rotations import upright_frame
+from ..lengths.reference import median_lengths
 from ..native_stderr import native_stderr_silenced
 from ..progress import Progress
 from ..skeleton import H36M
@@ -140,20 +142,6 @@ def up_direction(poses: np.ndarray) -> np.ndarray:
     return estimate_up(poses)
 
 
-def upright_rotation(up: np.ndarray) -> np.ndarray:
-    """Rotation (3, 3) from the camera frame to an upright frame: y along ``up``, x near the camera's x.
-
-    ``points @ R.T`` turns camera-frame points into the frame the BVH file is written in.
-    """
-    up = np.asarray(up, dtype=np.float64)
-    up = up / np.linalg.norm(up)
-    x_axis = np.array([1.0, 0.0, 0.0]) - up[0] * up
-    if np.linalg.norm(x_axis) < 1e-6:
-        x_axis = np.array([0.0, 0.0, 1.0]) - up[2] * up
-    x_axis /= np.linalg.norm(x_axis)
-    return np.stack([x_axis, up, np.cross(x_axis, up)])
-
-
 def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, lifter: str = DEFAULT_LIFTER,
             length_model: str = "builtin", bidirectional: bool | None = None, causal: bool = False,
             render: bool = True, bvh: bool = False, start: float | None = None, end: float | None = None,
@@ -164,7 +152,8 @@ def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, l
 
     out_dir: output folder (default ``output/<video name>``). lifter: 'builtin', one of
     ``models.MEDIAPIPE_LIFTERS``, a checkpoint path, or several of these joined by '+' (their
-    mean); length_model: 'builtin' or a checkpoint path; bidirectional: the ``-bi`` flag (None: read from the checkpoint). causal: per-frame lengths from
+    mean); length_model: 'builtin' or a checkpoint path; bidirectional: the ``-bi`` flag (None: read
+    from the checkpoint). causal: per-frame lengths from
     past frames only (GRU models). render / bvh: write ``<name>.mp4`` / ``<name>.bvh`` beside
     ``<name>.npz``. start / end: seconds of the video to use. height: the person's standing height
     in meters, which sets the size of the bone lengths. focal (pixels) or fov (degrees across the
@@ -239,13 +228,6 @@ def _lift(lifter: str, lifting_models: list, model_keypoints: np.ndarray, keypoi
     return mean - mean[:, :1]
 
 
-def own_lengths(poses: np.ndarray) -> np.ndarray:
-    """The lifter's own lengths of a video (16,) meters: per bone the median over frames of poses (T, J, 3)."""
-    from ..bones import bone_lengths, symmetrize_lengths
-
-    return symmetrize_lengths(np.median(bone_lengths(poses), axis=0))
-
-
 def _analyse(info, frame_range: FrameRange, lifting_models: list, lengths_model, lifter: str, causal: bool,
              seconds: dict[str, float], show_progress: bool, height: float | None, focal: float,
              person_box, trajectory: bool) -> VideoResult:
@@ -290,7 +272,7 @@ def _analyse(info, frame_range: FrameRange, lifting_models: list, lengths_model,
         if causal:
             lengths, scale_source, note = predicted[resample.latest_model_frame(frames, info.fps)], "model", ""
         else:
-            choice = choose_lengths(predicted, own_lengths(poses), height)
+            choice = choose_lengths(predicted, median_lengths(poses), height)
             lengths, scale_source, note = choice.lengths, choice.scale_source, choice.note
         seconds["lengths"] = time.perf_counter() - stage
         stage = time.perf_counter()
@@ -316,7 +298,7 @@ def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: 
         if "bvh" in temporary:
             from .bvh import write_bvh
 
-            upright = upright_rotation(result.up)
+            upright = upright_frame(result.up)  # camera frame -> the BVH file's upright frame
             roots = None if result.trajectory is None else result.trajectory @ upright.T
             write_bvh(temporary["bvh"], result.poses_3d_adjusted @ upright.T, result.bone_lengths, result.fps,
                       root_positions=roots)
@@ -331,7 +313,8 @@ def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: 
                 write_pose_video(temporary["mp4"], {"lifter": result.poses_3d, "adjusted": result.poses_3d_adjusted},
                                  result.fps, frames=read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
                                  keypoints_2d=result.keypoints_2d, up=result.up, detected=result.detected,
-                                 visible=result.visible(), overlay=True, faint=("lifter",), height=min(RENDER_HEIGHT, info.height),
+                                 visible=result.visible(), overlay=True, faint=("lifter",),
+                                 height=min(RENDER_HEIGHT, info.height),
                                  progress=bar)
             seconds["decode + render"] = time.perf_counter() - stage
 

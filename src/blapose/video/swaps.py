@@ -61,7 +61,8 @@ def _torso_size(pixels: np.ndarray) -> np.ndarray:
     """Per frame (T,) a length in pixels: mean of the shoulder width, hip width and the two flanks."""
     shoulders, hips = pixels[:, [_INDEX["left_shoulder"], _INDEX["right_shoulder"]]], \
         pixels[:, [_INDEX["left_hip"], _INDEX["right_hip"]]]
-    sizes = [np.linalg.norm(shoulders[:, 0] - shoulders[:, 1], axis=-1), np.linalg.norm(hips[:, 0] - hips[:, 1], axis=-1),
+    sizes = [np.linalg.norm(shoulders[:, 0] - shoulders[:, 1], axis=-1),
+             np.linalg.norm(hips[:, 0] - hips[:, 1], axis=-1),
              np.linalg.norm(shoulders - hips, axis=-1).mean(axis=-1)]
     return np.maximum(np.mean(sizes, axis=0), 1e-6)
 

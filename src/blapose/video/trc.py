@@ -1,7 +1,7 @@
 """TRC marker files (OpenSim, Pose2Sim, Sports2D): write marker trajectories; the Human3.6M joints as markers.
 
 Glossary: T frames, M markers, J joints (17, ``blapose.skeleton.H36M``). Positions are meters in a
-y-up frame (OpenSim's convention), here the upright frame of ``pipeline`` (``upright_rotation``),
+y-up frame (OpenSim's convention), here the upright frame of ``blapose.geometry.rotations.upright_frame``,
 the frame the BVH file is written in.
 
 Layout, as OpenSim's own writer (``TRCFileAdapter``) and Pose2Sim (``triangulation.make_trc``) write
@@ -74,7 +74,7 @@ def person_markers(poses: np.ndarray, camera_to_upright: np.ndarray, trajectory:
     """One person's Human3.6M joints as markers (T, J, 3), meters, in the upright frame (y up).
 
     poses: (T, J, 3) meters, camera frame, root-relative (``VideoResult.poses_3d_adjusted``).
-    camera_to_upright: (3, 3) rotation, ``pipeline.upright_rotation(result.up)``: the rotation the BVH
+    camera_to_upright: (3, 3) rotation, ``geometry.rotations.upright_frame(result.up)``: the rotation the BVH
     file is written with, so markers and BVH share one frame. trajectory: (T, 3) meters, camera frame,
     the root's position per frame (``VideoResult.trajectory``); None keeps the root at the origin
     (root-relative markers). detected: (T,) bool; frames where it is False (no person found, poses

@@ -8,7 +8,8 @@ an mp4 that browsers and phones play: H.264 (x264's ultrafast preset makes it Co
 no B-frames, CAVLC), yuv420p (4:2:0, limited range, BT.601),
 the index (``moov`` box) before the media data (``+faststart``), and a bit-rate cap (constant
 quality ``crf`` under an x264 VBV cap: ``maxrate`` ``max_bitrate`` bits/s, ``bufsize`` half a
-second of it, so a video of D seconds holds at most ``max_bitrate * (D + 0.5)`` bits). The file is written to a temporary name and renamed only when the whole video is encoded.
+second of it, so a video of D seconds holds at most ``max_bitrate * (D + 0.5)`` bits). The file is
+written to a temporary name and renamed only when the whole video is encoded.
 
 Why PyAV rather than imageio-ffmpeg's bundled ffmpeg binary (both ship libx264 in their wheels):
 encoding the same rendered 1484x720 frames at 30 fps on this project's 2-core machine ran at the

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..geometry.rotations import look_at
 from ..skeleton import H36M, Skeleton
 from ..video.visibility import visible_joints
 from . import encode
@@ -120,13 +121,14 @@ def estimate_up(poses: np.ndarray, skeleton: Skeleton = H36M) -> np.ndarray:
     return mean / np.linalg.norm(mean)
 
 
-def view_rotation(up: np.ndarray, azimuth_deg: float = 0.0, elevation_deg: float = 10.0) -> np.ndarray:
-    """Rotation (3, 3) whose rows are the viewer's right, down and viewing direction in camera frame.
+def view_direction(up: np.ndarray, azimuth_deg: float = 0.0, elevation_deg: float = 10.0) -> np.ndarray:
+    """The viewer's unit viewing direction (3,) in the camera frame.
 
     up (3,): the world's up in the camera frame. At azimuth 0 and elevation 0 the viewer looks
     horizontally along the camera's viewing direction (its horizontal part); azimuth turns the
     viewer around the up axis (positive: to the camera's right side, looking back towards the
-    middle), elevation raises the viewer so it looks down. ``points @ R.T`` gives view coordinates.
+    middle), elevation raises the viewer so it looks down. The view's rotation (rows right, down,
+    direction) is ``geometry.rotations.look_at(direction, up)``.
     """
     up = np.asarray(up, dtype=np.float64)
     up = up / np.linalg.norm(up)
@@ -137,11 +139,7 @@ def view_rotation(up: np.ndarray, azimuth_deg: float = 0.0, elevation_deg: float
     side = np.cross(forward, up)  # viewer's right when looking along forward with up up
     azimuth, elevation = np.radians(azimuth_deg), np.radians(elevation_deg)
     horizontal = np.cos(azimuth) * forward - np.sin(azimuth) * side
-    direction = np.cos(elevation) * horizontal - np.sin(elevation) * up
-    down = -up - np.dot(-up, direction) * direction
-    down /= np.linalg.norm(down)
-    right = np.cross(down, direction)
-    return np.stack([right, down, direction])
+    return np.cos(elevation) * horizontal - np.sin(elevation) * up
 
 
 def _mix(colour: tuple[int, int, int], share: float) -> tuple[int, int, int]:
@@ -229,7 +227,8 @@ class PoseVideoWriter:
         self.width = self.frame_width + len(self.panels) * len(VIEWS) * self.view_width
         self.up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)
         #: (V, 3, 3): rows right, down, viewing direction of each view, camera frame.
-        self.rotations = np.stack([view_rotation(up, azimuth_deg + turn, elevation_deg) for _, turn in VIEWS])
+        self.rotations = np.stack([look_at(view_direction(up, azimuth_deg + turn, elevation_deg), self.up)
+                                   for _, turn in VIEWS])
         self._projection = self.rotations[:, :2].reshape(-1, 3).T  # (3, 2V): points -> view x, y
         self.numbers = [int(number) for number in numbers]
         self.several = len(self.numbers) > 1
@@ -545,7 +544,7 @@ def _positions(people: list[PersonTrack], up: np.ndarray, azimuth_deg: float) ->
         return [person.trajectory for person in people]
     if len(people) == 1:
         return [None]
-    right = view_rotation(up, azimuth_deg)[0]
+    right = look_at(view_direction(up, azimuth_deg), np.asarray(up, dtype=np.float64))[0]
     middle = (len(people) - 1) / 2
     return [np.tile((slot - middle) * SIDE_BY_SIDE * right, (len(person.frames), 1))
             for slot, person in enumerate(people)]

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from ...bones import bones_to_poses, poses_to_bones
-from ...camera import project_to_2d
 from ...errors import InputError
-from ...floor import calibration_vector, mirror_calibration, world_up_in_camera  # noqa: F401  (re-exported)
+from ...geometry.camera import project_to_2d
+from ...geometry.floor import calibration_vector, mirror_calibration, world_up_in_camera  # noqa: F401  (re-exported)
 from ...skeleton import H36M, Skeleton
 from ..device import to_device
 from ..distributed import DistributedContext, shard
@@ -41,7 +41,8 @@ UNIFORM_RELATIVE_RANGE = 0.3
 
 @dataclass(frozen=True)
 class ChunkIndex:
-    """The training examples: chunk c is frames ``start[c] .. start[c] + L`` of ``sequence[c]``, mirrored if ``flip[c]``."""
+    """The training examples: chunk c is frames ``start[c] .. start[c] + L`` of ``sequence[c]``,
+    mirrored if ``flip[c]``."""
 
     sequence: np.ndarray
     start: np.ndarray
@@ -62,7 +63,8 @@ def build_chunk_index(frame_counts: Sequence[int], chunk_len: int, segment_shift
     if chunk_len < 1 or segment_shift < 1:
         raise InputError(f"chunk length ({chunk_len}) and segment shift ({segment_shift}) must be positive")
     starts = [chunk_starts(count, chunk_len, segment_shift) for count in frame_counts]
-    sequence = np.concatenate([np.full(len(s), i, dtype=np.int64) for i, s in enumerate(starts)] + [np.zeros(0, np.int64)])
+    sequence = np.concatenate([np.full(len(s), i, dtype=np.int64) for i, s in enumerate(starts)]
+                              + [np.zeros(0, np.int64)])
     start = np.concatenate(starts + [np.zeros(0, np.int64)])
     mirrored = np.zeros(len(start), dtype=bool)
     if flip:
@@ -124,7 +126,7 @@ class MotionBank:
     lowest: (N,) float32 height of the lowest joint above the root along ``up``, meters.
     first_frame: (S,) int64 index in N of each video's first frame; frame_counts (S,) its length.
     subjects: (S,) subject of each video.
-    calibration: (S, 13) float32 calibration vector of each video's camera (``blapose.floor``);
+    calibration: (S, 13) float32 calibration vector of each video's camera (``blapose.geometry.floor``);
     None for world-frame motions, which are seen through virtual cameras.
     """
 
@@ -284,7 +286,7 @@ def make_length_sampler(kind: str, table: np.ndarray, subjects_train: Sequence[s
 @dataclass(frozen=True)
 class LengthBatch:
     """keypoints (B, L, J, 2) float32 normalised screen coordinates; lengths (B, P) float32 meters;
-    calibration (B, 13) float32 of the camera each example is seen through (``blapose.floor``,
+    calibration (B, 13) float32 of the camera each example is seen through (``blapose.geometry.floor``,
     mirrored with the example), None when the bank has no cameras."""
 
     keypoints: torch.Tensor

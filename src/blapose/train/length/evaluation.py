@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...floor import calibration_vector
+from ...geometry.floor import calibration_vector
+from ...lengths.reference import true_lengths
 from ...models.checkpoint import load_checkpoint, resolve_checkpoint_path
 from ...models.length import BoneLengthModel, length_model_from_checkpoint, predict_lengths
 from ..device import resolve_device  # noqa: F401  (re-exported: its home was this module)
@@ -26,13 +27,6 @@ class LengthErrors:
 
     detected: float
     augmented: float
-
-
-def mean_sequence_lengths(sequences: Sequence) -> dict[tuple[str, str, int], np.ndarray]:
-    """Ground-truth lengths (16,) float32 meters of each video, averaged over its frames (upstream)."""
-    from ...length_errors import true_lengths
-
-    return {key: lengths.astype(np.float32) for key, lengths in true_lengths(sequences).items()}
 
 
 def augmented_test_keypoints(sequences: Sequence, sampler: LengthSampler | None,
@@ -76,7 +70,7 @@ def evaluate(model: BoneLengthModel, test_sequences: Sequence, sampler: LengthSa
     ``sampler`` gives the lengths of the augmented copies for the random augmentation types; None
     or 'smpl' uses other test videos' ground-truth lengths (``augmented_test_keypoints``).
     """
-    reference = mean_sequence_lengths(test_sequences)
+    reference = true_lengths(test_sequences, np.float32)
     detected = predict_lengths(model, test_sequences, progress=progress)
     rng = np.random.default_rng(seed)
     keypoints, targets = augmented_test_keypoints(test_sequences, sampler, reference, rng)
@@ -88,13 +82,14 @@ def evaluate(model: BoneLengthModel, test_sequences: Sequence, sampler: LengthSa
 
 def evaluate_checkpoint(config: LengthTrainingConfig, checkpoint_name: str) -> LengthErrors:
     """Length errors of a saved model on the config's test subjects (``--evaluate -t length``)."""
-    path = resolve_checkpoint_path(checkpoint_name, config.checkpoint_dir)
-    model = length_model_from_checkpoint(load_checkpoint(path), str(path), config.bidirectional)
-    model.to(resolve_device(config.device))
+    path = resolve_checkpoint_path(checkpoint_name, config.run.checkpoint_dir)
+    model = length_model_from_checkpoint(load_checkpoint(path), str(path), config.model.bidirectional)
+    model.to(resolve_device(config.run.device))
     sampler = None
-    if config.length_aug_type != "smpl":  # 'smpl' evaluation needs no table (test lengths are swapped)
-        sampler = make_length_sampler(config.length_aug_type, load_length_table(config.bone_length_aug),
-                                      config.subjects_train, config.subjects_test, config.bone_length_aug)
-    return evaluate(model, load_training_sequences(config, config.subjects_test), sampler, config.seed + 1,
-                    progress=config.progress)
+    augmentation, data = config.augmentation, config.data
+    if augmentation.length_aug_type != "smpl":  # 'smpl' evaluation needs no table (test lengths are swapped)
+        sampler = make_length_sampler(augmentation.length_aug_type, load_length_table(augmentation.bone_length_aug),
+                                      data.subjects_train, data.subjects_test, augmentation.bone_length_aug)
+    return evaluate(model, load_training_sequences(config, data.subjects_test), sampler, config.schedule.seed + 1,
+                    progress=config.run.progress)
 

@@ -1,8 +1,9 @@
 """Training the bone-length model on re-posed, re-projected ground-truth motion (BLAPose, Sec. 3).
 
 Layers: ``train_step`` (one batch) -> ``train_epoch`` (all chunks once) -> ``evaluate`` (length
-errors on the test videos, ``evaluation``) -> ``fit`` (epochs, learning-rate decay, checkpoints,
-resume). Settings live in ``config``, checkpoints and history in ``state``.
+errors on the test videos, ``evaluation``) -> ``fit``, which reads as its stages: ``setup`` (data,
+batches, model) -> ``resume`` -> per epoch ``train_and_evaluate_epoch`` (with learning-rate decay)
+and ``save_epoch`` (checkpoints). Settings live in ``config``, checkpoints and history in ``state``.
 
 Units: meters inside; printed errors in millimetres.
 """
@@ -21,24 +22,39 @@ from torch import nn
 
 from ...errors import InputError
 from ...fileio import atomic_path
-from ...floor import standing_ankle_height
+from ...geometry.floor import standing_ankle_height
 from ...models.checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
 from ...models.length import DEFAULT_ANKLE_HEIGHT, BoneLengthModel
 from ...progress import Progress
 from .. import flush_subnormal_floats
 from ..device import FP32, Precision, backward_and_step, resolve_precision
-from ..distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
-                          restore_random_states, wrap_model)
-from .batches import LengthBatchBuilder, MotionBank, WildViews, make_length_sampler
-from .config import (RECIPES, LengthCommand, LengthTrainingConfig, command_from_args, config_from_args,
-                            load_length_table, load_training_sequences)
-from .evaluation import (LengthErrors, evaluate, evaluate_checkpoint, mean_length_error,
-                          mean_sequence_lengths)
-from .state import (TrainingHistory, TrainingState, checkpoint_dict, restore, save_curves)
+from ..distributed import (
+    DistributedContext,
+    all_reduce_sum,
+    current_context,
+    loss_weight,
+    random_states,
+    restore_random_states,
+    wrap_model,
+)
+from .batches import LengthBatchBuilder, LengthSampler, MotionBank, WildViews, make_length_sampler
+from .config import (
+    RECIPES,
+    LengthAugmentation,
+    LengthCommand,
+    LengthTrainingConfig,
+    command_from_args,
+    config_from_args,
+    load_length_table,
+    load_training_sequences,
+)
+from .evaluation import LengthErrors, evaluate, evaluate_checkpoint, mean_length_error
+from .state import TrainingHistory, TrainingState, checkpoint_dict, restore, save_curves
 
 __all__ = ["RECIPES", "LengthTrainingConfig", "config_from_args", "LengthErrors", "evaluate", "evaluate_checkpoint",
-           "mean_length_error", "mean_sequence_lengths", "TrainingHistory", "build_model", "length_loss",
-           "train_step", "train_epoch", "fit", "FitResult", "LengthCommand", "command_from_args", "run_command"]
+           "mean_length_error", "TrainingHistory", "build_model", "length_loss",
+           "train_step", "train_epoch", "fit", "FitResult", "TrainingSetup", "LengthCommand", "command_from_args",
+           "run_command"]
 
 #: The learning rate stops decaying below this (upstream train.py).
 MIN_DECAYING_LR = 1e-6
@@ -48,12 +64,13 @@ def build_model(config: LengthTrainingConfig, reference_lengths: np.ndarray | No
                 ankle_height: float = DEFAULT_ANKLE_HEIGHT) -> BoneLengthModel:
     """A fresh model with the config's architecture; ``reference_lengths`` (16,) m for ``log_output``;
     ``ankle_height`` (m above the floor) for ``camera_inputs``."""
-    return BoneLengthModel(embed_dim=config.embed_dim, hidden_size=config.hidden_size,
-                           num_layers=config.num_layers, dropout=config.dropout,
-                           bidirectional=config.bidirectional, bone_inputs=config.bone_inputs,
-                           temporal=config.temporal, proportions_only=config.proportions_only,
-                           reference_lengths=reference_lengths if config.log_output else None,
-                           camera_inputs=config.camera_inputs, ankle_height=ankle_height)
+    model = config.model
+    return BoneLengthModel(embed_dim=model.embed_dim, hidden_size=model.hidden_size,
+                           num_layers=model.num_layers, dropout=model.dropout,
+                           bidirectional=model.bidirectional, bone_inputs=model.bone_inputs,
+                           temporal=model.temporal, proportions_only=model.proportions_only,
+                           reference_lengths=reference_lengths if model.log_output else None,
+                           camera_inputs=model.camera_inputs, ankle_height=ankle_height)
 
 
 def length_loss(predicted: torch.Tensor, target: torch.Tensor, proportions_only: bool = False) -> torch.Tensor:
@@ -140,119 +157,167 @@ class FitResult:
     best_checkpoint: Path | None
 
 
+@dataclass
+class TrainingSetup:
+    """What ``fit`` trains with (``setup``): this process's place in the process group, its precision,
+    the numpy generator shared by the ranks, the length sampler and batch builder, the model (not
+    wrapped), its optimizer and loss scaler, and the videos evaluated each epoch."""
+
+    context: DistributedContext
+    precision: Precision
+    rng: np.random.Generator
+    sampler: LengthSampler
+    builder: LengthBatchBuilder
+    model: BoneLengthModel
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    evaluation_sequences: list
+
+
 def fit(config: LengthTrainingConfig) -> FitResult:
     """Train (or continue training) a bone-length model as ``config`` says; writes checkpoints.
 
     Seeds torch's global generator (weights, dropout) and a numpy generator (chunk order, lengths,
-    root offsets) from ``config.seed``; both states go into every checkpoint, so a run resumed from
-    ``final.bin`` continues exactly as the uninterrupted run would.
+    root offsets) from ``config.schedule.seed``; both states go into every checkpoint, so a run
+    resumed from ``final.bin`` continues exactly as the uninterrupted run would.
 
     In a torchrun process group every rank calls ``fit`` alike: the model trains wrapped in DDP
-    on its block of each global batch of ``config.batch_size`` chunks (torch seeded with seed +
-    rank, the numpy draws shared), and only rank 0 evaluates, prints and writes checkpoints, which
-    carry every rank's random states ('rank_random_states').
+    on its block of each global batch of ``config.schedule.batch_size`` chunks (torch seeded with
+    seed + rank, the numpy draws shared), and only rank 0 evaluates, prints and writes checkpoints,
+    which carry every rank's random states ('rank_random_states').
     """
     flush_subnormal_floats()
-    context = current_context(config.device)
-    device = context.device
-    precision = resolve_precision(config.amp, device)
-    torch.manual_seed(config.seed + context.rank)
-    rng = np.random.default_rng(config.seed)
-    train_sequences = load_training_sequences(config, training_subjects(config))
-    evaluation_subjects = config.subjects_valid or (config.subjects_test if config.evaluate_each_epoch else ())
-    test_sequences = load_training_sequences(config, evaluation_subjects) if evaluation_subjects else []
-    sampler = make_length_sampler(config.length_aug_type, load_length_table(config.bone_length_aug),
-                                  config.subjects_train, config.subjects_test, config.bone_length_aug)
-    if config.wild_views or config.studio_views:
-        from ..wild import world_motions
+    run = setup(config)
+    state = resume(run, config) if config.run.resume else TrainingState(lr=config.schedule.learning_rate)
+    trained = wrap_model(run.model, run.context)
+    checkpoint_dir = Path(config.run.checkpoint_dir)
+    while state.epoch < config.schedule.epochs:
+        print(train_and_evaluate_epoch(run, trained, state, config))
+        save_epoch(run, state, config, checkpoint_dir)
+    final_path, best_path = checkpoint_dir / "final.bin", checkpoint_dir / "epoch_best.bin"
+    if run.context.is_main and not final_path.exists():  # nothing left to train: leave the resumed state behind
+        save_checkpoint(final_path, checkpoint_dict(run.model, run.optimizer, state, run.rng, config.recipe))
+    return FitResult(model=run.model.eval(), history=state.history, final_checkpoint=final_path,
+                     best_checkpoint=best_path if best_path.exists() else None)
 
-        motions = world_motions(train_sequences)
-        subjects = list(dict.fromkeys((s.subject, s.action) for s in train_sequences))
-        bank = MotionBank.from_world_motions(motions, [subject for subject, _ in subjects], device)
-    else:
-        bank = MotionBank.from_sequences(train_sequences, device)
-    builder = LengthBatchBuilder(bank, sampler, config.batch_size, config.chunk_len, config.segment_shift,
-                                 flip=config.flip_augmentation, root_offset_std=config.root_offset_std,
-                                 floor=config.floor_augmentation, keypoint_noise=config.keypoint_noise,
+
+def setup(config: LengthTrainingConfig) -> TrainingSetup:
+    """Seed the generators, read the videos and the length table, and build the batches, the model
+    (on the device) and its optimizer; prints what will train."""
+    context = current_context(config.run.device)
+    device = context.device
+    precision = resolve_precision(config.run.amp, device)
+    seed = config.schedule.seed
+    torch.manual_seed(seed + context.rank)
+    rng = np.random.default_rng(seed)
+    data = config.data
+    train_sequences = load_training_sequences(config, training_subjects(config))
+    evaluation_subjects = data.subjects_valid or (data.subjects_test if config.run.evaluate_each_epoch else ())
+    evaluation_sequences = load_training_sequences(config, evaluation_subjects) if evaluation_subjects else []
+    augmentation = config.augmentation
+    sampler = make_length_sampler(augmentation.length_aug_type, load_length_table(augmentation.bone_length_aug),
+                                  data.subjects_train, data.subjects_test, augmentation.bone_length_aug)
+    builder = LengthBatchBuilder(_motion_bank(train_sequences, augmentation, device), sampler,
+                                 config.schedule.batch_size, config.schedule.chunk_len, config.schedule.segment_shift,
+                                 flip=augmentation.flip_augmentation, root_offset_std=augmentation.root_offset_std,
+                                 floor=augmentation.floor_augmentation, keypoint_noise=augmentation.keypoint_noise,
                                  wild=views(config))
     ankle_height = standing_ankle_height(s.camera.camera_to_world(s.poses_3d) for s in train_sequences)
     model = build_model(config, sampler.table.mean(axis=0), ankle_height).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, amsgrad=True)
-    scaler = precision.grad_scaler()
-    print(f"INFO: training on {len(builder.index)} chunks of {config.chunk_len} frames "
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.schedule.learning_rate, amsgrad=True)
+    print(f"INFO: training on {len(builder.index)} chunks of {config.schedule.chunk_len} frames "
           f"({builder.num_batches} batches per epoch) on {device}"
           f"{f' x {context.world_size} processes' if context.is_distributed else ''}, {precision.name}; "
           f"{sum(p.numel() for p in model.parameters())} parameters")
+    return TrainingSetup(context, precision, rng, sampler, builder, model, optimizer, precision.grad_scaler(),
+                         evaluation_sequences)
 
-    state = TrainingState(lr=config.learning_rate)
-    if config.resume:
-        path = resolve_checkpoint_path(config.resume, config.checkpoint_dir)
-        checkpoint = load_checkpoint(path)
-        state = restore(checkpoint, str(path), model, optimizer, rng)
-        restore_random_states(checkpoint.get("rank_random_states"), rng, context)
-        if scaler.is_enabled() and isinstance(checkpoint.get("scaler"), dict):
-            scaler.load_state_dict(checkpoint["scaler"])
-        print(f"INFO: resuming from {path} after epoch {state.epoch}")
-    trained = wrap_model(model, context)
 
-    checkpoint_dir = Path(config.checkpoint_dir)
-    best_path = checkpoint_dir / "epoch_best.bin"
-    final_path = checkpoint_dir / "final.bin"
+def _motion_bank(train_sequences: list, augmentation: LengthAugmentation, device: torch.device) -> MotionBank:
+    """The training motion: the videos' camera-frame poses, or their world-frame motion for random cameras."""
+    if not (augmentation.wild_views or augmentation.studio_views):
+        return MotionBank.from_sequences(train_sequences, device)
+    from ..wild import world_motions
+
+    motions = world_motions(train_sequences)
+    subjects = list(dict.fromkeys((s.subject, s.action) for s in train_sequences))
+    return MotionBank.from_world_motions(motions, [subject for subject, _ in subjects], device)
+
+
+def resume(run: TrainingSetup, config: LengthTrainingConfig) -> TrainingState:
+    """Restore model, optimizer, loss scaler and every generator from the checkpoint ``config.run.resume``."""
+    path = resolve_checkpoint_path(config.run.resume, config.run.checkpoint_dir)
+    checkpoint = load_checkpoint(path)
+    state = restore(checkpoint, str(path), run.model, run.optimizer, run.rng)
+    restore_random_states(checkpoint.get("rank_random_states"), run.rng, run.context)
+    if run.scaler.is_enabled() and isinstance(checkpoint.get("scaler"), dict):
+        run.scaler.load_state_dict(checkpoint["scaler"])
+    print(f"INFO: resuming from {path} after epoch {state.epoch}")
+    return state
+
+
+def train_and_evaluate_epoch(run: TrainingSetup, trained: nn.Module, state: TrainingState,
+                             config: LengthTrainingConfig) -> str:
+    """One epoch: train, evaluate (rank 0), record both in ``state.history``, count the epoch and
+    decay the learning rate; returns the epoch's line of losses (mm)."""
+    started = time.time()
     history = state.history
-    while state.epoch < config.epochs:
-        started = time.time()
-        history.train.append(train_epoch(trained, optimizer, builder, rng, f"epoch {state.epoch + 1}",
-                                         config.progress, context, precision, scaler))
-        line = f"[{state.epoch + 1}] time {(time.time() - started) / 60:.2f} min lr {state.lr:.6f} " \
-               f"length_train {history.train[-1] * 1000:.2f} mm"
-        if test_sequences and context.is_main:
-            model.eval()
-            errors = evaluate(model, test_sequences, sampler, seed=config.seed + 1, progress=config.progress)
-            history.valid.append(errors.detected)
-            history.valid_aug.append(errors.augmented)
-            line += f" length_valid {errors.detected * 1000:.2f} mm length_valid_aug {errors.augmented * 1000:.2f} mm"
-            if config.subjects_valid:
-                line += f" ({','.join(config.subjects_valid)})"
-        print(line)
+    history.train.append(train_epoch(trained, run.optimizer, run.builder, run.rng, f"epoch {state.epoch + 1}",
+                                     config.run.progress, run.context, run.precision, run.scaler))
+    line = f"[{state.epoch + 1}] time {(time.time() - started) / 60:.2f} min lr {state.lr:.6f} " \
+           f"length_train {history.train[-1] * 1000:.2f} mm"
+    if run.evaluation_sequences and run.context.is_main:
+        run.model.eval()
+        errors = evaluate(run.model, run.evaluation_sequences, run.sampler, seed=config.schedule.seed + 1,
+                          progress=config.run.progress)
+        history.valid.append(errors.detected)
+        history.valid_aug.append(errors.augmented)
+        line += f" length_valid {errors.detected * 1000:.2f} mm length_valid_aug {errors.augmented * 1000:.2f} mm"
+        if config.data.subjects_valid:
+            line += f" ({','.join(config.data.subjects_valid)})"
+    state.epoch += 1
+    optimizer = run.optimizer
+    if optimizer.param_groups[0]["lr"] >= MIN_DECAYING_LR:
+        for group in optimizer.param_groups:
+            group["lr"] *= config.schedule.lr_decay
+    state.lr = optimizer.param_groups[0]["lr"]
+    return line
 
-        state.epoch += 1
-        if optimizer.param_groups[0]["lr"] >= MIN_DECAYING_LR:
-            for group in optimizer.param_groups:
-                group["lr"] *= config.lr_decay
-        state.lr = optimizer.param_groups[0]["lr"]
-        resume_state = {"rank_random_states": random_states(rng, context)}  # every rank takes part
-        if scaler.is_enabled():
-            resume_state["scaler"] = scaler.state_dict()
-        if not context.is_main:
-            continue
 
-        improved = bool(test_sequences) and history.valid[-1] < state.best
-        if improved:
-            state.best = history.valid[-1]
-        content = {**checkpoint_dict(model, optimizer, state, rng, config.recipe), **resume_state}
-        if improved:
-            save_checkpoint(best_path, content)
-            print(f"Saving checkpoint to {best_path}")
-        if state.epoch % config.checkpoint_frequency == 0:
-            save_checkpoint(checkpoint_dir / f"epoch_{state.epoch}.bin", content)
-        save_checkpoint(final_path, content)
-        with atomic_path(checkpoint_dir / "result.pkl") as temporary:
-            temporary.write_bytes(pickle.dumps(history.as_dict()))
-        if config.export_training_curves:
-            save_curves(history, checkpoint_dir / "loss_length.png")
-    if context.is_main and not final_path.exists():  # nothing left to train: leave the resumed state behind
-        save_checkpoint(final_path, checkpoint_dict(model, optimizer, state, rng, config.recipe))
-    return FitResult(model=model.eval(), history=history, final_checkpoint=final_path,
-                     best_checkpoint=best_path if best_path.exists() else None)
+def save_epoch(run: TrainingSetup, state: TrainingState, config: LengthTrainingConfig, checkpoint_dir: Path) -> None:
+    """After an epoch: gather every rank's random states (all ranks take part), then on rank 0 write
+    final.bin, epoch_best.bin when the validation error improved, epoch_<N>.bin every
+    ``checkpoint_frequency`` epochs, result.pkl (the history) and, when asked, the curves."""
+    resume_state = {"rank_random_states": random_states(run.rng, run.context)}  # every rank takes part
+    if run.scaler.is_enabled():
+        resume_state["scaler"] = run.scaler.state_dict()
+    if not run.context.is_main:
+        return
+    history = state.history
+    improved = bool(run.evaluation_sequences) and history.valid[-1] < state.best
+    if improved:
+        state.best = history.valid[-1]
+    content = {**checkpoint_dict(run.model, run.optimizer, state, run.rng, config.recipe), **resume_state}
+    if improved:
+        best_path = checkpoint_dir / "epoch_best.bin"
+        save_checkpoint(best_path, content)
+        print(f"Saving checkpoint to {best_path}")
+    if state.epoch % config.run.checkpoint_frequency == 0:
+        save_checkpoint(checkpoint_dir / f"epoch_{state.epoch}.bin", content)
+    save_checkpoint(checkpoint_dir / "final.bin", content)
+    with atomic_path(checkpoint_dir / "result.pkl") as temporary:
+        temporary.write_bytes(pickle.dumps(history.as_dict()))
+    if config.run.export_training_curves:
+        save_curves(history, checkpoint_dir / "loss_length.png")
 
 
 def training_subjects(config: LengthTrainingConfig) -> tuple[str, ...]:
     """The training subjects without the validation subjects (which are held out of training)."""
-    subjects = tuple(s for s in config.subjects_train if s not in config.subjects_valid)
+    subjects = tuple(s for s in config.data.subjects_train if s not in config.data.subjects_valid)
     if not subjects:
         raise InputError(f"no training subject is left once the validation subjects "
-                         f"({', '.join(config.subjects_valid)}) are held out")
-    overlap = [s for s in config.subjects_valid if s in config.subjects_test]
+                         f"({', '.join(config.data.subjects_valid)}) are held out")
+    overlap = [s for s in config.data.subjects_valid if s in config.data.subjects_test]
     if overlap:
         raise InputError(f"validation subject(s) {', '.join(overlap)} are also test subjects")
     return subjects
@@ -263,9 +328,9 @@ def views(config: LengthTrainingConfig) -> WildViews | None:
     around the dataset's without those errors (``studio_views``), or none (the dataset's own cameras)."""
     from ..wild import NO_NOISE, STUDIO_CAMERAS
 
-    if config.wild_views:
+    if config.augmentation.wild_views:
         return WildViews()
-    return WildViews(cameras=STUDIO_CAMERAS, noise=NO_NOISE) if config.studio_views else None
+    return WildViews(cameras=STUDIO_CAMERAS, noise=NO_NOISE) if config.augmentation.studio_views else None
 
 
 def run_command(command: LengthCommand) -> int:
@@ -273,32 +338,34 @@ def run_command(command: LengthCommand) -> int:
     config = command.config
     if command.evaluate:
         errors = evaluate_checkpoint(config, command.evaluate)
-        print(f"Bone length error on {', '.join(config.subjects_test)}: detected 2D "
+        print(f"Bone length error on {', '.join(config.data.subjects_test)}: detected 2D "
               f"{errors.detected * 1000:.2f} mm, augmented {errors.augmented * 1000:.2f} mm")
         return 0
     result = fit(config)
     if result.history.valid:
         best = min(result.history.valid)
-        which = f"validation subjects ({','.join(config.subjects_valid)})" if config.subjects_valid else "test subjects"
+        valid = config.data.subjects_valid
+        which = f"validation subjects ({','.join(valid)})" if valid else "test subjects"
         print(f"Best length error on the {which}: {best * 1000:.2f} mm "
               f"(epoch {result.history.valid.index(best) + 1}); final checkpoint {result.final_checkpoint}")
-    if config.recipe != "upstream" and not config.wild_views:
+    if config.recipe != "upstream" and not config.augmentation.wild_views:
         print(final_test_line(result.model, config))
     return 0 if all(math.isfinite(v) for v in result.history.train) else 1
 
 
 def final_test_line(model: BoneLengthModel, config: LengthTrainingConfig) -> str:
     """The final model's length error on the test subjects' detected 2D, next to the training mean's
-    (mm, with the scale and proportion split of ``blapose.length_errors``): measured once, after training."""
-    from ...demo import training_mean_lengths
-    from ...length_errors import length_errors
+    (mm, with the scale and proportion split of ``blapose.lengths.scoring``): measured once, after training."""
+    from ...lengths.reference import training_mean_lengths, true_lengths
+    from ...lengths.scoring import length_errors
     from ...models.length import predict_lengths
 
-    test = load_training_sequences(config, config.subjects_test)
-    truth = mean_sequence_lengths(test)
+    test = load_training_sequences(config, config.data.subjects_test)
+    truth = true_lengths(test, np.float32)
     learned = length_errors(predict_lengths(model, test), truth)
     mean = training_mean_lengths(load_training_sequences(config, training_subjects(config)))
     baseline = length_errors({key: mean for key in truth}, truth)
-    return (f"Length error of the final model on the test subjects ({','.join(config.subjects_test)}), measured once: "
-            f"{learned.mean * 1000:.2f} mm (scale {learned.scale * 1000:.2f}, proportion {learned.proportion * 1000:.2f}); "
-            f"training subjects' mean {baseline.mean * 1000:.2f} mm ({learned.mean / baseline.mean:.2f}x)")
+    return (f"Length error of the final model on the test subjects ({','.join(config.data.subjects_test)}), "
+            f"measured once: {learned.mean * 1000:.2f} mm (scale {learned.scale * 1000:.2f}, "
+            f"proportion {learned.proportion * 1000:.2f}); training subjects' mean {baseline.mean * 1000:.2f} mm "
+            f"({learned.mean / baseline.mean:.2f}x)")

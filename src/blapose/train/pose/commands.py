@@ -1,6 +1,6 @@
-"""The ``blapose train -t lift|mix``, ``blapose evaluate`` and ``blapose predict`` commands, run
-from a ``PoseCommand`` (``blapose.train.pose.args``, the flags mapped): the typed calls of
-``blapose.train.pose`` and ``blapose.train.predict``, and what each command prints and writes."""
+"""The ``blapose train -t lift|mix`` command, run from a ``PoseCommand`` (``blapose.train.pose.inputs``,
+the flags mapped): the typed calls of ``blapose.train.pose``, and what training prints and writes.
+``blapose evaluate`` and ``blapose predict`` run from ``blapose.evaluation.commands``."""
 
 from __future__ import annotations
 
@@ -13,11 +13,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from .training import (EpochResult, checkpoint_dict, finetune, lifting_model_from_checkpoint, mix_model_from_checkpoint,
-                   train_lifting_model)
-from .args import (PoseCommand, load_data, load_length_lookup, load_model, load_named_checkpoint,
-                        load_real_motions, model_and_test_data)
-from ..predict import evaluate_model, format_evaluation, predict_poses, validation_mpjpe
+from ...evaluation.predict import validation_mpjpe
+from .inputs import PoseCommand, load_data, load_length_lookup, load_model, load_named_checkpoint, load_real_motions
+from .training import (
+    EpochResult,
+    checkpoint_dict,
+    finetune,
+    lifting_model_from_checkpoint,
+    mix_model_from_checkpoint,
+    train_lifting_model,
+)
 
 
 class EpochReporter:
@@ -104,37 +109,3 @@ def _plot_curves(history: list[tuple[int, float, float | None]], path: Path) -> 
     if all(h[2] is not None for h in history):
         curves["3d valid (eval)"] = (epochs, [h[2] for h in history])
     plot_training_curves(path, curves, "MPJPE (mm)")
-
-
-def evaluate(command: PoseCommand) -> int:
-    """``blapose evaluate`` / ``blapose train --evaluate``: action-wise errors on the test subjects
-    (with ``by_subject``, each subject's too, as VideoPose3D's --by-subject)."""
-    from ...report import write_csv, write_json
-
-    model, test, lookup = model_and_test_data(command)
-    print(f"INFO: evaluating on {sum(s.num_frames for s in test)} frames of {len(test)} videos"
-          f"{'' if command.flip else ' without test-time flipping'}")
-    report = evaluate_model(model, test, lookup, flip=command.flip, progress=True, by_subject=command.by_subject)
-    for subject, part in report.get("per_subject", {}).items():
-        print(f"Evaluating on subject {subject}")
-        print(format_evaluation(part))
-        print()
-    print(format_evaluation(report))
-    if command.json:
-        write_json(command.json, report)
-    if command.csv:
-        write_csv(command.csv, report)
-    return 0
-
-
-def predict(command: PoseCommand) -> int:
-    """``blapose predict``: write the test subjects' predictions in the upstream adjustment format."""
-    from ...data.predictions import write_predictions
-
-    model, test, lookup = model_and_test_data(command)
-    predictions = predict_poses(model, test, lookup, flip=command.flip, progress=True)
-    choice = command.model
-    output = command.output or str(Path("3D_prediction") / Path(choice.mix_model or choice.direction_model).stem)
-    for path in write_predictions(output, predictions):
-        print(f"wrote {path}")
-    return 0

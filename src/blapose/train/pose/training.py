@@ -13,8 +13,8 @@ Poses are meters, camera frame, root-relative; keypoints are normalised screen c
 - ``checkpoint_dict``, ``lifting_model_from_checkpoint``, ``mix_model_from_checkpoint``:
   checkpoints in the upstream layout ('model_pos', 'optimizer', 'epoch', 'lr', 'random_state').
 
-Prediction and evaluation live in ``blapose.train.predict``; the command-line mapping in
-``blapose.train.pose.commands``.
+Prediction and evaluation live in ``blapose.evaluation`` (``predict``, ``protocol``); the command-line
+mapping in ``blapose.train.pose.inputs``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from torch import nn
 
 from ...bones import poses_to_bones
 from ...errors import InputError
-from ...lengths_io import LengthLookup
+from ...lengths.io import LengthLookup
 from ...models.mix import MixModel
 from ...models.temporal import SingleFrameTemporalModel, TemporalModel, convert_form
 from ...progress import progress
@@ -39,9 +39,16 @@ from ...skeleton import H36M
 from .. import flush_subnormal_floats
 from ..chunks import ChunkBatch, ChunkedBatches
 from ..device import FP32, Precision, backward_and_step, resolve_device, resolve_precision, to_device
-from ..distributed import (DistributedContext, all_reduce_sum, current_context, loss_weight, random_states,
-                          restore_random_states, shard, wrap_model)
-
+from ..distributed import (
+    DistributedContext,
+    all_reduce_sum,
+    current_context,
+    loss_weight,
+    random_states,
+    restore_random_states,
+    shard,
+    wrap_model,
+)
 
 # ----------------------------------------------------------------------------------------------
 # Configuration
@@ -378,10 +385,10 @@ def finetune(model: nn.Module, length_lookup: LengthLookup, train_sequences: Seq
     """Fine-tune the directions of a lifting model with each video's fixed predicted bone lengths.
 
     model: a ``TemporalModel``/``SingleFrameTemporalModel`` or a ``MixModel`` (its length model is
-    kept and stays fixed; the directions train with ``config.dropout``). length_lookup: {(subject, action, camera): (16,) meters} covering every
-    training sequence. Returns a ``MixModel`` whose direction model is in the whole-sequence form,
-    in eval mode; predict with ``predict_poses(model, sequences, length_lookup=...)`` or, when it
-    has a length model, without a lookup.
+    kept and stays fixed; the directions train with ``config.dropout``). length_lookup: {(subject,
+    action, camera): (16,) meters} covering every training sequence. Returns a ``MixModel`` whose
+    direction model is in the whole-sequence form, in eval mode; predict with ``predict_poses(model,
+    sequences, length_lookup=...)`` or, when it has a length model, without a lookup.
     """
     length_model = model.length_model if isinstance(model, MixModel) else None
     directions = model.direction_model if isinstance(model, MixModel) else model
@@ -453,4 +460,7 @@ def checkpoint_dict(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: i
     return content
 
 
-__all__ = ["PoseTrainConfig", "lift_config", "finetune_config", "bn_momentum", "build_temporal_model", "mean_distance", "lifting_loss", "finetune_loss", "EpochResult", "train_step", "epoch_batches", "fit", "batch_generators", "train_lifting_model", "lengths_of_sequences", "finetune", "lifting_model_from_checkpoint", "mix_model_from_checkpoint", "checkpoint_dict"]
+__all__ = ["PoseTrainConfig", "lift_config", "finetune_config", "bn_momentum", "build_temporal_model", "mean_distance",
+           "lifting_loss", "finetune_loss", "EpochResult", "train_step", "epoch_batches", "fit", "batch_generators",
+           "train_lifting_model", "lengths_of_sequences", "finetune", "lifting_model_from_checkpoint",
+           "mix_model_from_checkpoint", "checkpoint_dict"]

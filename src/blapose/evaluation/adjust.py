@@ -1,16 +1,12 @@
-"""Action-wise evaluation reports: before/after adjustment, in millimetres.
+"""The BLAPose adjustment of a lifting model's predictions, evaluated: from files to a report (``blapose adjust``).
 
-Aggregation follows BLAPose bone_adjust.py and VideoPose3D: a metric is averaged over the
-frames of each video, videos of one action class are averaged weighted by their frame counts,
-and the reported figure is the plain mean over action classes. Errors are computed in meters
-and converted to millimetres once, here (the direction error, unitless, is scaled by 1000 as
-upstream prints it).
+Adjusted poses keep each predicted bone's direction and take the given lengths (``blapose.bones``);
+errors before and after are computed here in meters, video by video, and aggregated action-wise
+in millimetres by ``blapose.evaluation.report`` (as BLAPose bone_adjust.py and VideoPose3D do).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,16 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics
-from .bones import bones_to_poses, poses_to_bones
-from .data.h36m import action_name
-from .fileio import atomic_path
+from .. import metrics
+from ..bones import bones_to_poses, poses_to_bones
+from ..data.h36m import action_name, load_poses_3d
+from ..data.predictions import SequenceKey, prediction_keys, read_predictions
+from ..errors import InputError
+from ..geometry.camera import h36m_cameras
+from ..geometry.rotations import quaternion_to_matrix
+from ..lengths.io import load_lengths_dict
+from .report import action_wise
 
 BEFORE_METRICS = ("mpjpe", "p_mpjpe", "mpjve", "length_error", "direction_error")
 AFTER_METRICS = ("mpjpe", "p_mpjpe", "mpjve", "length_error")
-LABELS = {"mpjpe": "MPJPE (Protocol #1)", "p_mpjpe": "P-MPJPE (Protocol #2)", "n_mpjpe": "N-MPJPE",
-          "mpjve": "MPJVE (velocity)", "length_error": "Bone length error",
-          "direction_error": "Bone direction error (x1000)"}
 
 
 @dataclass(frozen=True)
@@ -59,26 +57,6 @@ def _equal_length_batches(videos: list[Video], max_frames: int = BATCH_FRAMES) -
         else:
             batches.append([video])
     return batches
-
-
-def action_wise(actions: list[str], frame_counts: list[int] | np.ndarray,
-                per_video: dict[str, np.ndarray]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Aggregate per-video metrics (meters) -> (mean over action classes, per action class), in mm.
-
-    actions: the action class of each video; frame_counts: its frames; per_video: metric name ->
-    (V,) values. Within a class videos are weighted by frames.
-    """
-    counts = np.asarray(frame_counts, dtype=np.float64)
-    classes = list(dict.fromkeys(actions))
-    labels = np.array(actions)
-    per_action = {}
-    for action in classes:
-        mask = labels == action
-        weight = counts[mask].sum()
-        per_action[action] = {name: float((values[mask] * counts[mask]).sum() / weight * 1000)
-                              for name, values in per_video.items()}
-    overall = {name: float(np.mean([per_action[action][name] for action in classes])) for name in per_video}
-    return overall, per_action
 
 
 def _frame_mean(per_frame: np.ndarray) -> np.ndarray:
@@ -171,44 +149,77 @@ def adjustment_report(videos: list[Video], causal: bool = False) -> dict[str, An
     return adjust_and_report(videos, causal)[0]
 
 
-def format_report(report: dict[str, Any], print_action: bool = False) -> str:
-    """A before/after table of a report, one row per metric, values in mm rounded to 0.1."""
-    lines = []
-    if print_action:
-        for action, values in report["per_action"].items():
-            lines.append(f"---- {action} ----")
-            lines.extend(_metric_rows(values["before"], values["after"]))
-        lines.append("")
-    lines.append(f"Action-wise average over {len(report['per_action'])} actions, {report['frames']} frames:")
-    lines.extend(_metric_rows(report["before"], report["after"]))
-    return "\n".join(lines)
+
+def ground_truth_root_relative(poses_world: dict[str, dict[str, np.ndarray]], keys: list[SequenceKey],
+                               source: Any = "ground truth") -> dict[SequenceKey, np.ndarray]:
+    """Camera-frame, root-relative ground truth (T, 17, 3) float32 meters for each (subject, action, camera).
+
+    poses_world: {subject: {action: (T, 17, 3)}} meters, world frame. The camera translation
+    cancels in root-relative poses, so each camera only rotates the take's root-relative poses.
+    """
+    rotations: dict[str, list[np.ndarray]] = {}
+    relative: dict[tuple[str, str], np.ndarray] = {}
+    result = {}
+    for subject, action, camera in keys:
+        if subject not in poses_world or action not in poses_world[subject]:
+            raise InputError(f"{source}: no 3D poses for subject '{subject}', action '{action}'")
+        if subject not in rotations:
+            rotations[subject] = [quaternion_to_matrix(np.asarray(c.orientation)).astype(np.float32)
+                                  for c in h36m_cameras(subject)]
+        if (subject, action) not in relative:
+            world = np.asarray(poses_world[subject][action], dtype=np.float32)
+            relative[(subject, action)] = world - world[:, :1]
+        take = relative[(subject, action)]
+        # world_to_camera is (x - t) @ R; as one (T * 17, 3) product.
+        result[(subject, action, camera)] = (take.reshape(-1, 3) @ rotations[subject][camera]).reshape(take.shape)
+    return result
 
 
-def _metric_rows(before: dict[str, float], after: dict[str, float]) -> list[str]:
-    rows = [f"  {'metric':<30}{'before':>10}{'after':>10}  (mm)"]
-    for name, value in before.items():
-        adjusted = f"{after[name]:>10.1f}" if name in after else f"{'-':>10}"
-        rows.append(f"  {LABELS.get(name, name):<30}{value:>10.1f}{adjusted}")
-    return rows
+def videos_for_adjustment(predictions: dict[SequenceKey, np.ndarray], lengths: dict[SequenceKey, np.ndarray],
+                          ground_truth: dict[SequenceKey, np.ndarray], causal: bool,
+                          sources: tuple[Any, Any] = ("predictions", "lengths")) -> list[Video]:
+    """Pair predictions with ground truth and lengths by key, checking frame counts and shapes."""
+    prediction_source, lengths_source = sources
+    videos = []
+    for key, predicted in predictions.items():
+        target = ground_truth[key]
+        if len(predicted) != len(target):
+            raise InputError(f"{prediction_source}: {key} has {len(predicted)} frames but the ground truth "
+                             f"has {len(target)}")
+        if key not in lengths:
+            raise InputError(f"{lengths_source}: no lengths for subject '{key[0]}', action '{key[1]}', "
+                             f"camera {key[2]}")
+        video_lengths = lengths[key]
+        if causal and video_lengths.shape != (len(predicted), 16):
+            raise InputError(f"{lengths_source}: {key} has lengths of shape {video_lengths.shape}, expected "
+                             f"({len(predicted)}, 16) per frame for --causal (infer them with --causal)")
+        if not causal and video_lengths.size != 16:
+            raise InputError(f"{lengths_source}: {key} has lengths of shape {video_lengths.shape}, expected "
+                             "(16,); per-frame lengths need --causal")
+        videos.append(Video(key=key, predicted=predicted, target=target, lengths=video_lengths))
+    return videos
 
 
-def write_json(path: str | os.PathLike, report: dict[str, Any]) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(report, indent=2) + "\n")
+def adjust_files(prediction_path: str | os.PathLike, lengths_path: str | os.PathLike,
+                 ground_truth_path: str | os.PathLike, action_dict_path: str | os.PathLike | None = None,
+                 causal: bool = False, keep_adjusted: bool = True
+                 ) -> tuple[dict[str, Any], dict[SequenceKey, np.ndarray]]:
+    """Adjust predictions from files and evaluate them -> (report in mm, adjusted poses by key).
 
-
-def write_csv(path: str | os.PathLike, report: dict[str, Any]) -> None:
-    """One row per action class and one for the average; columns before_* and after_* in mm."""
-    before_names = list(report["before"])
-    after_names = list(report["after"])
-    header = ["action"] + [f"before_{n}" for n in before_names] + [f"after_{n}" for n in after_names]
-    rows = [[action] + [round(values["before"][n], 2) for n in before_names]
-            + [round(values["after"][n], 2) for n in after_names]
-            for action, values in sorted(report["per_action"].items())]
-    rows.append(["Average"] + [round(report["before"][n], 2) for n in before_names]
-                + [round(report["after"][n], 2) for n in after_names])
-    with atomic_path(path) as temporary:
-        with open(temporary, "w", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(header)
-            writer.writerows(rows)
+    Adjusted poses are (T, 17, 3) meters, camera frame, root-relative; with ``keep_adjusted``
+    False they are not kept and the second item is empty. Only the predicted subjects of the
+    ground truth are converted, and the ground-truth file is decompressed on a second thread
+    (zlib releases the GIL) while the predictions and lengths are read.
+    """
+    keys = prediction_keys(prediction_path, action_dict_path)
+    if not keys:
+        raise InputError(f"{prediction_path}: holds no predictions")
+    subjects = {subject for subject, _, _ in keys}
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        poses_world = reader.submit(load_poses_3d, ground_truth_path, subjects)
+        predictions = read_predictions(prediction_path, action_dict_path)
+        lengths = load_lengths_dict(lengths_path)
+        poses_world = poses_world.result()
+    ground_truth = ground_truth_root_relative(poses_world, list(predictions), ground_truth_path)
+    videos = videos_for_adjustment(predictions, lengths, ground_truth, causal, (prediction_path, lengths_path))
+    return adjust_and_report(videos, causal=causal, keep_adjusted=keep_adjusted)

@@ -18,14 +18,14 @@ Sources:
   factors vary by 4% (one standard deviation) independently per bone.
 
 These joints do not match Human3.6M's motion-capture joints exactly; as for the body models,
-align the lengths with the dataset (``blapose.lengths.align``) before training on them.
+align the lengths with the dataset (``blapose.lengths.synthetic.align``) before training on them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import H36M
+from ...skeleton import H36M
 
 #: Bone (by its end joint) -> length as a fraction of stature.
 STATURE_RATIOS: dict[str, float] = {

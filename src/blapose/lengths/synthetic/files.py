@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bones import require_valid_lengths
-from ..errors import InputError
-from ..fileio import atomic_path
-from ..skeleton import H36M
+from ...bones import require_valid_lengths
+from ...errors import InputError
+from ...fileio import atomic_path
+from ...skeleton import H36M
 
 
 def synthetic_lengths_name(body_model: str, gender: str, alignment: str | None = None, joints: str = "h36m") -> str:

@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from .bones import bone_lengths, require_valid_lengths, symmetrize_lengths
-from .errors import InputError
-from .fileio import atomic_path
-from .skeleton import H36M
+from ..bones import require_valid_lengths
+from ..errors import InputError
+from ..fileio import atomic_path
+from ..skeleton import H36M
 
 Key = tuple[str, str, int]
 
@@ -106,39 +106,6 @@ def length_errors(predicted: Mapping[Key, np.ndarray], truth: Mapping[Key, np.nd
     return LengthErrorSummary(per_bone=per_bone, per_bone_proportion=per_bone_proportion, mean=mean,
                               scale=mean - proportion, proportion=proportion, size=float(np.mean(sizes)),
                               videos=len(truth))
-
-
-def true_lengths(sequences: Iterable[Any]) -> dict[Key, np.ndarray]:
-    """Ground-truth lengths (L,) float64 meters of each video, averaged over its frames (upstream).
-
-    sequences: objects with ``key`` and ``poses_3d`` (T, J, 3) meters (``blapose.data.h36m.Sequence``).
-    """
-    return {s.key: bone_lengths(np.asarray(s.poses_3d, dtype=np.float64)).mean(axis=0) for s in sequences}
-
-
-def subject_mean_baselines(poses_3d: Mapping[str, Mapping[str, np.ndarray]],
-                           train_subjects: Iterable[str]) -> dict[str, np.ndarray]:
-    """{'train': training subjects' mean, 'all': all subjects' mean}, left/right averaged (L,) meters.
-
-    poses_3d: {subject: {action: (T, J, 3) meters}} (any frame); subject means as upstream's
-    alignment takes them (``blapose.lengths.align.subject_mean_lengths``); 'all' is every subject
-    of ``poses_3d`` (upstream's ``_all`` alignment).
-    """
-    from .lengths.align import subject_mean_lengths
-
-    subjects, rows = subject_mean_lengths(dict(poses_3d))
-    train = [subjects.index(s) for s in train_subjects if s in subjects]
-    missing = [s for s in train_subjects if s not in subjects]
-    if missing:
-        raise InputError(f"training subject(s) {', '.join(missing)} missing from the 3D data "
-                         f"(found {', '.join(subjects)})")
-    return {"train": symmetrize_lengths(rows[train].mean(axis=0)), "all": symmetrize_lengths(rows.mean(axis=0))}
-
-
-def median_pose_lengths(poses: Mapping[Key, np.ndarray]) -> dict[Key, np.ndarray]:
-    """Per video, the left/right-averaged median over frames of the bone lengths of poses (T, J, 3) meters."""
-    return {key: symmetrize_lengths(np.median(bone_lengths(np.asarray(video, np.float64)), axis=0))
-            for key, video in poses.items()}
 
 
 def format_length_table(summaries: Mapping[str, LengthErrorSummary], skeleton: Any = H36M) -> str:

@@ -1,12 +1,14 @@
-"""Cameras: world <-> camera frames, projection with lens distortion, screen normalisation.
+"""Cameras: world <-> camera frames, projection with lens distortion and its inverse (viewing
+rays), screen normalisation, the Human3.6M calibration.
 
 Glossary: J joints; ``...`` any leading batch dims. Points are meters. Orientation is a
 quaternion (w, x, y, z) that rotates camera-frame vectors into the world frame, and translation
 is the camera centre in the world frame, as in the Human3.6M metadata. Normalised screen
 coordinates map the image width onto [-1, 1] and keep the aspect ratio (VideoPose3D's
 ``normalize_screen_coordinates``). Projection follows VideoPose3D's ``project_to_2d``: three
-radial and two tangential distortion coefficients, with x/z and y/z clamped to [-1, 1].
-Functions taking points accept numpy arrays or torch tensors.
+radial and two tangential distortion coefficients, with x/z and y/z clamped to [-1, 1];
+``viewing_rays`` undoes it. Camera frame x right, y down, z forward. Functions taking points
+accept numpy arrays or torch tensors.
 """
 
 from __future__ import annotations
@@ -16,42 +18,34 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend as B
-from .errors import InputError
+from .. import _backend as xp
+from ..errors import InputError
+from .rotations import quaternion_to_matrix
 
-
-def quaternion_to_matrix(quaternion: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) of unit quaternions (..., 4) in (w, x, y, z) order."""
-    q = np.asarray(quaternion, dtype=np.float64)
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-    ], -2)
+#: Fixed-point iterations of ``viewing_rays`` (the lens model has no closed-form inverse).
+UNDISTORT_ITERATIONS = 10
 
 
 def world_to_camera(points_world: Any, orientation: np.ndarray, translation: np.ndarray) -> Any:
     """Points (..., 3) meters, world frame -> camera frame of a camera at ``translation`` (3,)."""
-    rotation = B.like(quaternion_to_matrix(orientation), points_world)
-    return (points_world - B.like(translation, points_world)) @ rotation
+    rotation = xp.like(quaternion_to_matrix(orientation), points_world)
+    return (points_world - xp.like(translation, points_world)) @ rotation
 
 
 def camera_to_world(points_camera: Any, orientation: np.ndarray, translation: np.ndarray) -> Any:
     """Points (..., 3) meters, camera frame -> world frame (inverse of ``world_to_camera``)."""
-    rotation = B.like(quaternion_to_matrix(orientation), points_camera)
-    return points_camera @ rotation.T + B.like(translation, points_camera)
+    rotation = xp.like(quaternion_to_matrix(orientation), points_camera)
+    return points_camera @ rotation.T + xp.like(translation, points_camera)
 
 
 def normalize_screen_coordinates(points_pixels: Any, width: int, height: int) -> Any:
     """Pixels (..., 2) -> normalised screen coordinates: [0, width] maps to [-1, 1]."""
-    return points_pixels / width * 2 - B.like(np.array([1.0, height / width]), points_pixels)
+    return points_pixels / width * 2 - xp.like(np.array([1.0, height / width]), points_pixels)
 
 
 def image_coordinates(points_normalized: Any, width: int, height: int) -> Any:
     """Normalised screen coordinates (..., 2) -> pixels; inverse of ``normalize_screen_coordinates``."""
-    return (points_normalized + B.like(np.array([1.0, height / width]), points_normalized)) * width / 2
+    return (points_normalized + xp.like(np.array([1.0, height / width]), points_normalized)) * width / 2
 
 
 def project_to_2d(points_camera: Any, intrinsic: Any) -> Any:
@@ -61,17 +55,48 @@ def project_to_2d(points_camera: Any, intrinsic: Any) -> Any:
     (``Camera.intrinsic()``) gives normalised screen coordinates, pixels give pixels. Its leading
     dims match the leading dims of the points; missing trailing dims are broadcast.
     """
-    intrinsic = B.like(intrinsic, points_camera) if not B.is_torch(intrinsic) else intrinsic
+    intrinsic = xp.like(intrinsic, points_camera) if not xp.is_torch(intrinsic) else intrinsic
     while intrinsic.ndim < points_camera.ndim:
         intrinsic = intrinsic[..., None, :]
     focal, center = intrinsic[..., 0:2], intrinsic[..., 2:4]
     radial, tangential = intrinsic[..., 4:7], intrinsic[..., 7:9]
-    xy = B.clip(points_camera[..., :2] / points_camera[..., 2:], -1.0, 1.0)
+    xy = xp.clip(points_camera[..., :2] / points_camera[..., 2:], -1.0, 1.0)
     r2 = (xy ** 2).sum(-1)[..., None]
-    distortion = 1 + (radial * B.concatenate([r2, r2 ** 2, r2 ** 3], axis=-1)).sum(-1)[..., None]
+    distortion = 1 + (radial * xp.concatenate([r2, r2 ** 2, r2 ** 3], axis=-1)).sum(-1)[..., None]
     tangential_term = (tangential * xy).sum(-1)[..., None]
     distorted = xy * (distortion + tangential_term) + tangential * r2
     return focal * distorted + center
+
+
+def viewing_rays(points_2d: Any, intrinsic: Any) -> Any:
+    """Rays (..., 3) camera frame, z = 1, through image points (..., 2): the inverse of ``project_to_2d``.
+
+    ``intrinsic`` is in the units of the points, like ``project_to_2d``'s: (..., 9) [fx, fy, cx,
+    cy, k1, k2, k3, p1, p2] undoes the lens distortion by fixed-point iteration (exact to float
+    precision for Human3.6M's distortion), (..., 4) [fx, fy, cx, cy] is a pinhole without
+    distortion. Normalised intrinsics (``Camera.intrinsic``) take normalised screen coordinates;
+    pixel ones (``Camera.intrinsic_pixels``, or [f, f, width / 2, height / 2]) take pixels. Its
+    leading dims match the leading dims of the points; missing trailing dims are broadcast.
+    """
+    if xp.is_torch(points_2d) and not xp.is_torch(intrinsic):
+        intrinsic = xp.like(intrinsic, points_2d)
+    elif not xp.is_torch(intrinsic):
+        intrinsic = np.asarray(intrinsic)
+    if intrinsic.shape[-1] not in (4, 9):
+        raise ValueError(f"intrinsic must have shape (..., 9) or (..., 4), got {tuple(intrinsic.shape)}")
+    while intrinsic.ndim < points_2d.ndim:
+        intrinsic = intrinsic[..., None, :]
+    focal, center = intrinsic[..., 0:2], intrinsic[..., 2:4]
+    distorted = (points_2d - center) / focal
+    slopes = distorted
+    if intrinsic.shape[-1] == 9:
+        radial, tangential = intrinsic[..., 4:7], intrinsic[..., 7:9]
+        for _ in range(UNDISTORT_ITERATIONS):
+            r2 = (slopes ** 2).sum(-1)[..., None]
+            factor = 1 + (radial * xp.concatenate([r2, r2 ** 2, r2 ** 3], axis=-1)).sum(-1)[..., None]
+            factor = factor + (tangential * slopes).sum(-1)[..., None]
+            slopes = (distorted - tangential * r2) / factor
+    return xp.concatenate([slopes, slopes[..., :1] * 0 + 1], axis=-1)
 
 
 @dataclass(frozen=True)

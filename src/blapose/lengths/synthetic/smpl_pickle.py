@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data import safe_pickle
-from ..errors import InputError
+from ...data import safe_pickle
+from ...errors import InputError
 
 
 class _PickledRecord:
@@ -118,7 +118,7 @@ def load_smpl_pickle(path: str | os.PathLike) -> dict[str, Any]:
     numpy arrays, plain containers, chumpy ``Ch`` values and csc matrices.
     """
     try:
-        stream = open(path, "rb")
+        stream = open(path, "rb")  # noqa: SIM115  (closed by the with block below; only open's error is translated)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     with stream:

@@ -2,8 +2,9 @@
 ``evaluate`` and ``predict`` do: ``command_from_args`` builds a ``PoseCommand`` (which videos,
 which checkpoints in which shape, which bone-length files, the training config, the outputs),
 and the loaders here turn its parts into sequences, models and lengths per video.
-``blapose.train.pose.commands`` runs the commands from a ``PoseCommand`` alone, so a flag that the
-command ignores leaves its ``PoseCommand`` unchanged (``tests/test_cli_flags.py`` checks every flag).
+``blapose.train.pose.commands`` (training) and ``blapose.evaluation.commands`` (evaluate, predict)
+run the commands from a ``PoseCommand`` alone, so a flag that the command ignores leaves its
+``PoseCommand`` unchanged (``tests/test_cli_flags.py`` checks every flag).
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ import numpy as np
 from torch import nn
 
 from ...errors import InputError
-from ...lengths_io import Key, resolve_length_lookup
+from ...lengths.io import Key, resolve_length_lookup
 from ...models.mix import MixModel
 from ..device import resolve_device
-from .training import (PoseTrainConfig, finetune_config, lift_config, lifting_model_from_checkpoint,
-                   mix_model_from_checkpoint)
+from .training import (
+    PoseTrainConfig,
+    finetune_config,
+    lift_config,
+    lifting_model_from_checkpoint,
+    mix_model_from_checkpoint,
+)
 
 #: What a pose command does with its model.
 ACTIONS = ("train", "evaluate", "predict")
@@ -96,21 +102,26 @@ class PoseCommand:
     mocap_holdout: tuple[str, ...] = ()
 
 
-def subjects_from_text(text: str) -> list[str]:
-    """Subjects of a comma-separated list such as 'S9,S11'."""
-    subjects = [s.strip() for s in text.split(",") if s.strip()]
+def require_subjects(subjects: Sequence[str], flag: str) -> tuple[str, ...]:
+    """``subjects`` (a flag's list, ``blapose.cli.types.comma_list``) as a tuple; ``InputError`` when empty."""
     if not subjects:
-        raise InputError(f"no subjects in {text!r}; give them separated by commas, e.g. S9,S11")
-    return subjects
+        raise InputError(f"{flag} names no subject; give them separated by commas, e.g. S9,S11")
+    return tuple(subjects)
+
+
+def filter_widths(widths: Sequence[int]) -> tuple[int, ...]:
+    """The -arc filter widths (``blapose.cli.types.int_list``), checked: odd integers >= 1."""
+    from ...models.temporal import check_filter_widths
+
+    check_filter_widths(widths)
+    return tuple(widths)
 
 
 def config_from_args(args: Any) -> PoseTrainConfig:
     """The training config of the upstream flags; an unset -lr takes the task's default."""
-    from ...models.temporal import parse_architecture
-
     if getattr(args, "stride", 1) != 1:
         raise InputError("only -s 1 is supported: training predicts one frame per receptive-field window")
-    overrides = dict(filter_widths=parse_architecture(args.architecture), channels=args.channels,
+    overrides = dict(filter_widths=filter_widths(args.architecture), channels=args.channels,
                      dropout=args.dropout, epochs=args.epochs, batch_size=args.batch_size,
                      lr_decay=args.lr_decay, flip_augment=args.data_augmentation,
                      augment=getattr(args, "augment", "none"), seed=args.seed,
@@ -127,20 +138,17 @@ def command_from_args(args: Any, action: str) -> PoseCommand:
 
     Reads no file: checkpoints, data and lengths load when the command runs.
     """
-    from ...models.temporal import parse_architecture
-
     assert action in ACTIONS, action
     task = args.task
     if task not in ("lift", "mix"):
         raise InputError(f"-t {task or '(none)'} has no pose model; use -t lift or -t mix")
     training = action == "train"
     resume = args.resume if training else ""
-    actions = None if args.actions == "*" else tuple(a.strip() for a in args.actions.split(","))
     # A lifting model needs no lengths; the training subjects then matter only for training.
     data = DataChoice(data_dir=args.data_dir, dataset=args.dataset, keypoints=args.keypoints,
-                      subjects_train=tuple(subjects_from_text(args.subjects_train))
+                      subjects_train=require_subjects(args.subjects_train, "-str/--subjects-train")
                       if training or task == "mix" else (),
-                      subjects_test=tuple(subjects_from_text(args.subjects_test)), actions=actions,
+                      subjects_test=require_subjects(args.subjects_test, "-ste/--subjects-test"), actions=args.actions,
                       downsample=args.downsample)
     # A resumed training run starts from its checkpoint; otherwise from the named models (a lifting
     # model may start afresh).
@@ -149,7 +157,7 @@ def command_from_args(args: Any, action: str) -> PoseCommand:
     model = ModelChoice(task=task, checkpoint_dir=args.checkpoint,
                         direction_model=args.direction_model if (task == "lift" and not resume) or composed else "",
                         mix_model=mix_model, length_model=args.length_model if composed else "",
-                        filter_widths=parse_architecture(args.architecture), channels=args.channels,
+                        filter_widths=filter_widths(args.architecture), channels=args.channels,
                         bidirectional=bool(args.bidirectional) if task == "mix" else False)
     lengths = LengthFiles(args.bone_length_dict, args.bone_length_list) if task == "mix" else None
     common = dict(action=action, data=data, model=model, lengths=lengths, device=args.device)
@@ -173,7 +181,7 @@ def _mocap_choice(args: Any) -> dict[str, Any]:
         return {}
     holdout = mocap.DEFAULT_HOLDOUT
     if getattr(args, "mocap_holdout", None) is not None:
-        holdout = mocap.clip_names_from_text(args.mocap_holdout)
+        holdout = mocap.clip_names(args.mocap_holdout)
     if all(name in holdout for name in mocap.CLIP_NAMES):
         raise InputError("--mocap-holdout keeps out every clip; leave some to train on")
     return {"mocap": args.mocap, "mocap_holdout": tuple(holdout)}

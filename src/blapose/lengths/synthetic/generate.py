@@ -1,4 +1,5 @@
-"""One entry point for synthetic bone lengths from a body model, batched, with a progress bar.
+"""One entry point for synthetic bone lengths from a body model, batched, with a progress bar, and
+the lengths a length model trains on when no file is given (Anny, else the fallback).
 
 Glossary: M bodies, B bones (16). Lengths in meters, left/right averaged.
 """
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from ..progress import Progress
+from ...errors import InputError
+from ...progress import Progress
 
 BODY_MODELS = ("anny", "smpl")
 
@@ -51,3 +52,22 @@ def generate_lengths(body_model: str, gender: str, amount: int, rng: np.random.G
             chunks.append(chunk)
             bar.update(len(chunk))
     return np.concatenate(chunks)
+
+
+def sample_training_lengths(amount: int, seed: int) -> tuple[np.ndarray, str]:
+    """Bone lengths to train a length model on: (amount, 16) float64 meters and what made them.
+
+    Uses Anny's adult shape distribution when ``anny`` is installed (the first call builds and
+    caches the model, about 1-2 minutes), else ``fallback.sample_fallback_lengths``. Left and
+    right bones are equal. The lengths are not aligned with any dataset; see
+    ``align.shift_to_mean``.
+    """
+    from .anny_model import anny_available
+
+    rng = np.random.default_rng(seed)
+    if anny_available():
+        lengths = generate_lengths("anny", "neutral", amount, rng, progress=False)
+        return lengths, "Anny body model (adult bodies from Anny's calibrated shape distribution)"
+    from .fallback import DESCRIPTION, sample_fallback_lengths
+
+    return sample_fallback_lengths(amount, rng), DESCRIPTION

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..skeleton import H36M
+from ...errors import InputError
+from ...skeleton import H36M
 from .smpl_pickle import load_smpl_pickle
 
 INSTALL_HINT = "pip install 'blapose[smpl]'"
@@ -155,7 +155,7 @@ def iter_smpl_lengths(body_model_dir: str | Path, amount: int, gender: str, rng:
 
     'mix' yields ``amount // 2`` male bodies, then the rest female (upstream: half each).
     """
-    from ..bones import bone_lengths, symmetrize_lengths
+    from ...bones import bone_lengths, symmetrize_lengths
 
     check_smpl_setup(body_model_dir, gender)
     plan = [("male", amount // 2), ("female", amount - amount // 2)] if gender == "mix" else [(gender, amount)]

@@ -1,7 +1,7 @@
-"""Floor geometry of a calibrated camera: viewing rays, the feet on the floor, the person's plane.
+"""Floor geometry of a calibrated camera: the feet on the floor, the person's plane.
 
 Glossary: B videos, T frames, J joints (17); ``...`` any leading batch dims. World frame z up,
-meters, floor at z = 0 (Human3.6M's). Camera frame x right, y down, z forward (``blapose.camera``).
+meters, floor at z = 0 (Human3.6M's). Camera frame x right, y down, z forward (``blapose.geometry.camera``).
 2D keypoints are normalised screen coordinates (the image width spans [-1, 1]).
 
 A camera is described relative to the floor by its *calibration vector* (``CALIBRATION_SIZE``
@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend as B
+from .. import _backend as xp
+from ..errors import InputError
+from ..skeleton import H36M, Skeleton
 from .camera import Camera
-from .errors import InputError
-from .skeleton import H36M, Skeleton
 
 #: Values of a calibration vector: intrinsics (9), up in the camera frame (3), height (1).
 CALIBRATION_SIZE = 13
@@ -40,8 +40,6 @@ MIRRORED_ENTRIES = (2, 7, 9)
 #: A viewing ray must point at least this much downwards (cosine with the up direction) to meet
 #: the floor in front of the camera; flatter rays are treated as this steep.
 MIN_DOWNWARD = 0.02
-#: Fixed-point iterations of ``viewing_rays`` (the lens model has no closed-form inverse).
-UNDISTORT_ITERATIONS = 10
 
 
 def world_up_in_camera(camera: Camera) -> np.ndarray:
@@ -60,26 +58,7 @@ def mirror_calibration(calibration: Any) -> Any:
     """Calibration vectors (..., 13) of the horizontally mirrored images (x negated)."""
     sign = np.ones(CALIBRATION_SIZE)
     sign[list(MIRRORED_ENTRIES)] = -1.0
-    return calibration * B.like(sign, calibration)
-
-
-def viewing_rays(keypoints: Any, intrinsic: Any) -> Any:
-    """Rays (..., J, 3) camera frame, z = 1, through keypoints (..., J, 2) normalised screen coordinates.
-
-    intrinsic (..., 9) as ``Camera.intrinsic``; the inverse of ``camera.project_to_2d``'s lens model
-    by fixed-point iteration (exact to float precision for Human3.6M's distortion).
-    """
-    intrinsic = intrinsic[..., None, :]
-    focal, center = intrinsic[..., 0:2], intrinsic[..., 2:4]
-    radial, tangential = intrinsic[..., 4:7], intrinsic[..., 7:9]
-    distorted = (keypoints - center) / focal
-    slopes = distorted
-    for _ in range(UNDISTORT_ITERATIONS):
-        r2 = (slopes ** 2).sum(-1)[..., None]
-        factor = 1 + (radial * B.concatenate([r2, r2 ** 2, r2 ** 3], axis=-1)).sum(-1)[..., None]
-        factor = factor + (tangential * slopes).sum(-1)[..., None]
-        slopes = (distorted - tangential * r2) / factor
-    return B.concatenate([slopes, slopes[..., :1] * 0 + 1], axis=-1)
+    return calibration * xp.like(sign, calibration)
 
 
 def floor_depth(rays: Any, up: Any, camera_height: Any, point_height: float) -> Any:
@@ -89,7 +68,7 @@ def floor_depth(rays: Any, up: Any, camera_height: Any, point_height: float) -> 
     on ray d lies ``camera_height + t (up . d)`` above the floor; rays that do not point down by
     at least ``MIN_DOWNWARD`` are treated as that steep.
     """
-    downward = B.clip(-(rays * up).sum(-1), MIN_DOWNWARD, None)
+    downward = xp.clip(-(rays * up).sum(-1), MIN_DOWNWARD, None)
     return (camera_height - point_height) / downward
 
 
@@ -106,33 +85,33 @@ def standing_ankle(rays: Any, up: Any, camera_height: Any, ankle_height: float,
     right, left = foot_joints(skeleton)
     cuts = [rays[..., joint, :] * floor_depth(rays[..., joint, :], up, camera_height, ankle_height)[..., None]
             for joint in (right, left)]
-    return B.where((cuts[0][..., 2] < cuts[1][..., 2])[..., None], cuts[0], cuts[1])
+    return xp.where((cuts[0][..., 2] < cuts[1][..., 2])[..., None], cuts[0], cuts[1])
 
 
 def person_plane_points(rays: Any, up: Any, camera_height: Any, ankle_height: float,
                         skeleton: Skeleton = H36M) -> Any:
     """Keypoints on the person's vertical plane (..., J, 2) meters: (across, above the floor).
 
-    rays (..., J, 3) camera frame (``viewing_rays``); up (..., 3); camera_height (...,) meters.
+    rays (..., J, 3) camera frame (``camera.viewing_rays``); up (..., 3); camera_height (...,) meters.
     The plane holds the standing ankle (``standing_ankle``) and is perpendicular to the
     horizontal direction from the camera to it; 'across' runs along the camera's x axis laid
     level, from the standing ankle; 'above' is the height above the floor.
     """
     ankle = standing_ankle(rays, up, camera_height, ankle_height, skeleton)   # (..., 3)
     facing = _level(ankle, up)                                               # level, camera -> ankle
-    x_axis = ankle * 0 + B.like(np.array([1.0, 0.0, 0.0]), ankle)
+    x_axis = ankle * 0 + xp.like(np.array([1.0, 0.0, 0.0]), ankle)
     across = _level(x_axis - (x_axis * facing).sum(-1)[..., None] * facing, up)
-    reach = B.clip((rays * facing[..., None, :]).sum(-1), 1e-3, None)        # (..., J)
+    reach = xp.clip((rays * facing[..., None, :]).sum(-1), 1e-3, None)        # (..., J)
     points = rays * ((ankle * facing).sum(-1)[..., None] / reach)[..., None]
     across_floor = ((points - ankle[..., None, :]) * across[..., None, :]).sum(-1)
     above_floor = camera_height[..., None] + (points * up[..., None, :]).sum(-1)
-    return B.concatenate([across_floor[..., None], above_floor[..., None]], axis=-1)
+    return xp.concatenate([across_floor[..., None], above_floor[..., None]], axis=-1)
 
 
 def _level(vectors: Any, up: Any) -> Any:
     """Vectors (..., 3) with their component along ``up`` (..., 3) removed, normalised to unit length."""
     level = vectors - (vectors * up).sum(-1)[..., None] * up
-    return level / B.vector_norm(level)[..., None]
+    return level / xp.vector_norm(level)[..., None]
 
 
 def standing_ankle_height(poses_world: Any, skeleton: Skeleton = H36M) -> float:

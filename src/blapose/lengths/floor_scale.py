@@ -1,17 +1,17 @@
 """The geometric size baseline: the one scale at which a skeleton standing on the floor fits the 2D.
 
 Glossary: T frames, J joints (17), L bones (16). Meters; camera frame x right, y down, z forward;
-2D keypoints in normalised screen coordinates (``blapose.camera``); floor geometry as in
-``blapose.floor``.
+2D keypoints in normalised screen coordinates (``blapose.geometry.camera``); floor geometry as in
+``blapose.geometry.floor``.
 
 No learning: for each frame, a template pose (the lifter's pose, say, resized to the training
 subjects' mean lengths) is stood with its lower ankle (along the world's up direction) on the
 floor, where that ankle's viewing ray meets the plane ``ankle_height`` above the floor. Scaling
 the pose about that ankle by s moves every other joint's image; the frame's scale is the s whose
 projection (lens distortion included) is nearest the 2D keypoints in the least-squares sense,
-searched on a grid of ``COARSE_STEP`` and then of ``SCALE_STEP`` around the best. The video's scale is the median over its frames, and its
-lengths are the template's times that scale: the size the geometry alone gives, with the
-template's proportions.
+searched on a grid of ``COARSE_STEP`` and then of ``SCALE_STEP`` around the best. The video's scale
+is the median over its frames, and its lengths are the template's times that scale: the size the
+geometry alone gives, with the template's proportions.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from .bones import adjust_poses, bone_lengths
-from .camera import Camera, project_to_2d
-from .errors import InputError
-from .floor import calibration_vector, foot_joints, floor_depth, viewing_rays
-from .skeleton import H36M, Skeleton
+from ..bones import adjust_poses, bone_lengths
+from ..errors import InputError
+from ..geometry.camera import Camera, project_to_2d, viewing_rays
+from ..geometry.floor import calibration_vector, floor_depth, foot_joints
+from ..skeleton import H36M, Skeleton
 
 #: Scales searched (factor on the template's size): a coarse grid, then a fine one around its best.
 SCALE_RANGE = (0.6, 1.6)

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from .bones import length_problem, require_valid_lengths
-from .errors import InputError
-from .fileio import atomic_path
-from .skeleton import H36M
+from ..bones import length_problem, require_valid_lengths
+from ..errors import InputError
+from ..fileio import atomic_path
+from ..skeleton import H36M
 
 Key = tuple[str, str, int]
 LengthLookup = Mapping[Key, np.ndarray]
@@ -109,7 +109,7 @@ def load_lengths_dict(path: str | os.PathLike) -> dict[Key, np.ndarray]:
 
     Every length must be finite and positive; errors name the file, the video and the bone.
     """
-    from .data.safe_pickle import load_npz
+    from ..data.safe_pickle import load_npz
 
     content = load_npz(path)
     nested = content.get("lengths")
@@ -147,7 +147,7 @@ def read_lengths_list(path: str | os.PathLike) -> tuple[np.ndarray, list[Key] | 
     """(N, 16) float32 lengths from ``lengths_list.npz`` (key 'lengths'), one row per video, and the
     video of each row when the file names them (blapose writes 'subjects', 'actions', 'cameras');
     None means the rows follow ``upstream_list_keys``. Per-frame (causal) lists are refused."""
-    from .data.safe_pickle import load_npz
+    from ..data.safe_pickle import load_npz
 
     content = load_npz(path)
     if "lengths" not in content:
@@ -191,15 +191,16 @@ def resolve_length_lookup(bone_length_dict: str | os.PathLike | None, bone_lengt
 
     ``lengths_dict.npz`` is used when it exists, since it names every video; then a
     ``lengths_list.npz`` whose rows are named. Otherwise the rows of ``lengths_list.npz`` are
-    matched to videos once, explicitly, by the upstream order (``upstream_list_keys``) for the first of ``subject_orders`` whose video count equals the
-    number of rows (BLAPose slices [:600] for S1,S5,S6,S7,S8 and [600:] for S9,S11).
+    matched to videos once, explicitly, by the upstream order (``upstream_list_keys``) for the first
+    of ``subject_orders`` whose video count equals the number of rows (BLAPose slices [:600] for
+    S1,S5,S6,S7,S8 and [600:] for S9,S11).
     """
     if bone_length_dict and Path(bone_length_dict).is_file():
         return load_lengths_dict(bone_length_dict), f"bone lengths from {bone_length_dict}"
     if not bone_length_list or not Path(bone_length_list).is_file():
         raise InputError(f"no predicted bone lengths: neither {bone_length_dict} nor {bone_length_list} "
                          "exists; run `blapose infer_lengths` first")
-    from .data.h36m import load_keypoints_2d
+    from ..data.h36m import load_keypoints_2d
 
     lengths, named_keys = read_lengths_list(bone_length_list)
     if named_keys is not None:

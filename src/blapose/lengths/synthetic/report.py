@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import H36M
+from ...skeleton import H36M
 
 
 def length_report(lengths: np.ndarray, subjects: list[str] | None = None,

@@ -16,19 +16,19 @@ Human3.6M joint <- Anny source (anatomically nearest points; Human3.6M's motion-
 differ from them by a roughly constant offset per bone, which the alignment step removes, as
 upstream's alignment does for SMPL):
 
-| H36M joint        | Anny source                                    | why                                  |
-| ----------------- | ---------------------------------------------- | ------------------------------------ |
-| Hip (root)        | midpoint of ``upperleg01.L/R`` heads           | Human3.6M's root sits between the hips |
-| RHip / LHip       | ``upperleg01.R/L`` head                        | hip joint centres                    |
-| RKnee / LKnee     | ``lowerleg01.R/L`` head                        | knee joint centres                   |
-| RFoot / LFoot     | ``foot.R/L`` head                              | ankle joint centres                  |
-| Spine             | ``spine02`` head                               | thoracolumbar level, about halfway from hips to thorax as in Human3.6M |
-| Thorax            | midpoint of ``clavicle.L/R`` heads             | the two sternoclavicular joints: top of the sternum, base of the neck |
-| Neck/Nose         | ``neck02`` head                                | mid neck, ~0.11 m above the thorax as in Human3.6M |
-| Head              | midpoint of the ``left_ear``/``right_ear`` keypoints | centre of the head at ear level  |
-| L/RShoulder       | ``upperarm01.L/R`` head                        | glenohumeral joints                  |
-| L/RElbow          | ``lowerarm01.L/R`` head                        | elbow joint centres                  |
-| L/RWrist          | ``wrist.L/R`` head                             | wrist joint centres                  |
+| H36M joint | Anny source | why |
+| --- | --- | --- |
+| Hip (root) | midpoint of ``upperleg01.L/R`` heads | Human3.6M's root sits between the hips |
+| RHip / LHip | ``upperleg01.R/L`` head | hip joint centres |
+| RKnee / LKnee | ``lowerleg01.R/L`` head | knee joint centres |
+| RFoot / LFoot | ``foot.R/L`` head | ankle joint centres |
+| Spine | ``spine02`` head | thoracolumbar level, about halfway from hips to thorax as in Human3.6M |
+| Thorax | midpoint of ``clavicle.L/R`` heads | the two sternoclavicular joints: top of the sternum, base of the neck |
+| Neck/Nose | ``neck02`` head | mid neck, ~0.11 m above the thorax as in Human3.6M |
+| Head | midpoint of the ``left_ear``/``right_ear`` keypoints | centre of the head at ear level |
+| L/RShoulder | ``upperarm01.L/R`` head | glenohumeral joints |
+| L/RElbow | ``lowerarm01.L/R`` head | elbow joint centres |
+| L/RWrist | ``wrist.L/R`` head | wrist joint centres |
 
 ``joints="mediapipe"`` places the 17 joints as ``blapose video`` places them on MediaPipe's
 landmarks instead (``blapose.video.landmarks.H36M_FROM_MEDIAPIPE``), applied to Anny's COCO
@@ -41,7 +41,7 @@ standing height (top of the head to the soles, rest pose).
 
 The first use builds Anny's model data (one to three minutes on two cores, several hundred MB of
 intermediate files in a temporary folder); blapose keeps only the compact file Anny loads
-afterwards (~50 MB) in its user cache folder (``blapose.lengths.cache.user_cache_dir() / "anny"``),
+afterwards (~50 MB) in its user cache folder (``blapose.lengths.synthetic.cache.user_cache_dir() / "anny"``),
 moved there whole once the build has finished.
 
 Glossary: N bodies, J joints (17), B bones (16).
@@ -60,8 +60,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..skeleton import H36M
+from ...errors import InputError
+from ...skeleton import H36M
 from .cache import folder_size_bytes, user_cache_dir
 
 INSTALL_HINT = "pip install 'blapose[anny]'"
@@ -286,7 +286,7 @@ def load_anny_bodies(cache_dir: Path | None = None, log: Callable[[str], None] =
     model.eval()
 
     if joints == "mediapipe":
-        from ..video.landmarks import H36M_FROM_MEDIAPIPE
+        from ...video.landmarks import H36M_FROM_MEDIAPIPE
 
         head_names, keypoint_sources = [], {joint: tuple(weights) for joint, weights in H36M_FROM_MEDIAPIPE.items()}
         weights_of = H36M_FROM_MEDIAPIPE
@@ -341,7 +341,7 @@ def iter_anny_lengths(bodies: AnnyBodies, amount: int, gender: str, rng: np.rand
     ``gender`` is 'neutral' (Anny's whole population), 'male', 'female', or 'mix' (exactly half
     male, then half female, as upstream's SMPL 'mix').
     """
-    from ..bones import bone_lengths, symmetrize_lengths
+    from ...bones import bone_lengths, symmetrize_lengths
 
     if gender == "mix":
         plan = [("male", amount // 2), ("female", amount - amount // 2)]
