@@ -16,8 +16,9 @@ are recognised by their clothes. Last, ``stitching`` joins finished tracks that 
 when their clothes, body proportions and places agree (the man of Sports2D's demo, back after
 landing out of sight, in a backlight where colour alone cannot tell him from the woman).
 
-Images are scaled down with ``shrink`` (pyramid halving, then bilinear) rather than ``INTER_AREA``:
-at 1080p the area filter cost as much as a third of a MediaPipe call for the same landmarks.
+Crops and the frame for colour histograms are scaled down with ``shrink`` (pyramid halving, then
+bilinear) rather than ``INTER_AREA``: at 1080p the area filter cost as much as a third of a MediaPipe
+call for the same landmarks. The search, once every few frames, keeps ``INTER_AREA``.
 
 Why not MediaPipe Tasks' ``PoseLandmarker(num_poses=4)`` (the wheel's networks bundled by
 benchmarks/mediapipe_landmarker.py): on the same videos it found both people no more often (less on
@@ -298,7 +299,11 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
                        for _, pose, crop, others in jobs]
             if search:
                 last_search = t
-                rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+                # the search's detector finds people more often on an area-filtered frame (cam02 of
+                # Pose2Sim's Demo_MultiPerson, frame 0: both people, one with ``shrink``)
+                search_size = (round(width * min(1.0, DETECTION_SIZE / max(width, height))),
+                               round(height * min(1.0, DETECTION_SIZE / max(width, height))))
+                rgb = cv2.cvtColor(cv2.resize(frame, search_size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
                 hidden = [_grown(tight[track.track_id], width, height) for track in wanted
                           if track.last_frame == t - 1 or not lost]
                 found = _search(searcher, rgb, hidden, width, height, room)
@@ -355,8 +360,8 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
     return _people(records, target if box is not None else None, max(1, int(np.ceil(min_seconds * fps - 1e-9))))
 
 
-def _stitch(records: dict[int, dict[int, _Landmarks]], colours: dict[int, dict[int, np.ndarray]],
-            target: int | None, fps: float, options: PeopleOptions) -> tuple[dict[int, dict[int, _Landmarks]], int | None]:
+def _stitch(records: dict[int, dict[int, _Landmarks]], colours: dict[int, dict[int, np.ndarray]], target: int | None,
+            fps: float, options: PeopleOptions) -> tuple[dict[int, dict[int, _Landmarks]], int | None]:
     """Tracks joined into people by ``stitching.stitch_tracklets``: each person keeps the smallest id
     of their tracks (so people stay numbered in the order they were first found), and ``target``
     becomes its person's id."""

@@ -168,7 +168,8 @@ def stitch_costs(tracklets: Sequence[Tracklet], fps: float, options: StitchOptio
         for j, later in enumerate(tracklets):
             if later.frames[0] <= earlier.frames[-1] or earlier.appearance is None or later.appearance is None:
                 continue
-            colour = appearance_distance(earlier.appearance[-window:].sum(axis=0), later.appearance[:window].sum(axis=0))
+            before, after = earlier.appearance[-window:].sum(axis=0), later.appearance[:window].sum(axis=0)
+            colour = appearance_distance(before, after)
             if colour > options.colour_gate:
                 continue
             body = 0.0
