@@ -83,15 +83,15 @@ def untrained_models(folder: Path, architecture: str) -> tuple[str, str]:
 
 def timed_run(video: Path, out: Path, lifter: str, length_model: str) -> tuple[dict[str, float], int]:
     """Stage wall times of one `process` call, plus 'CPU' (seconds of CPU time, all threads)."""
-    from blapose.video.pipeline import process
+    from blapose.video.pipeline import Lifting, Outputs, process
 
     before = os.times()
-    result = process(video, out_dir=out, lifter=lifter, length_model=length_model, bvh=True,
-                     show_progress=False, log=None)
+    results = process(video, lifting=Lifting(lifter, length_model), outputs=Outputs(out, bvh=True),
+                      show_progress=False, log=None)
     after = os.times()
-    seconds = dict(result.seconds)
+    seconds = dict(results[0].seconds)
     seconds["CPU"] = (after.user + after.system) - (before.user + before.system)
-    return seconds, len(result.detected)
+    return seconds, results[0].clip_frames
 
 
 class Mp4vWriter:
@@ -122,13 +122,15 @@ def compare_encoders(video: Path, folder: Path, rounds: int = 2) -> None:
     the load; on a shared machine their ratio is the steadier one.
     """
     from blapose.video.detector import detect_landmarks
-    from blapose.video.pipeline import DECODE_AHEAD, RENDER_HEIGHT, process
+    from blapose.video.pipeline import DECODE_AHEAD, RENDER_HEIGHT, Outputs, PersonChoice, process
     from blapose.video.reader import FrameRange, probe_video, read_frames
     from blapose.viz import encode
     from blapose.viz.render import write_pose_video
 
     info = probe_video(video)
-    result = process(video, out_dir=folder / "encoders", render=False, show_progress=False, log=None)
+    # the one-person path over the whole frame: arrays for every frame, as write_pose_video draws them
+    [result] = process(video, people=PersonChoice(person_box=(0, 0, info.width, info.height)),
+                       outputs=Outputs(folder / "encoders", render=False), show_progress=False, log=None)
     frames = len(result.detected)
     h264 = encode.H264Writer
 

@@ -84,32 +84,20 @@ def mediapipe_tracks(frames: list[FramePeople]) -> list[FollowedPerson]:
 
 
 def blapose_people(video: str | Path, focal: float | None = None) -> list[tuple]:
-    """Every person ``blapose video`` follows in ``video``: a list of (frames (T_k,) int, keypoints_2d
-    (T_k, 17, 2) pixels, poses_3d (T_k, 17, 3) meters, poses_3d_adjusted (T_k, 17, 3) meters or None,
-    bone_lengths (16,) meters or None).
-
-    Until ``blapose.video.process`` returns per-person results, this runs the multi-person detection and
-    tracking alone (``blapose.video.people.detect_people``): its 2D, and MediaPipe's world landmarks as
-    the 3D (no lifting, no lengths). focal (pixels) is for the full pipeline.
+    """Every person ``blapose video`` follows in ``video`` (``blapose.video.process`` with its defaults,
+    nothing rendered): a list of (frames (T_k,) int, keypoints_2d (T_k, 17, 2) pixels, NaN where the
+    person was not detected, poses_3d (T_k, 17, 3) meters, poses_3d_adjusted (T_k, 17, 3) meters,
+    bone_lengths (16,) meters). focal (pixels): the camera's, for the trajectory.
     """
-    try:
-        from blapose.video.people import detect_people
-    except ImportError:
-        raise NotImplementedError("blapose_people needs blapose.video.people.detect_people or per-person "
-                                  "results from blapose.video.process; neither exists yet") from None
-    from blapose.native_stderr import native_stderr_silenced
-    from blapose.video.landmarks import fill_gaps, landmarks_to_h36m
-    from blapose.video.reader import FrameRange, probe_video, read_frames
+    import tempfile
 
-    info = probe_video(video)
-    with native_stderr_silenced():
-        people = detect_people(read_frames(video, FrameRange()), info.width, info.height, fps=info.fps)
-    rows = []
-    for person in people:
-        pixels = np.where(person.detected[:, None, None], landmarks_to_h36m(person.pixels), np.nan)
-        world = landmarks_to_h36m(fill_gaps(person.world, person.detected))
-        rows.append((person.frames, pixels, world, None, None))
-    return rows
+    from blapose.video.pipeline import Outputs, Scene, process
+
+    with tempfile.TemporaryDirectory() as folder:
+        results = process(video, scene=Scene(focal=focal), outputs=Outputs(folder, render=False),
+                          show_progress=False, log=None)
+    return [(result.frames, np.where(result.detected[:, None, None], result.keypoints_2d, np.nan),
+             result.poses_3d, result.poses_3d_adjusted, result.bone_lengths) for result in results]
 
 
 def as_followed(rows: list[tuple]) -> list[FollowedPerson]:

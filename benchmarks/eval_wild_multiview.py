@@ -65,7 +65,7 @@ def limb_error(lengths: np.ndarray, reference_lengths: np.ndarray) -> float:
 
 
 def score(result, reference_camera: np.ndarray, reference_lengths: np.ndarray) -> dict:
-    """Scores of one ``VideoResult`` against the reference joints (T, 17, 3) in that camera's frame."""
+    """Scores of one ``PersonResult`` against the reference joints (T, 17, 3) in that camera's frame."""
     from blapose.lengths.reference import median_lengths
     from blapose.metrics import p_mpjpe_per_frame
     from blapose.skeleton import H36M
@@ -122,7 +122,7 @@ def main() -> None:
     from blapose.bones import bone_lengths, symmetrize_lengths
     from blapose.skeleton import H36M
     from blapose.video.landmarks import landmarks_to_h36m
-    from blapose.video.pipeline import DEFAULT_LIFTER, process
+    from blapose.video.pipeline import DEFAULT_LIFTER, Lifting, Outputs, PersonChoice, Scene, process
 
     work = Path(args.work)
     reference = build_reference(find_demo(args.demo, work), work)
@@ -149,10 +149,12 @@ def main() -> None:
         scores[label] = {}
         for camera in reference.cameras:
             started = time.perf_counter()
-            result = process(reference.masked_videos[camera.name], out_dir=work / "runs" / camera.name,
-                             lifter=lifter, length_model=length_model, render=False, height=given,
-                             focal=float(camera.intrinsic[0, 0]) if calibrated else None,
-                             person_box=reference.first_boxes[camera.name], show_progress=False, log=None)
+            [result] = process(reference.masked_videos[camera.name],
+                               people=PersonChoice(person_box=reference.first_boxes[camera.name]),
+                               lifting=Lifting(lifter, length_model, height=given),
+                               scene=Scene(focal=float(camera.intrinsic[0, 0]) if calibrated else None),
+                               outputs=Outputs(work / "runs" / camera.name, render=False),
+                               show_progress=False, log=None)
             row = score(result, camera.to_camera(joints_world), reference_lengths)
             row["seconds"] = time.perf_counter() - started
             scores[label][camera.name] = row

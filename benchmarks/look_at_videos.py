@@ -79,7 +79,7 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from blapose.video.pipeline import process
+    from blapose.video.pipeline import Lifting, Outputs, PersonChoice, Scene, process
 
     clips = {"squat": (SQUATS, 34, {})}
     work = Path(args.work)
@@ -101,7 +101,9 @@ def main() -> None:
             rows, knees = [], {}
             for lifter in candidates:
                 target = Path(folder) / clip / lifter.replace("+", "_")
-                result = process(path, out_dir=target, lifter=lifter, show_progress=False, log=None, **extra)
+                result = process(path, people=PersonChoice(person_box=extra.get("person_box")),
+                                 lifting=Lifting(lifter), scene=Scene(focal=extra.get("focal")),
+                                 outputs=Outputs(target), show_progress=False, log=None)[0]
                 rows.append(labelled(rendered_frame(result.files["mp4"], frame), f"--lifter {lifter}"))
                 knees[lifter] = knee_angles(result.poses_3d if lifter == "mediapipe" else result.poses_3d_adjusted)
             cv2.imwrite(str(out / f"video_{clip}_candidates.jpg"), np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 80])

@@ -37,15 +37,16 @@ BASELINES: dict[str, list[list[str]]] = {
                  ["-t", "mix", "--length_model", "l.bin", "--direction_model", "d.bin"]],
     "predict": [["-t", "lift", "--direction_model", "d.bin"], ["-t", "mix", "--mix_model", "m.bin"],
                 ["-t", "mix", "--length_model", "l.bin", "--direction_model", "d.bin"]],
-    "video": [["clip.mp4"]],
+    "video": [["clip.mp4"], ["--keypoints", "keypoints.json"]],
     "render": [["--pred", "predictions.npz", "--key", "S9/Walking/0", "--out", "clip.mp4"],
                ["--pred", "prediction.pkl", "--key", "S9/Walking/0", "--out", "clip.mp4"]],
 }
 
-#: Values for options whose generic other value (see ``other_value``) would be refused as a bad value.
+#: Values for options whose generic other value (see ``other_value``) would be refused as a bad value;
+#: keyed by the option's name, or by (command, name) where commands give one name different meanings.
 VALUES = {"--what": "data", "--key": "S11/Walking 1/2", "--architecture": "3,3,3", "--dropout": "0.5",
           "--device": "cpu", "--mocap-holdout": "walk", "--mocap-share": "0.5", "--person-box": "0,0,10,10",
-          "--shard": "0/2"}
+          "--shard": "0/2", "--people": "2", ("video", "--size"): "640,480"}
 
 #: Options kept so that upstream's command lines get a clear answer, refused as not supported.
 UNSUPPORTED = {("train", "--render"), ("train", "--subset"), ("train", "--in-chans")}
@@ -63,10 +64,12 @@ def _options() -> list[tuple[str, str]]:
             if action.option_strings and not isinstance(action, argparse._HelpAction)]
 
 
-def other_value(action: argparse.Action, name: str) -> list[str]:
+def other_value(action: argparse.Action, name: str, command: str = "") -> list[str]:
     """Command-line words that give ``action`` a value other than its default."""
     if action.nargs == 0:
         return [name]
+    if (command, name) in VALUES:
+        return [name, VALUES[command, name]]
     if name in VALUES:
         return [name, VALUES[name]]
     if action.choices:
@@ -105,7 +108,7 @@ def test_every_option_changes_the_plan_or_is_refused(command, option, capsys):
     results = []
     for baseline in BASELINES[command]:
         kind, base = outcome(command, baseline)
-        changed_kind, changed = outcome(command, baseline + other_value(action, option))
+        changed_kind, changed = outcome(command, baseline + other_value(action, option, command))
         if changed_kind != "unparsed":
             results.append("changed" if changed_kind == "plan" and changed != base else changed_kind)
             if changed_kind == "refused":
@@ -114,6 +117,6 @@ def test_every_option_changes_the_plan_or_is_refused(command, option, capsys):
     assert results, f"{command} {option}: no baseline accepts it"
     if (command, option) in UNSUPPORTED:
         assert set(results) == {"refused"}, results
-        assert "not supported" in outcome(command, BASELINES[command][0] + other_value(action, option))[1]
+        assert "not supported" in outcome(command, BASELINES[command][0] + other_value(action, option, command))[1]
     else:
         assert "changed" in results, f"blapose {command} {option} changes nothing ({results})"

@@ -1,4 +1,6 @@
-"""End-to-end tests of ``blapose video`` on tests/data/pose_squats.mp4 (65 frames, 5 fps, one person)."""
+"""End-to-end tests of ``blapose video`` on tests/data/pose_squats.mp4 (65 frames, 5 fps, one person).
+
+Several people, keypoint files, --poses and marker files: tests/test_video_people.py."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from blapose.models.temporal import TemporalModel
 from blapose.skeleton import H36M
 from blapose.video.bvh import read_bvh_poses
 from blapose.video.models import BUILTIN_LENGTH_MODEL, BUILTIN_LIFTER
-from blapose.video.pipeline import NPZ_KEYS
+from blapose.video.pipeline import NPZ_KEYS, Lifting, Outputs, process
+from blapose.video.trc import H36M_MARKER_NAMES
 from bvh_support import bvhio_joint_positions
 
 cv2 = pytest.importorskip("cv2")
@@ -53,10 +56,10 @@ def model_flags(small_models) -> list[str]:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, model_flags):
-    """(output folder, npz content) of one whole `blapose video --bvh` run."""
+    """(output folder, npz content) of one whole `blapose video --bvh --trc` run (everyone: one person)."""
     out = tmp_path_factory.mktemp("video") / "squats"
-    assert main(["video", str(SQUATS), "--out", str(out), "--bvh", *model_flags]) == 0
-    with np.load(out / "pose_squats.npz") as content:
+    assert main(["video", str(SQUATS), "--out", str(out), "--bvh", "--trc", *model_flags]) == 0
+    with np.load(out / "pose_squats_person1.npz") as content:
         return out, dict(content)
 
 
@@ -71,15 +74,17 @@ def read_video(path: Path) -> tuple[int, float]:
 
 
 def test_writes_all_outputs_and_nothing_else(run):
-    """The run leaves exactly <name>.npz, <name>.mp4 and <name>.bvh (no temporary files)."""
+    """The run leaves exactly <name>_person1.npz, .bvh, .trc and one <name>.mp4 (no temporary files)."""
     out, _ = run
-    assert sorted(p.name for p in out.iterdir()) == ["pose_squats.bvh", "pose_squats.mp4", "pose_squats.npz"]
+    assert sorted(p.name for p in out.iterdir()) == ["pose_squats.mp4", "pose_squats_person1.bvh",
+                                                     "pose_squats_person1.npz", "pose_squats_person1.trc"]
 
 
 def test_npz_has_the_documented_keys_and_shapes(run):
-    """Keys are those of NPZ_KEYS, with per-frame arrays of the video's 65 frames."""
+    """Keys are those of NPZ_KEYS, with per-frame arrays of the video's 65 frames, all listed in frames."""
     _, content = run
     assert set(content) == set(NPZ_KEYS)
+    np.testing.assert_array_equal(content["frames"], np.arange(FRAMES))
     assert content["keypoints_2d"].shape == (FRAMES, 17, 2)
     assert content["scores"].shape == (FRAMES, 17)
     assert content["detected"].shape == (FRAMES,) and content["detected"].dtype == bool
@@ -120,15 +125,29 @@ def test_bvh_round_trips_to_the_adjusted_poses(run):
     upright = upright_frame(content["up"].astype(np.float64))
     placed = content["poses_3d_adjusted"].astype(np.float64) + content["trajectory"][:, None].astype(np.float64)
     expected = placed @ upright.T
-    np.testing.assert_allclose(read_bvh_poses(out / "pose_squats.bvh"), expected, atol=1e-5)
+    np.testing.assert_allclose(read_bvh_poses(out / "pose_squats_person1.bvh"), expected, atol=1e-5)
+
+
+def read_trc_markers(path: Path) -> np.ndarray:
+    """Markers (T, M, 3) of a TRC file's table (empty cells NaN), from its own text."""
+    table = np.genfromtxt(path, delimiter="\t", skip_header=6)
+    return table[:, 2:2 + 3 * len(H36M_MARKER_NAMES)].reshape(len(table), -1, 3)
+
+
+def test_trc_holds_the_bvhs_joints(run):
+    """The TRC's markers are the BVH's joint positions (the same upright frame, root motion included), 1e-5 m."""
+    out, content = run
+    np.testing.assert_allclose(read_trc_markers(out / "pose_squats_person1.trc"),
+                               read_bvh_poses(out / "pose_squats_person1.bvh"), atol=1e-5)
 
 
 def test_mediapipe_lifter_causal_lengths_and_time_range(tmp_path, small_models):
     """--lifter mediapipe --causal --start 2 --end 6 gives 20 frames, per-frame lengths, no video."""
     assert main(["video", str(SQUATS), "--out", str(tmp_path), "--lifter", "mediapipe", "--causal",
                  "--length-model", str(small_models[1]), "--no-render", "--start", "2", "--end", "6"]) == 0
-    assert [p.name for p in tmp_path.iterdir()] == ["pose_squats.npz"]
-    with np.load(tmp_path / "pose_squats.npz") as content:
+    assert [p.name for p in tmp_path.iterdir()] == ["pose_squats_person1.npz"]
+    with np.load(tmp_path / "pose_squats_person1.npz") as content:
+        np.testing.assert_array_equal(content["frames"], np.arange(10, 30))
         assert content["poses_3d"].shape == (20, 17, 3)
         assert content["bone_lengths"].shape == (20, 16)
         np.testing.assert_allclose(bone_lengths(content["poses_3d_adjusted"].astype(np.float64)),
@@ -214,12 +233,13 @@ def test_bvh_reads_the_same_in_an_independent_bvh_library(run):
     pytest.importorskip("bvhio")
     out, _ = run
     frames = [0, FRAMES // 2, FRAMES - 1]
-    ours = read_bvh_poses(out / "pose_squats.bvh")[frames]
-    np.testing.assert_allclose(bvhio_joint_positions(out / "pose_squats.bvh", frames), ours, atol=1e-5)
+    ours = read_bvh_poses(out / "pose_squats_person1.bvh")[frames]
+    np.testing.assert_allclose(bvhio_joint_positions(out / "pose_squats_person1.bvh", frames), ours, atol=1e-5)
 
 
 def test_frames_without_a_person_are_flagged_and_interpolated(tmp_path, model_flags):
-    """Blank frames in the middle of the clip are flagged undetected, scored 0 and filled between neighbours."""
+    """Blank frames in the middle of the clip are flagged undetected, scored 0 and filled between neighbours
+    (the one-person path of --person-box)."""
     frames = [cv2.resize(frame, (360, 640)) for frame in read_frames_list(SQUATS, 16)]
     blank = np.full_like(frames[0], 128)
     frames[6:9] = [blank] * 3
@@ -228,8 +248,9 @@ def test_frames_without_a_person_are_flagged_and_interpolated(tmp_path, model_fl
     for frame in frames:
         writer.write(frame)
     writer.release()
-    assert main(["video", str(clip), "--out", str(tmp_path / "out"), "--no-render", *model_flags]) == 0
-    with np.load(tmp_path / "out" / "gap.npz") as content:
+    assert main(["video", str(clip), "--out", str(tmp_path / "out"), "--no-render", "--person-box", "0,0,360,640",
+                 *model_flags]) == 0
+    with np.load(tmp_path / "out" / "gap_person1.npz") as content:
         detected, keypoints, scores = content["detected"], content["keypoints_2d"], content["scores"]
     assert not detected[6:9].any() and detected[:6].all() and detected[9:].all()
     assert (scores[6:9] == 0).all() and (scores[detected] > 0).any()
@@ -248,12 +269,11 @@ def read_frames_list(path: Path, count: int) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def mediapipe_runs(tmp_path_factory):
-    """VideoResults of the squat clip with --lifter mediapipe: no height, --height 1.55 and --height 1.85."""
-    from blapose.video.pipeline import process
-
+    """PersonResults of the squat clip with --lifter mediapipe: no height, --height 1.55 and --height 1.85."""
     folder = tmp_path_factory.mktemp("heights")
-    return {height: process(SQUATS, out_dir=folder / str(height), lifter="mediapipe", render=False, height=height,
-                            show_progress=False, log=None) for height in (None, 1.55, 1.85)}
+    return {height: process(SQUATS, lifting=Lifting("mediapipe", height=height),
+                            outputs=Outputs(folder / str(height), render=False), show_progress=False, log=None)[0]
+            for height in (None, 1.55, 1.85)}
 
 
 def test_lengths_are_near_mediapipes_own_metric_lengths(mediapipe_runs):
@@ -286,13 +306,12 @@ def test_an_implausible_length_model_is_replaced_by_the_videos_own_lengths(tmp_p
     """A length model whose lengths are twice an adult's is refused in one note; the poses get the
     video's own lengths moved into the adult range, and the npz says 'fallback'."""
     from blapose.video.lengths import Population
-    from blapose.video.pipeline import process
 
     model = BoneLengthModel(embed_dim=8, hidden_size=8, reference_lengths=2 * Population.load().typical(1.7),
                             bone_inputs=True, temporal="pool", proportions_only=True)
     save_checkpoint(tmp_path / "giant.bin", {"model_pos": model.state_dict()})
-    result = process(SQUATS, out_dir=tmp_path / "out", lifter="mediapipe", length_model=str(tmp_path / "giant.bin"),
-                     render=False, show_progress=False, log=None)
+    [result] = process(SQUATS, lifting=Lifting("mediapipe", str(tmp_path / "giant.bin")),
+                       outputs=Outputs(tmp_path / "out", render=False), show_progress=False, log=None)
     assert result.scale_source == "fallback" and "implausible" in result.lengths_note
     assert Population.load().problems(result.bone_lengths) == []
     assert result.bone_lengths.max() < 0.5

@@ -110,8 +110,8 @@ def test_many_videos_each_get_a_folder_and_failures_stop_only_themselves(clips, 
     captured = capsys.readouterr()
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == ["a-1", "a-2", "b"]
-    assert [p.name for p in (out / "a-1").iterdir()] == ["a.npz"]
-    with np.load(out / "b" / "b.npz") as content:
+    assert [p.name for p in (out / "a-1").iterdir()] == ["a_person1.npz"]
+    with np.load(out / "b" / "b_person1.npz") as content:
         assert content["poses_3d_adjusted"].shape == (10, 17, 3)
     lines = captured.err.strip().splitlines()
     finished = [line for line in lines if line.startswith("[")]

@@ -46,3 +46,11 @@ def box(text: str) -> tuple[float, float, float, float]:
     if len(corners) != 4 or not (corners[0] < corners[2] and corners[1] < corners[3]):
         raise argparse.ArgumentTypeError(f"{text!r} must be X0,Y0,X1,Y1 pixels with X0 < X1 and Y0 < Y1")
     return corners
+
+
+def frame_size(text: str) -> tuple[int, int]:
+    """'1920,1080' -> (1920, 1080): a frame's width and height in pixels, both at least 1."""
+    sides = _numbers(text, int, "two whole numbers WIDTH,HEIGHT such as 1920,1080")
+    if len(sides) != 2 or min(sides) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be WIDTH,HEIGHT in pixels, e.g. 1920,1080")
+    return sides

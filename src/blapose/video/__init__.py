@@ -1,13 +1,19 @@
-"""Videos in the wild: OpenCV reading, MediaPipe 2D keypoints mapped to Human3.6M joints,
-frame-rate resampling, lifting, bone lengths, BLAPose adjustment and npz/mp4/BVH outputs.
+"""Videos in the wild: OpenCV reading, every person's MediaPipe 2D keypoints (or another detector's
+keypoint file) mapped to Human3.6M joints, following people, frame-rate resampling, lifting, bone
+lengths, BLAPose adjustment and npz/mp4/BVH/TRC/C3D outputs.
 
-``process(path, ...)`` runs the whole pipeline (``blapose video`` on the command line). Nothing
-heavy (OpenCV, MediaPipe, torch) is imported until it runs.
+``process(path, ...)`` runs the whole pipeline (``blapose video`` on the command line) and returns
+one ``PersonResult`` per person; its options objects ``Source``, ``PersonChoice``, ``Lifting``,
+``Scene`` and ``Outputs`` are importable from here. Nothing heavy (OpenCV, MediaPipe, torch) is
+imported until it runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+#: Names of ``blapose.video.pipeline`` served from here, imported on first use.
+_PIPELINE_NAMES = ("Source", "PersonChoice", "Lifting", "Scene", "Outputs", "PersonResult")
 
 
 def process(*args: Any, **kwargs: Any):
@@ -15,3 +21,11 @@ def process(*args: Any, **kwargs: Any):
     from .pipeline import process as run
 
     return run(*args, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PIPELINE_NAMES:
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

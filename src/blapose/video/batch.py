@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
@@ -127,10 +127,11 @@ def plan_videos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike | No
                 shard: str | None = None, jobs: int = 1) -> BatchPlan:
     """The plan of ``blapose video INPUT... [--out OUT] [--shard I/N] [--jobs N]``.
 
-    One file and no shard: ``process``' arguments ``settings`` with ``path`` and ``out_dir`` (OUT,
-    or None for ``output/<name>``), as before there were several. Otherwise each video of the
-    shard gets ``out_dir`` = its folder under OUT (default ``output``) from ``output_folders``.
-    settings: ``process``' other keyword arguments, shared by every video.
+    One file and no shard: ``settings`` with ``path`` and ``out_dir`` (OUT, or None for
+    ``output/<name>``), as before there were several. Otherwise each video of the shard gets
+    ``out_dir`` = its folder under OUT (default ``output``) from ``output_folders``. settings:
+    ``process``' keyword arguments (its options objects), shared by every video; ``process_video``
+    puts ``out_dir`` into their ``Outputs``.
     """
     if jobs < 1:
         raise InputError(f"--jobs {jobs} must be at least 1")
@@ -149,12 +150,16 @@ def plan_videos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike | No
 
 
 def process_video(settings: dict, show_progress: bool, log: Callable[[str], None] | None) -> tuple[int, Path]:
-    """Run ``blapose.video.pipeline.process`` on one video with ``settings``; return its frame count
-    and the folder its files went to."""
-    from .pipeline import process
+    """Run ``blapose.video.pipeline.process`` on one video with ``settings`` (its options objects by
+    keyword, ``path`` and ``out_dir``, which goes into its ``Outputs``); return the clip's frame
+    count and the folder its files went to."""
+    from .pipeline import Outputs, process
 
-    result = process(**settings, show_progress=show_progress, log=log)
-    return len(result.detected), result.files["npz"].parent
+    options = dict(settings)
+    path, out_dir = options.pop("path"), options.pop("out_dir", None)
+    options["outputs"] = replace(options.get("outputs") or Outputs(), out_dir=out_dir)
+    results = process(path, **options, show_progress=show_progress, log=log)
+    return results[0].clip_frames, results[0].files["npz"].parent
 
 
 def _outcome(settings: dict, show_progress: bool, log: Callable[[str], None] | None) -> VideoOutcome:

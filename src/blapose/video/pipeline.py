@@ -1,18 +1,24 @@
-"""``blapose video``: from a video file to 2D keypoints, 3D poses, bone lengths and output files.
+"""``blapose video``: from a video (or another detector's keypoints) to every person's 2D keypoints, 3D
+poses, bone lengths and output files.
 
-Stages: decode + detect (MediaPipe, decoding ahead on a thread) -> map to the Human3.6M joints and
-fill frames without a person -> resample to 50 fps -> lift -> predict bone lengths -> back to the
-video's frames -> adjust (BLAPose) -> write ``<name>.npz``, ``<name>.mp4`` (rendered), and with
-``bvh`` ``<name>.bvh``. All files are written to temporary names and renamed together at the end,
-so a failure leaves none behind.
+Stages (``process``): read the clip (probe the video, or read the keypoint file) -> detect and follow
+every person (MediaPipe: ``people.detect_people``, or with ``person_box`` today's one-person
+``detector.detect_landmarks``; a keypoint file: its ids or ``tracking``) -> per person (``follow``:
+sides put right, joints mapped, gaps filled; then lift at 50 fps, predict and check bone lengths,
+adjust, place in the scene) -> write ``<name>_person<K>.npz`` (and ``.bvh``, ``.trc``, ``.c3d``) for
+each person K = 1, 2, ... in order of first appearance, and one ``<name>.mp4`` with everyone. All
+files are written to temporary names and renamed together at the end, so a failure leaves none.
+Each stage has its own options object: ``Source``, ``PersonChoice``, ``Lifting``, ``Scene``, ``Outputs``.
 
-Glossary: T video frames, J joints (17), B bones (16). Poses are meters, camera frame (x right,
-y down, z forward), root-relative; keypoints are pixels of the video frame.
+Glossary: T clip frames, T_k frames of person k (their ``frames``), J joints (17), B bones (16).
+Poses are meters, camera frame (x right, y down, z forward), root-relative; keypoints are pixels of
+the video frame.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import time
@@ -31,8 +37,8 @@ from ..lengths.reference import median_lengths
 from ..native_stderr import native_stderr_silenced
 from ..progress import Progress
 from ..skeleton import H36M
-from . import landmarks as lm
 from . import resample
+from .follow import Track2D, choose_people, from_landmarks, keypoint_tracks, person_in_box
 from .reader import FrameRange, probe_video, read_frames
 from .visibility import unseen_share, visible_joints
 
@@ -40,15 +46,103 @@ from .visibility import unseen_share, visible_joints
 DECODE_AHEAD = 8
 #: Height (pixels) of the rendered video; frames are scaled to it.
 RENDER_HEIGHT = 720
-#: The lifter ``blapose video`` uses unless told otherwise (``--lifter``), chosen by
-#: benchmarks/eval_wild_multiview.py.
+#: The lifter ``blapose video`` uses on MediaPipe's keypoints unless told otherwise (``--lifter``),
+#: chosen by benchmarks/eval_wild_multiview.py.
 DEFAULT_LIFTER = "builtin+mediapipe-rays"
+#: The lifter for another detector's keypoints: MediaPipe's own 3D does not exist for them.
+KEYPOINTS_LIFTER = "builtin"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Options, one per stage
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the 2D (and 3D) come from.
+
+    start / end: seconds of the video (or of the keypoint file's frames) to use. keypoints: another
+    detector's keypoint file or folder (``keypoint_files.read_keypoints``) lifted instead of running
+    MediaPipe; keypoints_format: its format (None: detected). poses: an npz/npy of 3D poses (T, 17, 3)
+    meters, camera frame, Human3.6M order (``keypoint_files.read_poses``), one per clip frame, used
+    instead of a lifter. fps / size (width, height) pixels: the clip's rate and frame size for
+    keypoints without a video, when the file does not give them.
+    """
+
+    start: float | None = None
+    end: float | None = None
+    keypoints: str | None = None
+    keypoints_format: str | None = None
+    poses: str | None = None
+    fps: float | None = None
+    size: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class PersonChoice:
+    """Who is followed: ``people`` 'all' (everyone detected in at least ``min_seconds`` of the clip) or
+    an int N (the N of them detected longest); person_box (x0, y0, x1, y1) pixels around the one
+    person to follow in the first frame (MediaPipe: ``detector.detect_landmarks`` follows them over
+    the whole clip, as when ``blapose video`` followed one person)."""
+
+    people: str | int = "all"
+    person_box: tuple[float, float, float, float] | None = None
+    min_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class Lifting:
+    """How 2D becomes 3D with bone lengths.
+
+    lifter: 'builtin', one of ``models.MEDIAPIPE_LIFTERS``, a checkpoint path, or several joined by
+    '+' (their mean); None: ``DEFAULT_LIFTER`` on MediaPipe's keypoints, ``KEYPOINTS_LIFTER`` on a
+    keypoint file's. length_model: 'builtin' or a checkpoint path; bidirectional: the ``-bi`` flag
+    (None: read from the checkpoint). causal: per-frame lengths from past frames only (GRU models).
+    height: the person's standing height in meters, which sets the size of the bone lengths.
+    """
+
+    lifter: str | None = None
+    length_model: str = "builtin"
+    bidirectional: bool | None = None
+    causal: bool = False
+    height: float | None = None
+
+
+@dataclass(frozen=True)
+class Scene:
+    """The camera: focal (pixels) or fov (degrees across the long side), default
+    ``geometry.DEFAULT_FOV_LONG_SIDE_DEG``; trajectory: place each person in the scene (npz
+    ``trajectory``, BVH root motion, TRC/C3D markers where the person stands)."""
+
+    focal: float | None = None
+    fov: float | None = None
+    trajectory: bool = True
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What is written: out_dir (default ``output/<name>``); render: ``<name>.mp4`` with everyone (only
+    with a video); bvh / trc / c3d: ``<name>_person<K>.bvh`` / ``.trc`` / ``.c3d`` per person beside
+    the npz."""
+
+    out_dir: str | os.PathLike | None = None
+    render: bool = True
+    bvh: bool = False
+    trc: bool = False
+    c3d: bool = False
+
+
+# ---------------------------------------------------------------------------------------------------
+# Results
 
 
 @dataclass
-class VideoResult:
-    """What ``process`` found and wrote; array shapes and units as in the npz (see ``NPZ_KEYS``)."""
+class PersonResult:
+    """One person: what ``process`` found and wrote; array shapes and units as in the npz (``NPZ_KEYS``),
+    per-frame arrays over the person's ``frames``."""
 
+    number: int
+    frames: np.ndarray
     keypoints_2d: np.ndarray
     scores: np.ndarray
     detected: np.ndarray
@@ -64,16 +158,18 @@ class VideoResult:
     swapped: np.ndarray | None = None
     scale_source: str = "model"
     lengths_note: str = ""
+    clip_frames: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
 
     def visible(self) -> np.ndarray:
-        """(T, 17) bool: joints seen in each frame (inside it, visibility at least ``VISIBLE_SCORE``)."""
+        """(T_k, 17) bool: joints seen in each frame (inside it, score at least ``VISIBLE_SCORE``)."""
         return visible_joints(self.keypoints_2d, (self.width, self.height), self.scores)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The npz content: the keys of ``NPZ_KEYS`` (``trajectory`` only when it was computed)."""
-        arrays = {"keypoints_2d": self.keypoints_2d.astype(np.float32), "scores": self.scores.astype(np.float32),
+        arrays = {"frames": self.frames.astype(np.int64),
+                  "keypoints_2d": self.keypoints_2d.astype(np.float32), "scores": self.scores.astype(np.float32),
                   "detected": self.detected.astype(bool), "poses_3d": self.poses_3d.astype(np.float32),
                   "poses_3d_adjusted": self.poses_3d_adjusted.astype(np.float32),
                   "bone_lengths": self.bone_lengths.astype(np.float32), "fps": np.float64(self.fps),
@@ -87,24 +183,356 @@ class VideoResult:
         return arrays
 
 
-#: npz keys and what they hold.
+#: The name of one person's results before several people were followed (kept for a release).
+VideoResult = PersonResult
+
+#: npz keys and what they hold; T_k is the number of the person's frames.
 NPZ_KEYS = {
-    "keypoints_2d": "(T, 17, 2) float32, pixels, Human3.6M joint order; frames without a person interpolated",
-    "scores": "(T, 17) float32, MediaPipe landmark visibility mapped to the joints; 0 where not detected",
-    "detected": "(T,) bool, False where no person was found and the frame was filled in",
-    "swapped": "(T,) bool, frames whose left and right labels were exchanged back (blapose.video.swaps)",
-    "poses_3d": "(T, 17, 3) float32, meters, camera frame, root-relative: the lifter's poses",
-    "poses_3d_adjusted": "(T, 17, 3) float32, meters, camera frame, root-relative: bones set to bone_lengths",
-    "bone_lengths": "(16,) float32 meters, bone i ends at joint i + 1; (T, 16) with --causal; the joints of "
+    "frames": "(T_k,) int64, the video frames (from 0) the person's per-frame arrays cover: contiguous, from "
+              "their first to their last detection",
+    "keypoints_2d": "(T_k, 17, 2) float32, pixels, Human3.6M joint order; a keypoint file's keypoints as given "
+                    "where it has them; frames and joints without a detection interpolated",
+    "scores": "(T_k, 17) float32, the detector's confidence (MediaPipe's landmark visibility mapped to the "
+              "joints, or the file's scores); 0 where not detected",
+    "detected": "(T_k,) bool, False where the person was not found and the frame was filled in",
+    "swapped": "(T_k,) bool, frames whose left and right labels were exchanged back (blapose.video.swaps; "
+               "MediaPipe only)",
+    "poses_3d": "(T_k, 17, 3) float32, meters, camera frame, root-relative: the lifter's poses (or --poses' "
+                "as given, root subtracted)",
+    "poses_3d_adjusted": "(T_k, 17, 3) float32, meters, camera frame, root-relative: bones set to bone_lengths",
+    "bone_lengths": "(16,) float32 meters, bone i ends at joint i + 1; (T_k, 16) with --causal; the joints of "
                     "the video's keypoints (blapose.video.lengths)",
     "scale_source": "str, what set the size of bone_lengths: 'height' (--height), 'model' or 'fallback'",
-    "trajectory": "(T, 3) float32, meters, camera frame: the root joint's position (absent with --no-trajectory)",
+    "trajectory": "(T_k, 3) float32, meters, camera frame: the root joint's position (absent with "
+                  "--no-trajectory)",
     "focal_length": "float, pixels: the focal length the trajectory assumed (--focal, --fov or the default)",
     "fps": "float, frames per second of the video",
     "width": "int, frame width in pixels",
     "height": "int, frame height in pixels",
-    "up": "(3,) float32, the world's up direction in the camera frame, estimated from the poses",
+    "up": "(3,) float32, the world's up direction in the camera frame, estimated from everyone's poses",
 }
+
+
+@dataclass
+class Clip:
+    """The frames people are looked for in: ``name`` of the outputs, the video (None: keypoints
+    alone), its rate and frame size, the video frames ``frames`` (first, stop), how many frames the
+    clip holds (``count``, known for a video once decoded) and the words naming the 2D source."""
+
+    name: str
+    video: Path | None
+    fps: float
+    width: int
+    height: int
+    frames: FrameRange
+    count: int
+    source_2d: str
+    keypoints: object | None = None  # the KeypointFile when keypoints come from a file
+
+
+# ---------------------------------------------------------------------------------------------------
+# The pipeline
+
+
+def process(path: str | os.PathLike | None = None, *, source: Source | None = None,
+            people: PersonChoice | None = None, lifting: Lifting | None = None, scene: Scene | None = None,
+            outputs: Outputs | None = None, show_progress: bool = True,
+            log: Callable[[str], None] | None = print) -> list[PersonResult]:
+    """Find every person in the video at ``path`` (or in ``source.keypoints``), lift them to 3D with
+    adjusted bone lengths and write the outputs; one ``PersonResult`` per person, numbered by first
+    appearance. Each options object defaults to its class's defaults. log: where the summary goes
+    (None: nowhere). Bad input raises ``InputError`` before any output file exists.
+    """
+    from .geometry import focal_length
+
+    source, people, lifting = source or Source(), people or PersonChoice(), lifting or Lifting()
+    scene, outputs = scene or Scene(), outputs or Outputs()
+    total_start = time.perf_counter()
+    seconds: dict[str, float] = {}
+    _check_options(path, source, people, lifting, outputs)
+    clip = open_clip(path, source)
+    focal = focal_length(clip.width, clip.height, scene.focal, scene.fov)
+    folder = Path(outputs.out_dir) if outputs.out_dir is not None else Path("output") / clip.name
+    lifter = lifting.lifter or (KEYPOINTS_LIFTER if clip.keypoints is not None else DEFAULT_LIFTER)
+    models = _load_models(lifter, lifting, source)
+    given = _read_given_poses(source.poses)
+    created = _prepare_output_folder(folder)
+    try:
+        tracks = find_people(clip, people, seconds, show_progress)
+        _check_people(tracks, clip, source, lifting, given)
+        stage = time.perf_counter()
+        with Progress(total=sum(len(t.frames) for t in tracks), description="lift 3D + lengths", unit="frame",
+                      enabled=show_progress) as bar:
+            results = []
+            for number, track in enumerate(tracks, 1):
+                results.append(lift_person(number, track, clip, lifter, models, lifting, scene, focal, given))
+                bar.update(len(track.frames))
+        _share_up(results)
+        seconds["lift + lengths + adjust"] = time.perf_counter() - stage
+        targets = _targets(folder, clip, len(results), outputs, path, source)
+        write_outputs(results, clip, targets, seconds, show_progress, label="given" if given is not None else "lifter")
+    except BaseException:
+        _remove_empty(created)
+        raise
+    seconds["total"] = time.perf_counter() - total_start
+    for result, files in zip(results, targets["people"]):
+        result.seconds = seconds
+        result.files = {**files, **({"mp4": targets["mp4"]} if "mp4" in targets else {})}
+    if log is not None:
+        log(summary(results, clip, _source_3d(lifter, source), people))
+    return results
+
+
+def _check_options(path, source: Source, people: PersonChoice, lifting: Lifting, outputs: Outputs) -> None:
+    """Refuse, in one line each, options that contradict each other or make no sense."""
+    from .models import MEDIAPIPE_LIFTERS
+
+    if path is None and source.keypoints is None:
+        raise InputError("give a video, or 2D keypoints with --keypoints")
+    if source.keypoints_format is not None and source.keypoints is None:
+        raise InputError("--keypoints-format names the format of --keypoints; give --keypoints")
+    if path is not None and (source.fps is not None or source.size is not None):
+        raise InputError("--fps and --size describe keypoints without a video; the video gives its own")
+    if source.fps is not None and not (math.isfinite(source.fps) and source.fps > 0):
+        raise InputError(f"--fps {source.fps} is not a positive frame rate")
+    if source.size is not None and (len(source.size) != 2 or min(source.size) < 1):
+        raise InputError(f"--size {source.size} is not WIDTH,HEIGHT in pixels")
+    if outputs.bvh and lifting.causal:
+        raise InputError("--bvh needs one set of bone lengths per video; drop --causal")
+    if lifting.causal and lifting.height is not None:
+        raise InputError("--height sets one size for the whole video; drop --causal")
+    if lifting.height is not None and not (0.5 <= lifting.height <= 2.6):
+        raise InputError(f"--height {lifting.height} is not a person's standing height in meters (0.5-2.6)")
+    count = people.people
+    if count != "all" and not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
+        raise InputError(f"--people {count!r} must be 'all' or a number of people (at least 1)")
+    if people.person_box is not None and count not in ("all", 1):
+        raise InputError(f"--person-box follows one person; drop --people {count}")
+    if not (math.isfinite(people.min_seconds) and people.min_seconds >= 0):
+        raise InputError(f"--min-seconds {people.min_seconds} must be a number of seconds (0 or more)")
+    lifters = [] if lifting.lifter is None else lifting.lifter.split("+")
+    if source.keypoints is not None and any(name in MEDIAPIPE_LIFTERS for name in lifters):
+        raise InputError(f"--lifter {lifting.lifter}: MediaPipe's 3D exists only for MediaPipe's keypoints, "
+                         "not for --keypoints; use builtin or a checkpoint")
+    if source.poses is not None and lifting.lifter is not None:
+        raise InputError("--poses gives the 3D poses, so no lifter runs; drop --lifter")
+    if outputs.c3d:
+        try:
+            import ezc3d  # noqa: F401
+        except ImportError:
+            raise InputError("--c3d needs the ezc3d library: pip install 'blapose[c3d]'") from None
+
+
+def open_clip(path: str | os.PathLike | None, source: Source) -> Clip:
+    """The clip to look for people in: the video's rate, size and frames (probed, not decoded), or a
+    keypoint file read whole, with its rate and size from the video, the options or the file."""
+    keypoints = None
+    if source.keypoints is not None:
+        from .keypoint_files import read_keypoints
+
+        keypoints = read_keypoints(source.keypoints, source.keypoints_format)
+        words = f"{keypoints.format} keypoints ({keypoints.layout}) from {keypoints.source}"
+    if path is not None:
+        info = probe_video(path)
+        frames = FrameRange.from_seconds(info.fps, source.start, source.end)
+        count = _expected_frames(info.frame_count, frames)
+        if keypoints is not None and count == 0:  # the container does not say: up to the file's last frame
+            count = max(int(keypoints.frame_numbers.max()) + 1 - frames.first, 0)
+        clip = Clip(info.path.stem, info.path, info.fps, info.width, info.height, frames, count,
+                    "MediaPipe Pose" if keypoints is None else words, keypoints)
+        if keypoints is not None:
+            listed = keypoints.frame_numbers
+            last = int(listed[listed < (frames.stop if frames.stop is not None else np.inf)].max(initial=-1))
+            if info.frame_count and last >= info.frame_count:
+                raise InputError(f"{keypoints.source} lists frame {last}, but {info.path} has "
+                                 f"{info.frame_count} frames (0-{info.frame_count - 1})")
+        return clip
+    fps = source.fps if source.fps is not None else keypoints.fps
+    if fps is None:
+        raise InputError(f"{keypoints.source} does not give the frame rate; give --fps")
+    size = source.size if source.size is not None else (
+        (keypoints.width, keypoints.height) if keypoints.width and keypoints.height else None)
+    if size is None:
+        raise InputError(f"{keypoints.source} does not give the frame size; give --size WIDTH,HEIGHT")
+    frames = FrameRange.from_seconds(fps, source.start, source.end)
+    listed = keypoints.frame_numbers
+    inside = listed[(listed >= frames.first) & ((listed < frames.stop) if frames.stop is not None else True)]
+    if len(inside) == 0:
+        raise InputError(f"{keypoints.source} lists no frame in the chosen seconds")
+    frames = FrameRange(int(inside.min()), int(inside.max()) + 1)
+    return Clip(Path(source.keypoints).stem, None, float(fps), int(size[0]), int(size[1]), frames,
+                frames.stop - frames.first, words, keypoints)
+
+
+def _expected_frames(frame_count: int, frames: FrameRange) -> int:
+    """Frames of ``frames`` in a video of ``frame_count`` frames (the container's estimate)."""
+    stop = frame_count if frames.stop is None else min(frame_count, frames.stop)
+    return max(stop - frames.first, 0)
+
+
+def _load_models(lifter: str, lifting: Lifting, source: Source) -> tuple[list, object]:
+    """The lifting models (None for MediaPipe's 3D; none with ``source.poses``) and the length model."""
+    from .models import load_length_model, load_lifter
+
+    lifting_models = [] if source.poses is not None else [load_lifter(name) for name in lifter.split("+")]
+    lengths_model = load_length_model(lifting.length_model, lifting.bidirectional)
+    if lifting.causal and lengths_model.bidirectional:
+        raise InputError("--causal needs a unidirectional (GRU) length model; this one is bidirectional")
+    return lifting_models, lengths_model
+
+
+def _read_given_poses(path: str | None) -> np.ndarray | None:
+    if path is None:
+        return None
+    from .keypoint_files import read_poses
+
+    return read_poses(path)
+
+
+def find_people(clip: Clip, choice: PersonChoice, seconds: dict[str, float], show_progress: bool) -> list[Track2D]:
+    """Read or detect, then follow: each chosen person's 2D track (``follow.Track2D``), ordered by first
+    frame. Sets ``clip.count`` to the frames decoded. Raises ``InputError`` when nobody is left."""
+    stage = time.perf_counter()
+    if clip.keypoints is not None:
+        tracks = keypoint_tracks(clip.keypoints, clip.frames.first, clip.frames.first + clip.count)
+        if choice.person_box is not None:
+            tracks = [person_in_box(tracks, choice.person_box)]
+        seconds["read keypoints + follow"] = time.perf_counter() - stage
+    else:
+        tracks = _detect(clip, choice, show_progress)
+        seconds["decode + detect + follow"] = time.perf_counter() - stage
+        if clip.count < 2:
+            what = "no frames" if clip.count == 0 else "only one frame"
+            raise InputError(f"{clip.video} has {what} in the chosen range; at least 2 are needed")
+        if not tracks:
+            raise InputError(f"no person was detected in any of the {clip.count} frames of {clip.video}")
+    if choice.person_box is not None:
+        return tracks
+    needed = max(2, math.ceil(choice.min_seconds * clip.fps - 1e-9))
+    chosen = choose_people(tracks, choice.people, needed)
+    if not chosen:
+        where = clip.video if clip.video is not None else clip.keypoints.source
+        raise InputError(f"nobody in {where} was followed in at least {needed} frames ({choice.min_seconds:g} s; "
+                         f"{len(tracks)} seen for less); lower --min-seconds")
+    return chosen
+
+
+def _detect(clip: Clip, choice: PersonChoice, show_progress: bool) -> list[Track2D]:
+    """MediaPipe on the video's frames: every person (``people.detect_people``), or with a box the one
+    person ``detector.detect_landmarks`` follows over the whole clip."""
+    from .detector import detect_landmarks
+    from .people import detect_people
+
+    decoded = 0
+
+    def frames():
+        nonlocal decoded
+        for frame in read_frames(clip.video, clip.frames, ahead=DECODE_AHEAD):
+            decoded += 1
+            yield frame
+
+    with native_stderr_silenced() as stderr, Progress(total=clip.count or None, description="detect 2D",
+                                                      unit="frame", enabled=show_progress, stream=stderr) as bar:
+        if choice.person_box is not None:
+            found = detect_landmarks(frames(), clip.width, clip.height, bar, person_box=choice.person_box)
+            clip.count = decoded
+            if not found.detected.any():
+                return []
+            span = clip.frames.first + np.arange(len(found.detected))
+            return [from_landmarks(0, span, found.detected, found.pixels, found.visibility, found.world)]
+        people = detect_people(frames(), clip.width, clip.height, bar, min_seconds=0.0, fps=clip.fps)
+    clip.count = decoded
+    return [from_landmarks(p.person, clip.frames.first + p.frames, p.detected, p.pixels, p.visibility, p.world)
+            for p in people]
+
+
+def _check_people(tracks: list[Track2D], clip: Clip, source: Source, lifting: Lifting,
+                  given: np.ndarray | None) -> None:
+    """Options that hold for one person only, and --poses' frame count."""
+    if len(tracks) > 1:
+        for flag, used in (("--poses", source.poses is not None), ("--height", lifting.height is not None)):
+            if used:
+                raise InputError(f"{flag} describes one person, and {len(tracks)} were followed; choose one "
+                                 "with --people 1 or --person-box")
+    if given is not None and len(given) != clip.count:
+        last = clip.frames.first + clip.count - 1
+        raise InputError(f"--poses {source.poses} holds {len(given)} poses; the clip has {clip.count} frames "
+                         f"({clip.frames.first}-{last}), one pose each")
+
+
+def lift_person(number: int, track: Track2D, clip: Clip, lifter: str, models: tuple[list, object],
+                lifting: Lifting, scene: Scene, focal: float, given: np.ndarray | None) -> PersonResult:
+    """One person: lift at 50 fps (or take ``given`` poses (T, J, 3) of the clip), predict and check
+    bone lengths, adjust, and place in the scene."""
+    from .geometry import low_pass, root_trajectory
+    from .lengths import choose_lengths
+    from .models import predict_bone_lengths
+
+    lifting_models, lengths_model = models
+    frames = len(track.frames)
+    normalized = normalize_screen_coordinates(track.keypoints, clip.width, clip.height)
+    model_keypoints = resample.to_model_rate(normalized, clip.fps)
+    if given is not None:
+        poses = given[track.frames - clip.frames.first]
+        poses = poses - poses[:, :1]
+    else:
+        poses = _lift(lifter, lifting_models, model_keypoints, track, clip, focal)
+    predicted = predict_bone_lengths(lengths_model, model_keypoints, lifting.causal)
+    if lifting.causal:
+        lengths, scale_source, note = predicted[resample.latest_model_frame(frames, clip.fps)], "model", ""
+    else:
+        choice = choose_lengths(predicted, median_lengths(poses), lifting.height)
+        lengths, scale_source, note = choice.lengths, choice.scale_source, choice.note
+    adjusted = adjust_poses(poses, lengths)
+    path = None
+    if scene.trajectory:
+        path = low_pass(root_trajectory(adjusted, track.keypoints, track.scores, focal, clip.width, clip.height),
+                        clip.fps)
+    return PersonResult(number, track.frames, track.keypoints, track.scores, track.detected, poses, adjusted,
+                        lengths, clip.fps, clip.width, clip.height, up_direction(adjusted), trajectory=path,
+                        focal_length=focal, swapped=track.swapped, scale_source=scale_source, lengths_note=note,
+                        clip_frames=clip.count)
+
+
+def _lift(lifter: str, lifting_models: list, model_keypoints: np.ndarray, track: Track2D, clip: Clip,
+          focal: float) -> np.ndarray:
+    """Root-relative poses (T_k, J, 3) meters, camera frame, of the chosen lifter (see ``models``); a
+    lifter ``A+B`` gives the mean of A's and B's poses."""
+    from .geometry import low_pass, poses_on_rays
+    from .models import lift
+
+    poses = []
+    for name, model in zip(lifter.split("+"), lifting_models):
+        if model is not None:
+            poses.append(resample.to_video_rate(lift(model, model_keypoints), clip.fps, len(track.keypoints)))
+            continue
+        mediapipe = track.world - track.world[:, :1]
+        if name == "mediapipe-rays":
+            mediapipe = poses_on_rays(mediapipe, track.keypoints, track.scores, focal, clip.width, clip.height)
+        if name != "mediapipe":
+            mediapipe = low_pass(mediapipe, clip.fps)
+        poses.append(mediapipe)
+    mean = np.mean(poses, axis=0)
+    return mean - mean[:, :1]
+
+
+def up_direction(poses: np.ndarray) -> np.ndarray:
+    """The world's up (3,) in the camera frame, from poses (T, J, 3) (the renderer's estimate)."""
+    from ..viz.render import estimate_up
+
+    return estimate_up(poses)
+
+
+def _share_up(results: list[PersonResult]) -> None:
+    """One up for everyone in the clip: the estimate from all their adjusted poses (one person: theirs)."""
+    if len(results) > 1:
+        up = up_direction(np.concatenate([result.poses_3d_adjusted for result in results]))
+        for result in results:
+            result.up = up
+
+
+# ---------------------------------------------------------------------------------------------------
+# Writing
 
 
 def _prepare_output_folder(folder: Path) -> list[Path]:
@@ -130,225 +558,134 @@ def _remove_empty(folders: list[Path]) -> None:
             folder.rmdir()
 
 
-def _frame_count_message(path: Path, frames: int) -> str:
-    what = "no frames" if frames == 0 else "only one frame"
-    return f"{path} has {what} in the chosen range; at least 2 are needed"
+def _targets(folder: Path, clip: Clip, count: int, outputs: Outputs, path, source: Source) -> dict:
+    """{'people': [{kind: path}] per person, 'mp4': path (with a video and ``render``)}; refuses a
+    target that is an input."""
+    people = []
+    for number in range(1, count + 1):
+        stem = folder / f"{clip.name}_person{number}"
+        files = {"npz": stem.with_suffix(".npz")}
+        files.update({kind: stem.with_suffix(f".{kind}") for kind in ("bvh", "trc", "c3d") if getattr(outputs, kind)})
+        people.append(files)
+    targets: dict = {"people": people}
+    if outputs.render and clip.video is not None:
+        targets["mp4"] = folder / f"{clip.name}.mp4"
+    inputs = [Path(item).resolve() for item in (path, source.keypoints, source.poses) if item is not None]
+    every = [target for files in people for target in files.values()] + [targets.get("mp4")]
+    for target in every:
+        if target is not None and target.resolve() in inputs:
+            raise InputError(f"the output would overwrite the input {target}; choose another --out")
+    return targets
 
 
-def up_direction(poses: np.ndarray) -> np.ndarray:
-    """The world's up (3,) in the camera frame, from poses (T, J, 3) (the renderer's estimate)."""
-    from ..viz.render import estimate_up
-
-    return estimate_up(poses)
-
-
-def process(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, lifter: str = DEFAULT_LIFTER,
-            length_model: str = "builtin", bidirectional: bool | None = None, causal: bool = False,
-            render: bool = True, bvh: bool = False, start: float | None = None, end: float | None = None,
-            height: float | None = None, focal: float | None = None, fov: float | None = None,
-            person_box: tuple[float, float, float, float] | None = None, trajectory: bool = True,
-            show_progress: bool = True, log: Callable[[str], None] | None = print) -> VideoResult:
-    """Turn the video at ``path`` into 2D keypoints, 3D poses and bone lengths, and write the outputs.
-
-    out_dir: output folder (default ``output/<video name>``). lifter: 'builtin', one of
-    ``models.MEDIAPIPE_LIFTERS``, a checkpoint path, or several of these joined by '+' (their
-    mean); length_model: 'builtin' or a checkpoint path; bidirectional: the ``-bi`` flag (None: read
-    from the checkpoint). causal: per-frame lengths from
-    past frames only (GRU models). render / bvh: write ``<name>.mp4`` / ``<name>.bvh`` beside
-    ``<name>.npz``. start / end: seconds of the video to use. height: the person's standing height
-    in meters, which sets the size of the bone lengths. focal (pixels) or fov (degrees across the
-    long side): the camera, for the trajectory (default ``geometry.DEFAULT_FOV_LONG_SIDE_DEG``).
-    person_box: (x0, y0, x1, y1) pixels around the person to follow in the first frame.
-    trajectory: also place the person in the scene (npz ``trajectory``, BVH root motion).
-    log: where the summary goes (None: nowhere). Bad input raises ``InputError`` before any
-    output file exists.
-    """
-    from .geometry import focal_length
-    from .models import load_length_model, load_lifter
-
-    total_start = time.perf_counter()
-    seconds: dict[str, float] = {}
-    info = probe_video(path)
-    if bvh and causal:
-        raise InputError("--bvh needs one set of bone lengths per video; drop --causal")
-    if causal and height is not None:
-        raise InputError("--height sets one size for the whole video; drop --causal")
-    if height is not None and not (0.5 <= height <= 2.6):
-        raise InputError(f"--height {height} is not a person's standing height in meters (0.5-2.6)")
-    focal_pixels = focal_length(info.width, info.height, focal, fov)
-    frame_range = FrameRange.from_seconds(info.fps, start, end)
-    name = info.path.stem
-    folder = Path(out_dir) if out_dir is not None else Path("output") / name
-    targets = {"npz": folder / f"{name}.npz"}
-    if render:
-        targets["mp4"] = folder / f"{name}.mp4"
-    if bvh:
-        targets["bvh"] = folder / f"{name}.bvh"
-    if any(target.resolve() == info.path.resolve() for target in targets.values()):
-        raise InputError(f"the output would overwrite the input video {info.path}; choose another --out")
-
-    lifting_models = [load_lifter(name) for name in lifter.split("+")]
-    lengths_model = load_length_model(length_model, bidirectional)
-    if causal and lengths_model.bidirectional:
-        raise InputError("--causal needs a unidirectional (GRU) length model; this one is bidirectional")
-    created = _prepare_output_folder(folder)
-    try:
-        result = _analyse(info, frame_range, lifting_models, lengths_model, lifter, causal, seconds, show_progress,
-                          height=height, focal=focal_pixels, person_box=person_box, trajectory=trajectory)
-        _write_outputs(result, info, frame_range, targets, seconds, show_progress)
-    except BaseException:
-        _remove_empty(created)
-        raise
-    seconds["total"] = time.perf_counter() - total_start
-    result.seconds, result.files = seconds, targets
-    if log is not None:
-        log(summary(result, info.path))
-    return result
-
-
-def _lift(lifter: str, lifting_models: list, model_keypoints: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
-          world: np.ndarray, info, focal: float) -> np.ndarray:
-    """Root-relative poses (T, J, 3) meters, camera frame, of the chosen lifter (see ``models``); a
-    lifter ``A+B`` gives the mean of A's and B's poses."""
-    from .geometry import low_pass, poses_on_rays
-    from .models import lift
-
-    poses = []
-    for name, model in zip(lifter.split("+"), lifting_models):
-        if model is not None:
-            poses.append(resample.to_video_rate(lift(model, model_keypoints), info.fps, len(keypoints)))
-            continue
-        mediapipe = world - world[:, :1]
-        if name == "mediapipe-rays":
-            mediapipe = poses_on_rays(mediapipe, keypoints, scores, focal, info.width, info.height)
-        if name != "mediapipe":
-            mediapipe = low_pass(mediapipe, info.fps)
-        poses.append(mediapipe)
-    mean = np.mean(poses, axis=0)
-    return mean - mean[:, :1]
-
-
-def _analyse(info, frame_range: FrameRange, lifting_models: list, lengths_model, lifter: str, causal: bool,
-             seconds: dict[str, float], show_progress: bool, height: float | None, focal: float,
-             person_box, trajectory: bool) -> VideoResult:
-    """Detect, map, put sides right, lift, predict lengths and adjust; stage times go into ``seconds``."""
-    from .detector import detect_landmarks
-    from .geometry import low_pass, root_trajectory
-    from .lengths import choose_lengths
-    from .models import predict_bone_lengths
-    from .swaps import fix_swaps
-
-    expected = info.frame_count - frame_range.first
-    if frame_range.stop is not None:
-        expected = min(expected, frame_range.stop - frame_range.first)
-    stage = time.perf_counter()
-    with native_stderr_silenced() as stderr, Progress(total=max(expected, 0) or None, description="detect 2D",
-                                                      unit="frame", enabled=show_progress, stream=stderr) as bar:
-        detections = detect_landmarks(read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
-                                      info.width, info.height, bar, person_box=person_box)
-    seconds["decode + detect"] = time.perf_counter() - stage
-    frames = len(detections.detected)
-    if frames < 2:
-        raise InputError(_frame_count_message(info.path, frames))
-    if not detections.detected.any():
-        raise InputError(f"no person was detected in any of the {frames} frames of {info.path}")
-
-    stage = time.perf_counter()
-    with Progress(total=frames, description="lift 3D", unit="frame", enabled=show_progress) as lifting:
-        detected = detections.detected
-        sides = fix_swaps(detections.pixels, detections.visibility, detections.world, detected)
-        keypoints = lm.fill_gaps(lm.landmarks_to_h36m(sides.pixels), detected)
-        scores = lm.landmarks_to_h36m(sides.visibility[..., None])[..., 0] * detected[:, None]
-        world = lm.fill_gaps(lm.landmarks_to_h36m(sides.world), detected)
-        normalized = normalize_screen_coordinates(keypoints, info.width, info.height)
-        model_keypoints = resample.to_model_rate(normalized, info.fps)
-        poses = _lift(lifter, lifting_models, model_keypoints, keypoints, scores, world, info, focal)
-        lifting.update(frames)
-    seconds["lift"] = time.perf_counter() - stage
-
-    stage = time.perf_counter()
-    with Progress(total=frames, description="bone lengths + adjust", unit="frame", enabled=show_progress) as bar:
-        predicted = predict_bone_lengths(lengths_model, model_keypoints, causal)
-        if causal:
-            lengths, scale_source, note = predicted[resample.latest_model_frame(frames, info.fps)], "model", ""
-        else:
-            choice = choose_lengths(predicted, median_lengths(poses), height)
-            lengths, scale_source, note = choice.lengths, choice.scale_source, choice.note
-        seconds["lengths"] = time.perf_counter() - stage
-        stage = time.perf_counter()
-        adjusted = adjust_poses(poses, lengths)
-        up = up_direction(adjusted)
-        path = None
-        if trajectory:
-            path = low_pass(root_trajectory(adjusted, keypoints, scores, focal, info.width, info.height), info.fps)
-        seconds["adjust"] = time.perf_counter() - stage
-        bar.update(frames)
-    return VideoResult(keypoints, scores, detected, poses, adjusted, lengths, info.fps, info.width,
-                       info.height, up, trajectory=path, focal_length=focal, swapped=sides.exchanged,
-                       scale_source=scale_source, lengths_note=note)
-
-
-def _write_outputs(result: VideoResult, info, frame_range: FrameRange, targets: dict[str, Path],
-                   seconds: dict[str, float], show_progress: bool) -> None:
+def write_outputs(results: list[PersonResult], clip: Clip, targets: dict, seconds: dict[str, float],
+                  show_progress: bool, label: str = "lifter") -> None:
     """Write every output to a temporary name; rename them all only when all are complete."""
+    from .bvh import write_bvh
+    from .c3d import write_c3d
+    from .trc import H36M_MARKER_NAMES, person_markers, write_trc
+
     with contextlib.ExitStack() as stack:
-        temporary = {kind: stack.enter_context(atomic_path(target)) for kind, target in targets.items()}
         stage = time.perf_counter()
-        np.savez(temporary["npz"], **result.arrays())
-        if "bvh" in temporary:
-            from .bvh import write_bvh
-
+        for result, files in zip(results, targets["people"]):
+            temporary = {kind: stack.enter_context(atomic_path(target)) for kind, target in files.items()}
+            np.savez(temporary["npz"], **result.arrays())
             upright = upright_frame(result.up)  # camera frame -> the BVH file's upright frame
-            roots = None if result.trajectory is None else result.trajectory @ upright.T
-            write_bvh(temporary["bvh"], result.poses_3d_adjusted @ upright.T, result.bone_lengths, result.fps,
-                      root_positions=roots)
+            if "bvh" in temporary:
+                roots = None if result.trajectory is None else result.trajectory @ upright.T
+                write_bvh(temporary["bvh"], result.poses_3d_adjusted @ upright.T, result.bone_lengths, result.fps,
+                          root_positions=roots)
+            if "trc" in temporary or "c3d" in temporary:
+                markers = person_markers(result.poses_3d_adjusted, upright, result.trajectory, result.detected)
+                first = int(result.frames[0])
+                if "trc" in temporary:
+                    write_trc(temporary["trc"], markers, H36M_MARKER_NAMES, result.fps, first_frame=first)
+                if "c3d" in temporary:
+                    write_c3d(temporary["c3d"], markers, H36M_MARKER_NAMES, result.fps, first_frame=first)
         seconds["write"] = time.perf_counter() - stage
-        if "mp4" in temporary:
-            from ..viz.render import write_pose_video
-
+        if "mp4" in targets:
             stage = time.perf_counter()
-            frames = len(result.detected)
-            with native_stderr_silenced() as stderr, Progress(total=frames, description="render", unit="frame",
-                                                              enabled=show_progress, stream=stderr) as bar:
-                write_pose_video(temporary["mp4"], {"lifter": result.poses_3d, "adjusted": result.poses_3d_adjusted},
-                                 result.fps, frames=read_frames(info.path, frame_range, ahead=DECODE_AHEAD),
-                                 keypoints_2d=result.keypoints_2d, up=result.up, detected=result.detected,
-                                 visible=result.visible(), overlay=True, faint=("lifter",),
-                                 height=min(RENDER_HEIGHT, info.height),
-                                 progress=bar)
+            _render(stack.enter_context(atomic_path(targets["mp4"])), results, clip, show_progress, label)
             seconds["decode + render"] = time.perf_counter() - stage
 
 
-def summary(result: VideoResult, path: Path) -> str:
-    """The closing report: frames, frames without a person, bone lengths (mm), time per stage, fps."""
-    frames = len(result.detected)
-    missing = int((~result.detected).sum())
-    lengths = result.bone_lengths if result.bone_lengths.ndim == 1 else result.bone_lengths[-1]
-    which = "" if result.bone_lengths.ndim == 1 else " (last frame, causal)"
+def _render(path: Path, results: list[PersonResult], clip: Clip, show_progress: bool, label: str) -> None:
+    """Everyone in one mp4 of the clip's frames: 2D on the video, 3D placed by their trajectories."""
+    from ..viz.render import PersonTrack, write_people_video
+
+    tracks = [PersonTrack(result.number, result.frames - clip.frames.first,
+                          {label: result.poses_3d, "adjusted": result.poses_3d_adjusted},
+                          keypoints_2d=result.keypoints_2d, visible=result.visible() & result.detected[:, None],
+                          trajectory=result.trajectory) for result in results]
+    with native_stderr_silenced() as stderr, Progress(total=clip.count, description="render", unit="frame",
+                                                      enabled=show_progress, stream=stderr) as bar:
+        write_people_video(path, tracks, clip.fps, frames=read_frames(clip.video, clip.frames, ahead=DECODE_AHEAD),
+                           num_frames=clip.count, up=results[0].up, overlay=True, faint=(label,),
+                           height=min(RENDER_HEIGHT, clip.height), progress=bar)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Summary
+
+
+def _source_3d(lifter: str, source: Source) -> str:
+    if source.poses is not None:
+        return f"the 3D poses of {source.poses} (--poses)"
+    text = f"the lifter {lifter}"
+    if source.keypoints is not None:
+        text += " (MediaPipe's own 3D does not exist for another detector's keypoints)"
+    return text
+
+
+def summary(results: list[PersonResult], clip: Clip, source_3d: str, choice: PersonChoice) -> str:
+    """The closing report: the clip and its sources, then per person their frames, frames without a
+    detection, height and bone lengths (mm), unseen joints and place; time per stage, files written."""
+    from .lengths import Population
+
+    population = Population.load()
+    where = clip.video.name if clip.video is not None else clip.keypoints.source
+    lines = [f"{where}: {clip.count} frames at {clip.fps:g} fps, {clip.width}x{clip.height}; 2D from "
+             f"{clip.source_2d}; 3D from {source_3d}"]
+    if clip.keypoints is not None:
+        lines.append("left and right swaps not repaired (that needs MediaPipe's 3D)")
+    if choice.person_box is not None:
+        who = "the person in --person-box"
+    elif choice.people == "all":
+        who = f"everyone followed for at least {choice.min_seconds:g} s"
+    else:
+        who = f"the {choice.people} followed longest (at least {choice.min_seconds:g} s)"
+    lines.append(f"people: {len(results)} ({who})")
     names = [H36M.joint_names[child] for child in H36M.bone_children]
-    length_text = ", ".join(f"{n} {v * 1000:.0f}" for n, v in zip(names, lengths))
-    total = result.seconds.get("total", float("nan"))
-    stages = ", ".join(f"{stage} {value:.2f} s" for stage, value in result.seconds.items() if stage != "total")
-    swapped = 0 if result.swapped is None else int(result.swapped.sum())
     sizes = {"height": "sized to the given --height", "model": "size from the length model",
              "fallback": "size and proportions from the video's own poses"}
-    lines = [
-        f"{path.name}: {frames} frames at {result.fps:g} fps, {result.width}x{result.height}",
-        f"frames without a person: {missing} ({100 * missing / frames:.0f} %, filled by interpolation); "
-        f"left and right put back in {swapped} frames",
-        f"bone lengths{which}, mm, by the joint each bone ends at ({sizes[result.scale_source]}): {length_text}",
-    ]
-    if result.lengths_note:
-        lines.append(f"note: {result.lengths_note}")
-    share = unseen_share(result.visible())
-    unseen = [f"{H36M.joint_names[joint]} {100 * share[joint]:.0f} %" for joint in np.argsort(-share, kind="stable")
-              if share[joint] >= 0.1]
-    if unseen:
-        lines.append(f"joints not seen (drawn dashed), share of frames: {', '.join(unseen)}")
-    if result.trajectory is not None:
-        depth = np.median(result.trajectory[:, 2])
-        lines.append(f"position: median distance from the camera {depth:.2f} m "
-                     f"(focal length {result.focal_length:.0f} px)")
-    lines.append(f"time: {stages}; total {total:.2f} s = {frames / total:.1f} frames/s")
-    lines += [f"wrote {target}" for target in result.files.values()]
+    for result in results:
+        frames = len(result.frames)
+        missing = int((~result.detected).sum())
+        lengths = result.bone_lengths if result.bone_lengths.ndim == 1 else result.bone_lengths[-1]
+        which = "" if result.bone_lengths.ndim == 1 else " (last frame, causal)"
+        swapped = "" if result.swapped is None else f"; left and right put back in {int(result.swapped.sum())}"
+        lines.append(f"person {result.number}: {frames} frames ({result.frames[0]}-{result.frames[-1]}), "
+                     f"{missing} without a detection ({100 * missing / frames:.0f} %, filled){swapped}; "
+                     f"height about {float(population.height_of(lengths)):.2f} m ({sizes[result.scale_source]})")
+        lines.append(f"  bone lengths{which}, mm, by the joint each bone ends at: "
+                     + ", ".join(f"{n} {v * 1000:.0f}" for n, v in zip(names, lengths)))
+        if result.lengths_note:
+            lines.append(f"  note: {result.lengths_note}")
+        share = unseen_share(result.visible() & result.detected[:, None])
+        unseen = [f"{H36M.joint_names[joint]} {100 * share[joint]:.0f} %"
+                  for joint in np.argsort(-share, kind="stable") if share[joint] >= 0.1]
+        if unseen:
+            lines.append(f"  joints not seen (drawn dashed), share of frames: {', '.join(unseen)}")
+        if result.trajectory is not None:
+            lines.append(f"  position: median distance from the camera {np.median(result.trajectory[:, 2]):.2f} m "
+                         f"(focal length {result.focal_length:.0f} px)")
+    seconds = results[0].seconds
+    total = seconds.get("total", float("nan"))
+    stages = ", ".join(f"{stage} {value:.2f} s" for stage, value in seconds.items() if stage != "total")
+    lines.append(f"time: {stages}; total {total:.2f} s = {clip.count / total:.1f} frames/s")
+    files = [path for result in results for kind, path in result.files.items() if kind != "mp4"]
+    files += [results[0].files["mp4"]] if "mp4" in results[0].files else []
+    lines += [f"wrote {path}" for path in files]
+    if clip.video is None:
+        lines.append("no video: nothing rendered")
     return "\n".join(lines)
