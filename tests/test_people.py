@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from blapose.errors import InputError
 from blapose.video.people import detect_people
-from blapose.video.reader import read_frames
+from people_support import FPS, HALF_WIDTH, HEIGHT, two_people_frames
 
 cv2 = pytest.importorskip("cv2")
 pytest.importorskip("mediapipe")
-
-SQUATS = Path(__file__).parent / "data" / "pose_squats.mp4"
-FPS, HALF_WIDTH, HEIGHT = 5.0, 360, 640
 
 
 @pytest.fixture(scope="module")
 def two_people() -> list[np.ndarray]:
     """65 frames (640, 720, 3) uint8: the squatting woman on the left, her mirror image on the right."""
-    frames = []
-    for frame in read_frames(SQUATS):
-        small = cv2.resize(frame, (HALF_WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
-        frames.append(np.concatenate([small, small[:, ::-1]], axis=1))
-    return frames
+    return two_people_frames()
 
 
 @pytest.fixture(scope="module")
