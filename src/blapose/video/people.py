@@ -33,8 +33,11 @@ one-person ``detector.detect_landmarks`` 12.6 frames/s in the same run on the de
 
 Limits: the man of Sports2D's demo is joined again only because the woman is still followed when he
 comes back (she cannot be him) and his colour near the gap is close enough (0.45, gate 0.5); body
-proportions from MediaPipe's world landmarks are a weak cue (``stitching``). MediaPipe's detector
-misses small or far people (the masked woman in the back of Demo_MultiPerson is never found).
+proportions from MediaPipe's world landmarks are a weak cue (``stitching``). In Demo_MultiPerson cam01
+the man is lost for good after frame 84: he stands right behind the woman, whose painted box hides
+him from the search (painting less found him in single frames, but lost more elsewhere: cam03's man
+74 -> 63 frames). MediaPipe's detector misses small or far people (the masked woman in the back of
+Demo_MultiPerson is never found).
 
 Glossary: T video frames, T_k frames of person k's span, L landmarks (33, MediaPipe order). Pixels
 are those of the full video frame (x right, y down); world landmarks are MediaPipe's metric
