@@ -266,3 +266,14 @@ def test_bad_input_gets_one_line_and_leaves_no_files(case, tmp_path, capsys):
     assert code != 0
     assert len(error) == 1 and error[0].startswith("blapose video: error:") and re.search(message, error[0]), error
     assert not out.exists()
+
+
+def test_outputs_never_replace_an_input(tmp_path, capsys):
+    """A video in the output folder under an output's name (<name>.mp4) is refused before anything runs."""
+    import shutil
+
+    video = tmp_path / "pose_squats.mp4"
+    shutil.copy(SQUATS, video)
+    assert main(["video", str(video), "--out", str(tmp_path)]) == 2
+    assert "would overwrite the input" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pose_squats.mp4"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from ..progress import Progress
 from ..skeleton import H36M
 from . import resample
 from .follow import Track2D, choose_people, from_landmarks, keypoint_tracks, person_in_box
+from .keypoint_files import KeypointFile, read_keypoints, read_poses
 from .reader import FrameRange, probe_video, read_frames
 from .visibility import unseen_share, visible_joints
 
@@ -71,9 +73,9 @@ class Source:
 
     start: float | None = None
     end: float | None = None
-    keypoints: str | None = None
+    keypoints: str | os.PathLike | None = None
     keypoints_format: str | None = None
-    poses: str | None = None
+    poses: str | os.PathLike | None = None
     fps: float | None = None
     size: tuple[int, int] | None = None
 
@@ -217,7 +219,8 @@ NPZ_KEYS = {
 class Clip:
     """The frames people are looked for in: ``name`` of the outputs, the video (None: keypoints
     alone), its rate and frame size, the video frames ``frames`` (first, stop), how many frames the
-    clip holds (``count``, known for a video once decoded) and the words naming the 2D source."""
+    clip holds (``count``, known for a video once decoded), the words naming the 2D source and the
+    keypoint file when the 2D come from one."""
 
     name: str
     video: Path | None
@@ -227,7 +230,7 @@ class Clip:
     frames: FrameRange
     count: int
     source_2d: str
-    keypoints: object | None = None  # the KeypointFile when keypoints come from a file
+    keypoints: KeypointFile | None = None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -253,6 +256,7 @@ def process(path: str | os.PathLike | None = None, *, source: Source | None = No
     clip = open_clip(path, source)
     focal = focal_length(clip.width, clip.height, scene.focal, scene.fov)
     folder = Path(outputs.out_dir) if outputs.out_dir is not None else Path("output") / clip.name
+    _check_not_inputs(folder, clip.name, (path, source.keypoints, source.poses))
     lifter = lifting.lifter or (KEYPOINTS_LIFTER if clip.keypoints is not None else DEFAULT_LIFTER)
     models = _load_models(lifter, lifting, source)
     given = _read_given_poses(source.poses)
@@ -261,15 +265,9 @@ def process(path: str | os.PathLike | None = None, *, source: Source | None = No
         tracks = find_people(clip, people, seconds, show_progress)
         _check_people(tracks, clip, source, lifting, given)
         stage = time.perf_counter()
-        with Progress(total=sum(len(t.frames) for t in tracks), description="lift 3D + lengths", unit="frame",
-                      enabled=show_progress) as bar:
-            results = []
-            for number, track in enumerate(tracks, 1):
-                results.append(lift_person(number, track, clip, lifter, models, lifting, scene, focal, given))
-                bar.update(len(track.frames))
-        _share_up(results)
+        results = lift_people(tracks, clip, lifter, models, lifting, scene, focal, given, show_progress)
         seconds["lift + lengths + adjust"] = time.perf_counter() - stage
-        targets = _targets(folder, clip, len(results), outputs, path, source)
+        targets = _targets(folder, clip, len(results), outputs)
         write_outputs(results, clip, targets, seconds, show_progress, label="given" if given is not None else "lifter")
     except BaseException:
         _remove_empty(created)
@@ -328,8 +326,6 @@ def open_clip(path: str | os.PathLike | None, source: Source) -> Clip:
     keypoint file read whole, with its rate and size from the video, the options or the file."""
     keypoints = None
     if source.keypoints is not None:
-        from .keypoint_files import read_keypoints
-
         keypoints = read_keypoints(source.keypoints, source.keypoints_format)
         words = f"{keypoints.format} keypoints ({keypoints.layout}) from {keypoints.source}"
     if path is not None:
@@ -381,12 +377,8 @@ def _load_models(lifter: str, lifting: Lifting, source: Source) -> tuple[list, o
     return lifting_models, lengths_model
 
 
-def _read_given_poses(path: str | None) -> np.ndarray | None:
-    if path is None:
-        return None
-    from .keypoint_files import read_poses
-
-    return read_poses(path)
+def _read_given_poses(path: str | os.PathLike | None) -> np.ndarray | None:
+    return None if path is None else read_poses(path)
 
 
 def find_people(clip: Clip, choice: PersonChoice, seconds: dict[str, float], show_progress: bool) -> list[Track2D]:
@@ -458,6 +450,19 @@ def _check_people(tracks: list[Track2D], clip: Clip, source: Source, lifting: Li
         last = clip.frames.first + clip.count - 1
         raise InputError(f"--poses {source.poses} holds {len(given)} poses; the clip has {clip.count} frames "
                          f"({clip.frames.first}-{last}), one pose each")
+
+
+def lift_people(tracks: list[Track2D], clip: Clip, lifter: str, models: tuple[list, object], lifting: Lifting,
+                scene: Scene, focal: float, given: np.ndarray | None, show_progress: bool) -> list[PersonResult]:
+    """Every person through ``lift_person``, numbered 1, 2, ... in the order given, with one shared up."""
+    results = []
+    with Progress(total=sum(len(t.frames) for t in tracks), description="lift 3D + lengths", unit="frame",
+                  enabled=show_progress) as bar:
+        for number, track in enumerate(tracks, 1):
+            results.append(lift_person(number, track, clip, lifter, models, lifting, scene, focal, given))
+            bar.update(len(track.frames))
+    _share_up(results)
+    return results
 
 
 def lift_person(number: int, track: Track2D, clip: Clip, lifter: str, models: tuple[list, object],
@@ -558,9 +563,17 @@ def _remove_empty(folders: list[Path]) -> None:
             folder.rmdir()
 
 
-def _targets(folder: Path, clip: Clip, count: int, outputs: Outputs, path, source: Source) -> dict:
-    """{'people': [{kind: path}] per person, 'mp4': path (with a video and ``render``)}; refuses a
-    target that is an input."""
+def _check_not_inputs(folder: Path, name: str, inputs) -> None:
+    """Refuse an output folder where an input file has the name of an output (``<name>.mp4``,
+    ``<name>_person<K>.npz``, ...): writing would replace it."""
+    pattern = re.compile(rf"{re.escape(name)}(\.mp4|_person\d+\.(npz|bvh|trc|c3d))")
+    for item in inputs:
+        if item is not None and Path(item).parent.resolve() == folder.resolve() and pattern.fullmatch(Path(item).name):
+            raise InputError(f"the outputs would overwrite the input {item}; choose another --out")
+
+
+def _targets(folder: Path, clip: Clip, count: int, outputs: Outputs) -> dict:
+    """{'people': [{kind: path}] per person, 'mp4': path (with a video and ``render``)}."""
     people = []
     for number in range(1, count + 1):
         stem = folder / f"{clip.name}_person{number}"
@@ -570,11 +583,6 @@ def _targets(folder: Path, clip: Clip, count: int, outputs: Outputs, path, sourc
     targets: dict = {"people": people}
     if outputs.render and clip.video is not None:
         targets["mp4"] = folder / f"{clip.name}.mp4"
-    inputs = [Path(item).resolve() for item in (path, source.keypoints, source.poses) if item is not None]
-    every = [target for files in people for target in files.values()] + [targets.get("mp4")]
-    for target in every:
-        if target is not None and target.resolve() in inputs:
-            raise InputError(f"the output would overwrite the input {target}; choose another --out")
     return targets
 
 
