@@ -73,3 +73,16 @@ def test_short_people_dropped_and_bad_box_refused(two_people):
     assert detect_people(two_people[:4], 2 * HALF_WIDTH, HEIGHT, fps=FPS, min_seconds=1.0) == []
     with pytest.raises(InputError, match="outside"):
         detect_people(two_people[:2], 2 * HALF_WIDTH, HEIGHT, fps=FPS, person_box=(800, 0, 900, 10))
+
+
+def test_scene_cut_keeps_both_people_apart(two_people):
+    """Black frames mid-clip (a scene cut) neither crash the followers nor mix the two people afterwards."""
+    black = np.zeros_like(two_people[0])
+    frames = two_people[:30] + [black] * 3 + two_people[30:50]
+    people = detect_people(frames, 2 * HALF_WIDTH, HEIGHT, fps=FPS)
+    assert len(people) in (2, 3, 4)  # each side may come back as a new person after the cut, never mixed
+    for person in people:
+        hips = person.pixels[person.detected][:, [23, 24]].mean(axis=1)
+        sides = hips[:, 0] < HALF_WIDTH
+        assert sides.all() or not sides.any()
+        assert not person.detected[np.isin(person.frames, [30, 31, 32])].any()

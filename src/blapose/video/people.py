@@ -263,7 +263,7 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
             cut = scene_cut(previous_histogram, histogram)
             previous_histogram = histogram
             if cut:
-                for pose in followers.values():
+                for pose, _ in followers.values():
                     pose.reset()
                     spare.append(pose)
                 followers = {}

@@ -54,7 +54,9 @@ class TrackerOptions:
     sizes) for a motion match, growing by ``gate_growth`` per frame the track was missed.
     max_gap: frames after its last detection that a track is still matched by motion.
     appearance_weight: weight of the appearance distance in the motion cost. reid_gate: largest
-    appearance distance for re-identifying a track that is not followed by motion. velocity_smoothing:
+    appearance distance for re-identifying a track that is not followed by motion; reid_margin: how
+    much nearer than any other hidden track (and than any other detection) a re-identified pair
+    must be, so that two people who look alike start new tracks instead of being mixed. velocity_smoothing:
     weight of the previous velocity in the running velocity (0: last step only).
     duplicate_distance: two detections nearer than this (body sizes) are one person; the one with
     the higher mean score is kept.
@@ -67,6 +69,7 @@ class TrackerOptions:
     max_gap: int = 15
     appearance_weight: float = 0.5
     reid_gate: float = 0.35
+    reid_margin: float = 0.05
     velocity_smoothing: float = 0.5
     duplicate_distance: float = 0.15
 
@@ -208,7 +211,8 @@ class Tracker:
 
         hidden = [track for track in free if track.track_id not in matched and track not in moving]
         if appearance is not None:
-            pairs = self._match(candidates, hidden, lambda d, t: self._reid_cost(d, t, appearance))
+            pairs = self._match(candidates, hidden, lambda d, t: self._reid_cost(d, t, appearance),
+                                margin=self.options.reid_margin)
             for d, track in pairs:
                 self._observe(track, keypoints[d], scores[d], appearance[d], restart=True)
                 result[d] = track.track_id
@@ -253,13 +257,22 @@ class Tracker:
         return distance if distance <= self.options.reid_gate else _FORBIDDEN
 
     @staticmethod
-    def _match(candidates: list[int], tracks: list[Track], cost) -> list[tuple[int, Track]]:
-        """Globally cheapest pairs (detection, track) with an allowed cost."""
+    def _match(candidates: list[int], tracks: list[Track], cost, margin: float = 0.0) -> list[tuple[int, Track]]:
+        """Globally cheapest pairs (detection, track) with an allowed cost; with ``margin``, only pairs
+        whose cost is lower by at least ``margin`` than every other allowed cost in their row and column."""
         if not candidates or not tracks:
             return []
         costs = np.array([[cost(d, track) for track in tracks] for d in candidates])
         rows, cols = linear_sum_assignment(costs)
-        return [(candidates[r], tracks[c]) for r, c in zip(rows, cols) if costs[r, c] < _FORBIDDEN]
+        pairs = []
+        for r, c in zip(rows, cols):
+            if costs[r, c] >= _FORBIDDEN:
+                continue
+            rivals = np.concatenate([np.delete(costs[r], c), np.delete(costs[:, c], r)])
+            if margin > 0 and (rivals < costs[r, c] + margin).any():
+                continue
+            pairs.append((candidates[r], tracks[c]))
+        return pairs
 
     def _start(self, keypoints: np.ndarray, scores: np.ndarray, appearance: np.ndarray | None) -> Track:
         track = Track(len(self.tracks), keypoints, scores, self.frame, self.scene)
