@@ -399,6 +399,23 @@ def _openpose_files(path: Path) -> list[Path]:
     return [path]
 
 
+def _frames_read(raws: list[_Raw], layouts: set[str], path: Path) -> _Read:
+    """Frames read one by one, sorted, in their one layout: frames without people get (0, K) arrays,
+    and track ids are kept only when every frame with people has them."""
+    if not layouts:
+        raise InputError(f"{path}: no people in any frame")
+    layout = _same_layout(layouts, path)
+    size = len(LAYOUTS[layout])
+    for raw in raws:
+        if raw.points.shape[1] == 0:
+            raw.points, raw.scores = np.zeros((0, size, 2)), np.zeros((0, size))
+            raw.ids = None if raw.ids is None else []
+    if any(raw.ids is None for raw in raws):
+        for raw in raws:
+            raw.ids = None
+    return _Read(layout, sorted(raws, key=lambda r: r.frame))
+
+
 def _read_openpose(path: Path) -> _Read:
     raws, layouts, seen = [], set(), {}
     for file in _openpose_files(path):
@@ -421,14 +438,7 @@ def _read_openpose(path: Path) -> _Read:
         if len({len(p) for p in points}) > 1:
             raise InputError(f"{file}: mixed keypoint layouts in one frame")
         raws.append(_Raw(frame, *_stack(points, scores), None))
-    if not layouts:
-        raise InputError(f"{path}: no people in any frame")
-    layout = _same_layout(layouts, path)
-    size = len(LAYOUTS[layout])
-    for raw in raws:
-        if raw.points.shape[1] == 0:
-            raw.points, raw.scores = np.zeros((0, size, 2)), np.zeros((0, size))
-    return _Read(layout, sorted(raws, key=lambda r: r.frame))
+    return _frames_read(raws, layouts, path)
 
 
 def _track_id(value: Any) -> int | None:
@@ -506,17 +516,7 @@ def _read_mmpose(path: Path, content: Any) -> _Read:
             raise InputError(f"{path}: frame_id {frame_id}: mixed keypoint layouts in one frame")
         raws.append(_Raw(frame, *_stack(points, scores),
                          None if any(i is None for i in ids) or len(set(ids)) != len(ids) else ids))
-    if not layouts:
-        raise InputError(f"{path}: no people in any frame")
-    layout = _same_layout(layouts, path)
-    size = len(LAYOUTS[layout])
-    for raw in raws:
-        if raw.points.shape[1] == 0:
-            raw.points, raw.scores, raw.ids = np.zeros((0, size, 2)), np.zeros((0, size)), []
-    if any(raw.ids is None for raw in raws):
-        for raw in raws:
-            raw.ids = None
-    return _Read(layout, sorted(raws, key=lambda r: r.frame))
+    return _frames_read(raws, layouts, path)
 
 
 def _trc_files(path: Path | Sequence[Path]) -> list[Path]:
