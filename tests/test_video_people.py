@@ -101,14 +101,17 @@ def test_each_person_has_their_frames_side_and_lengths(two_people):
 
 def test_marker_files_read_back_as_each_persons_joints(two_people):
     """Each person's TRC (text) and C3D (ezc3d, millimetres) hold their adjusted joints placed by their
-    trajectory in the BVH's upright frame, with the first row at their first video frame."""
+    trajectory in the BVH's upright frame, with the first row at their first video frame and the
+    TRC header naming the file itself."""
     ezc3d = pytest.importorskip("ezc3d")
     for k in (1, 2):
         content = npz(two_people / f"two_person{k}.npz")
         expected = expected_markers(content)
         trc = two_people / f"two_person{k}.trc"
         np.testing.assert_allclose(read_trc_markers(trc), expected, atol=1e-5)
-        first_row = trc.read_text().splitlines()[6].split("\t")
+        lines = trc.read_text().splitlines()
+        assert lines[0].split("\t")[-1] == trc.name  # the file's own name, not its temporary one
+        first_row = lines[6].split("\t")
         assert int(first_row[0]) == content["frames"][0] + 1
         c3d = ezc3d.c3d(str(two_people / f"two_person{k}.c3d"))
         points = c3d["data"]["points"][:3].transpose(2, 1, 0) / 1000.0

@@ -607,7 +607,8 @@ def write_outputs(results: list[PersonResult], clip: Clip, targets: dict, second
                 markers = person_markers(result.poses_3d_adjusted, upright, result.trajectory, result.detected)
                 first = int(result.frames[0])
                 if "trc" in temporary:
-                    write_trc(temporary["trc"], markers, H36M_MARKER_NAMES, result.fps, first_frame=first)
+                    write_trc(temporary["trc"], markers, H36M_MARKER_NAMES, result.fps, first_frame=first,
+                              file_name=files["trc"].name)
                 if "c3d" in temporary:
                     write_c3d(temporary["c3d"], markers, H36M_MARKER_NAMES, result.fps, first_frame=first)
         seconds["write"] = time.perf_counter() - stage

@@ -104,14 +104,15 @@ def person_markers(poses: np.ndarray, camera_to_upright: np.ndarray, trajectory:
 
 
 def write_trc(path: str | os.PathLike, markers: np.ndarray, names: Sequence[str], fps: float, units: str = "m",
-              first_frame: int = 0) -> Path:
+              first_frame: int = 0, file_name: str | None = None) -> Path:
     """Write markers (T, M, 3) meters, y-up frame, named ``names`` (M,), as a TRC file at ``fps`` frames/s.
 
     units: the file's unit, 'm' (OpenSim's and Pose2Sim's) or 'mm' (values times 1000); markers are
     always given in meters. first_frame: the 0-based index of the first row's frame in the video, so
     row t is ``Frame#`` first_frame + t + 1 at time (first_frame + t) / fps seconds. Markers with a NaN
-    coordinate are written as missing (empty cells). Values are written to a micrometre. Written whole
-    or not at all.
+    coordinate are written as missing (empty cells). Values are written to a micrometre. file_name: the
+    name the first line gives (default: the name of ``path``; a caller writing to a temporary path
+    passes the final one). Written whole or not at all.
     """
     markers, names = check_markers(markers, names, fps)
     if units not in DECIMALS:
@@ -122,7 +123,7 @@ def write_trc(path: str | os.PathLike, markers: np.ndarray, names: Sequence[str]
     frames, count = markers.shape[:2]
     rate = f"{fps:.12g}"
     header = [
-        f"PathFileType\t4\t(X/Y/Z)\t{Path(path).name}",
+        f"PathFileType\t4\t(X/Y/Z)\t{file_name or Path(path).name}",
         "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
         "\t".join([rate, rate, str(frames), str(count), units, rate, str(first_frame + 1), str(frames)]),
         "Frame#\tTime\t" + "".join(f"{name}\t\t\t" for name in names),
