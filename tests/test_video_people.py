@@ -80,6 +80,18 @@ def test_two_people_get_their_own_files_and_share_one_video(two_people):
     assert frame_count(two_people / "two.mp4") == COMPOSITE_FRAMES
 
 
+def test_a_rerun_with_fewer_people_leaves_only_its_own_files(two_people, composite, tmp_path):
+    """Rerun into a folder of two people's files with --people 1 and no marker files: the second
+    person's files and the first's TRC/C3D from the earlier run are gone; other files stay."""
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(two_people, out)
+    (out / "notes.txt").write_text("mine")
+    assert main(["video", str(composite), "--out", str(out), "--people", "1", "--no-render"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "two.mp4", "two_person1.npz"]
+
+
 def test_each_person_has_their_frames_side_and_lengths(two_people):
     """Each npz covers its frames, stays on its own half of the frame, and has its own bone lengths,
     which for the woman and her mirror image agree within 10 mm."""

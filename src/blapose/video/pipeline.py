@@ -269,6 +269,7 @@ def process(path: str | os.PathLike | None = None, *, source: Source | None = No
         seconds["lift + lengths + adjust"] = time.perf_counter() - stage
         targets = _targets(folder, clip, len(results), outputs)
         write_outputs(results, clip, targets, seconds, show_progress, label="given" if given is not None else "lifter")
+        _remove_stale(folder, clip.name, targets)
     except BaseException:
         _remove_empty(created)
         raise
@@ -586,6 +587,16 @@ def _targets(folder: Path, clip: Clip, count: int, outputs: Outputs) -> dict:
     return targets
 
 
+def _remove_stale(folder: Path, name: str, targets: dict) -> None:
+    """Remove ``<name>_person<K>`` files an earlier run left in ``folder`` that this run did not write
+    (it followed fewer people, or was asked for fewer kinds of file), so the folder holds one run."""
+    written = {path.name for files in targets["people"] for path in files.values()}
+    pattern = re.compile(rf"{re.escape(name)}_person\d+\.(npz|bvh|trc|c3d)")
+    for path in folder.iterdir():
+        if pattern.fullmatch(path.name) and path.name not in written and path.is_file():
+            path.unlink()
+
+
 def write_outputs(results: list[PersonResult], clip: Clip, targets: dict, seconds: dict[str, float],
                   show_progress: bool, label: str = "lifter") -> None:
     """Write every output to a temporary name; rename them all only when all are complete."""
@@ -662,7 +673,7 @@ def summary(results: list[PersonResult], clip: Clip, source_3d: str, choice: Per
     elif choice.people == "all":
         who = f"everyone followed for at least {choice.min_seconds:g} s"
     else:
-        who = f"the {choice.people} followed longest (at least {choice.min_seconds:g} s)"
+        who = f"the {choice.people} followed longest, each for at least {choice.min_seconds:g} s"
     lines.append(f"people: {len(results)} ({who})")
     names = [H36M.joint_names[child] for child in H36M.bone_children]
     sizes = {"height": "sized to the given --height", "model": "size from the length model",
