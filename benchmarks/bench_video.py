@@ -10,12 +10,15 @@ Goal: total >= 20 frames/s on 2 CPU cores, lift + lengths + adjust under 5 % of 
 (H.264) at least twice as fast as detection.
 
     python benchmarks/bench_video.py [--loops 4] [--threads 2] [--lifter builtin] [--compare]
-                                     [--size 1920x1080] [--encoders]
+                                     [--size 1920x1080] [--encoders] [--video FILE] [--no-render]
 
 ``--compare`` also times detection without the decoding thread and at full frame size.
 ``--size WxH`` makes the looped clip that size (the squats frames scaled to its height, centred on
-grey; 1920x1080 for 1080p). ``--encoders`` then times detection and rendering alone, interleaved, with the H.264
-writer and with OpenCV's MPEG-4 Part 2 ('mp4v') writer, by wall and by CPU time.
+grey; 1920x1080 for 1080p); with ``--video`` it scales that video's frames the same way (once through,
+e.g. Sports2D's two-person demo, 1768x994, to 1920x1080). ``--no-render`` times the command and the run
+without the rendered mp4 (the npz and BVH only). ``--encoders`` then times detection and rendering
+alone, interleaved, with the H.264 writer and with OpenCV's MPEG-4 Part 2 ('mp4v') writer, by wall and
+by CPU time.
 Without the built-in models (src/blapose/assets) untrained models of the sizes named by
 ``--untrained-arc`` / VideoPose3D's 1024 channels and the upstream GRU are timed instead.
 """
@@ -33,15 +36,17 @@ from pathlib import Path
 CLIP = Path(__file__).resolve().parent.parent / "tests" / "data" / "pose_squats.mp4"
 
 
-def build_clip(folder: Path, loops: int, fps: float, size: tuple[int, int] | None = None) -> Path:
-    """The squats clip repeated ``loops`` times, written at ``fps`` as mp4 (mp4v); with ``size``
-    (width, height) each frame is scaled to that height and centred on a grey frame of that size."""
+def build_clip(folder: Path, loops: int, fps: float, size: tuple[int, int] | None = None, source: Path = CLIP
+               ) -> Path:
+    """The ``source`` clip (default the squats clip) repeated ``loops`` times, written at ``fps`` as mp4
+    (mp4v); with ``size`` (width, height) each frame is scaled to that height and centred on a grey
+    frame of that size."""
     import cv2
     import numpy as np
 
     from blapose.video.reader import read_frames
 
-    frames = list(read_frames(CLIP))
+    frames = list(read_frames(source))
     if size is not None:
         canvas = np.full((size[1], size[0], 3), 110, np.uint8)
         scaled_width = min(size[0], round(frames[0].shape[1] * size[1] / frames[0].shape[0]))
@@ -53,7 +58,7 @@ def build_clip(folder: Path, loops: int, fps: float, size: tuple[int, int] | Non
             placed.append(canvas.copy())
         frames = placed
     height, width = frames[0].shape[:2]
-    path = folder / f"squats_x{loops}_{width}x{height}.mp4"
+    path = folder / f"{source.stem}_x{loops}_{width}x{height}.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     for _ in range(loops):
         for frame in frames:
@@ -81,16 +86,19 @@ def untrained_models(folder: Path, architecture: str) -> tuple[str, str]:
     return str(folder / "lifter.bin"), str(folder / "length.bin")
 
 
-def timed_run(video: Path, out: Path, lifter: str, length_model: str) -> tuple[dict[str, float], int]:
-    """Stage wall times of one `process` call, plus 'CPU' (seconds of CPU time, all threads)."""
+def timed_run(video: Path, out: Path, lifter: str, length_model: str, render: bool = True
+              ) -> tuple[dict[str, float], int]:
+    """Stage wall times of one `process` call, plus 'CPU' (seconds of CPU time, all threads) and
+    'people' (how many were followed, not a time)."""
     from blapose.video.pipeline import Lifting, Outputs, process
 
     before = os.times()
-    results = process(video, lifting=Lifting(lifter, length_model), outputs=Outputs(out, bvh=True),
+    results = process(video, lifting=Lifting(lifter, length_model), outputs=Outputs(out, render=render, bvh=True),
                       show_progress=False, log=None)
     after = os.times()
     seconds = dict(results[0].seconds)
     seconds["CPU"] = (after.user + after.system) - (before.user + before.system)
+    seconds["people"] = len(results)
     return seconds, results[0].clip_frames
 
 
@@ -178,6 +186,16 @@ def compare_encoders(video: Path, folder: Path, rounds: int = 2) -> None:
         print(f"  {writer.__name__:<12} {width}x{height}, {size / 1e6:.2f} MB, {size * 8 / duration / 1e6:.2f} Mbit/s")
 
 
+def _fps(path: Path) -> float:
+    """Frames per second of a video file."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return fps
+
+
 def probe(path: Path) -> tuple[float, int, int]:
     """Duration (s) and frame size of a video file."""
     import cv2
@@ -190,11 +208,15 @@ def probe(path: Path) -> tuple[float, int, int]:
 
 
 def report(title: str, seconds: dict[str, float], frames: int, threads: int) -> None:
-    print(f"{title}: {frames} frames")
+    seconds = dict(seconds)
+    print(f"{title}: {frames} frames, {seconds.pop('people', '?')} people followed")
     for stage, value in seconds.items():
         print(f"  {stage:<16} {value:7.2f} s  {frames / value:8.1f} frames/s")
-    models = sum(seconds.get(stage, 0.0) for stage in ("lift", "lengths", "adjust"))
+    models = sum(seconds.get(stage, 0.0) for stage in ("lift", "lengths", "adjust", "lift + lengths + adjust"))
     print(f"  lift + lengths + adjust: {100 * models / seconds['total']:.1f} % of the total")
+    detect = next((value for stage, value in seconds.items() if stage.startswith("decode + detect")), None)
+    if detect and "decode + render" in seconds:
+        print(f"  decode + render is {detect / seconds['decode + render']:.2f}x as fast as decode + detect + follow")
     print(f"  CPU time / {threads} cores: {frames / (seconds['CPU'] / threads):.1f} frames/s "
           f"(what {threads} otherwise idle cores could reach at best); load average now "
           f"{os.getloadavg()[0]:.1f}")
@@ -214,6 +236,8 @@ def main() -> None:
     parser.add_argument("--size", metavar="WxH", help="frame size of the looped clip, e.g. 1920x1080")
     parser.add_argument("--encoders", action="store_true",
                         help="also render with OpenCV's mp4v writer and compare it with H.264")
+    parser.add_argument("--no-render", dest="render", action="store_false",
+                        help="write the npz and BVH only, no rendered mp4")
     parser.add_argument("--no-command", dest="command", action="store_false",
                         help="skip timing the command in a fresh process")
     args = parser.parse_args()
@@ -229,7 +253,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         size = tuple(int(value) for value in args.size.lower().split("x")) if args.size else None
-        video = args.video or build_clip(folder, args.loops, args.fps, size)
+        if args.video is not None and size is not None:
+            video = build_clip(folder, 1, _fps(args.video), size, source=args.video)
+        else:
+            video = args.video or build_clip(folder, args.loops, args.fps, size)
         lifter, length_model = args.lifter, args.length_model
         if (lifter == "builtin" and not BUILTIN_LIFTER.is_file()) or (
                 length_model == "builtin" and not BUILTIN_LENGTH_MODEL.is_file()):
@@ -243,14 +270,16 @@ def main() -> None:
         info = cv2.VideoCapture(str(video))
         size = f"{int(info.get(cv2.CAP_PROP_FRAME_WIDTH))}x{int(info.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
         info.release()
-        print(f"video {video.name}: {size}; {args.threads} threads")
+        print(f"video {video.name}: {size}; {args.threads} threads; "
+              f"{'rendering' if args.render else 'no rendering'}; load average {os.getloadavg()[0]:.1f}")
         if args.command:
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "blapose", "video", str(video), "--out", str(folder / "cli"),
-                            "--bvh", "--lifter", lifter, "--length-model", length_model], check=True,
+                            "--bvh", "--lifter", lifter, "--length-model", length_model]
+                           + ([] if args.render else ["--no-render"]), check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             command = time.perf_counter() - start
-        seconds, frames = timed_run(video, folder / "out", lifter, length_model)
+        seconds, frames = timed_run(video, folder / "out", lifter, length_model, args.render)
         if args.command:
             print(f"the command in a fresh process (imports and model loading included): {command:.2f} s, "
                   f"{frames / command:.1f} frames/s")
@@ -259,10 +288,10 @@ def main() -> None:
             compare_encoders(video, folder)
         if args.compare:
             pipeline.DECODE_AHEAD = 0
-            seconds, frames = timed_run(video, folder / "sequential", lifter, length_model)
+            seconds, frames = timed_run(video, folder / "sequential", lifter, length_model, args.render)
             report("decoding on the main thread", seconds, frames, args.threads)
             pipeline.DECODE_AHEAD, detector.DETECTION_SIZE = 8, 100_000
-            seconds, frames = timed_run(video, folder / "full-size", lifter, length_model)
+            seconds, frames = timed_run(video, folder / "full-size", lifter, length_model, args.render)
             report("detection on full-size frames", seconds, frames, args.threads)
 
 

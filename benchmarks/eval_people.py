@@ -162,15 +162,21 @@ def reference_row(scores: PeopleScores, count: int, seconds: float) -> dict:
 
 
 def print_reference(title: str, rows: dict[str, dict]) -> None:
-    """A Demo_MultiPerson table: per method and person, followed %, switches, P-MPJPE and limb error (mm)."""
+    """A Demo_MultiPerson table: per method and person, followed %, switches, P-MPJPE of poses_3d and of
+    poses_3d_adjusted and limb error (mm)."""
     people = list(PEOPLE)
-    heads = [f"{p}: followed % / switches / P-MPJPE mm / limb mm" for p in people]
+    heads = [f"{p}: followed % / switches / P-MPJPE / adjusted / limb mm" for p in people]
     print(f"\n{title}\n| method | output people | " + " | ".join(heads) + " | switches in all |")
     print("| --- | --- | " + " | ".join("---" for _ in heads) + " | --- |")
     for label, row in rows.items():
         cells = [f"{row[f'followed_{p}']:.0f} / {row[f'switches_{p}']:.3g} / {row[f'p_mpjpe_{p}']:.1f} / "
-                 f"{row[f'limb_error_{p}']:.1f}" for p in people]
+                 f"{_mm(row[f'p_mpjpe_adjusted_{p}'])} / {row[f'limb_error_{p}']:.1f}" for p in people]
         print(f"| {label} | {row['people']:.3g} | " + " | ".join(cells) + f" | {row['switches']:.3g} |")
+
+
+def _mm(value: float) -> str:
+    """A figure in mm, '-' where there is none (MediaPipe's rows have no adjusted poses)."""
+    return "-" if np.isnan(value) else f"{value:.1f}"
 
 
 def mean_rows(per_camera: dict[str, dict[str, dict]]) -> dict[str, dict]:

@@ -293,7 +293,7 @@ def _poses_at(people: list[FollowedPerson], following: Following, key: str) -> t
 def person_lengths(people: list[FollowedPerson], following: Following) -> np.ndarray | None:
     """Lengths (16,) meters of the output person matching a real person most often: its ``bone_lengths``
     when given, else the per-bone median of its own ``poses_3d`` over the frames where it matches."""
-    from blapose.video.pipeline import own_lengths
+    from blapose.lengths.reference import median_lengths
 
     k = following.main_id
     if k < 0:
@@ -304,7 +304,7 @@ def person_lengths(people: list[FollowedPerson], following: Following) -> np.nda
     if person.poses_3d is None:
         return None
     frames = following.frames[following.matched == k]
-    return own_lengths(person.poses_3d[np.isin(person.frames, frames)])
+    return median_lengths(person.poses_3d[np.isin(person.frames, frames)])
 
 
 def score_reference(people: list[FollowedPerson], camera, references: dict) -> PeopleScores:
