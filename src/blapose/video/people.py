@@ -89,14 +89,17 @@ class PersonLandmarks:
 
 @dataclass(frozen=True)
 class PeopleOptions:
-    """How people are found: seconds between searches for new people, most new people found per
-    search, frames a person's crop is still searched after they were last found (1 for people
+    """How people are found: seconds between searches for new people (doubled after each search
+    that finds nobody new while everyone seen in the scene is followed, up to ``search_max_seconds``;
+    back to ``search_seconds`` when someone is found, lost or not followed, and after a scene cut),
+    most new people found per search, frames a person's crop is still searched after they were last found (1 for people
     found fewer than 3 times), threads running MediaPipe, the tracker's options, and how the
     finished tracks are joined into people (``stitching``; None: not joined).
 
     A search also runs in the frame after a followed person was lost, with that person not painted."""
 
     search_seconds: float = 0.2
+    search_max_seconds: float = 1.0
     max_search: int = 2
     follow_gap: int = 3
     workers: int = 2
@@ -107,6 +110,9 @@ class PeopleOptions:
 #: A person found by the search counts as new only when farther than this (body sizes) from every
 #: followed person's detection in the same frame.
 SEARCH_DUPLICATE = 0.3
+
+#: Longest side (pixels) of the every-n-th-pixel sample of a frame whose colour histogram tells scene cuts.
+CUT_SAMPLE_SIZE = 320
 
 #: A detection: pixels (L, 2), visibility (L,), world (L, 3).
 _Landmarks = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -238,6 +244,9 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
         raise InputError(f"max_people is {max_people}; it must be at least 1")
     box = _check_box(person_box, width, height)
     search_every = max(1, round(options.search_seconds * fps))
+    search_most = max(search_every, round(options.search_max_seconds * fps))
+    interval = search_every  # frames from one search to the next while nobody is lost
+    step = max(1, max(width, height) // CUT_SAMPLE_SIZE)
 
     def new_follower():
         return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
@@ -256,13 +265,12 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
     pool = ThreadPoolExecutor(max(1, options.workers))
     try:
         for t, frame in enumerate(frames):
-            small = shrink(frame)
-            small_scale = small.shape[1] / width
-            hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
-            histogram = frame_histogram(hsv)
+            # the cut is known before the followers run; the rest of the frame's work overlaps them
+            histogram = frame_histogram(cv2.cvtColor(np.ascontiguousarray(frame[::step, ::step]), cv2.COLOR_BGR2HSV))
             cut = scene_cut(previous_histogram, histogram)
             previous_histogram = histogram
             if cut:
+                interval = search_every
                 for pose, _ in followers.values():
                     pose.reset()
                     spare.append(pose)
@@ -297,9 +305,16 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
             else:
                 room = options.max_search if max_people is None else min(options.max_search,
                                                                          max_people - len(wanted))
-            search = room > 0 and (cut or not wanted or lost or t - last_search >= search_every)
+            everyone = {track.track_id for track in wanted} >= {track.track_id for track in tracker.tracks
+                                                                 if track.scene == tracker.scene}
+            if not everyone:
+                interval = search_every
+            search = room > 0 and (cut or not wanted or lost or t - last_search >= interval)
             futures = [pool.submit(landmarks_in_box, pose, frame, crop, width, height, others)
                        for _, pose, crop, others in jobs]
+            small = shrink(frame)
+            small_scale = small.shape[1] / width
+            hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
             if search:
                 last_search = t
                 # the search's detector finds people more often on an area-filtered frame (cam02 of
@@ -330,6 +345,9 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
                        >= SEARCH_DUPLICATE for other in detections):
                     detections.append(person)
                     sources.append(None)
+            if search:
+                new = any(source is None for source in sources)
+                interval = min(2 * interval, search_most) if everyone and not new and wanted else search_every
             if detections:
                 keypoints = np.stack([d[0] for d in detections])
                 scores = np.stack([d[1] for d in detections])
