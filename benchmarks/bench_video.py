@@ -90,7 +90,8 @@ def timed_run(video: Path, out: Path, lifter: str, length_model: str, render: bo
               ) -> tuple[dict[str, float], int]:
     """Stage wall times of one `process` call, plus 'CPU' (seconds of CPU time, all threads) and
     'people' (how many were followed, not a time)."""
-    from blapose.video.pipeline import Lifting, Outputs, process
+    from blapose.video.options import Lifting, Outputs
+    from blapose.video.pipeline import process
 
     before = os.times()
     results = process(video, lifting=Lifting(lifter, length_model), outputs=Outputs(out, render=render, bvh=True),
@@ -129,8 +130,11 @@ def compare_encoders(video: Path, folder: Path, rounds: int = 2) -> None:
     threads) are summed over the rounds. CPU seconds per frame are the work a stage costs whatever
     the load; on a shared machine their ratio is the steadier one.
     """
+    from blapose.video.clip import DECODE_AHEAD
     from blapose.video.detector import detect_landmarks
-    from blapose.video.pipeline import DECODE_AHEAD, RENDER_HEIGHT, Outputs, PersonChoice, process
+    from blapose.video.options import Outputs, PersonChoice
+    from blapose.video.outputs import RENDER_HEIGHT
+    from blapose.video.pipeline import process
     from blapose.video.reader import FrameRange, probe_video, read_frames
     from blapose.viz import encode
     from blapose.viz.render import write_pose_video
@@ -245,7 +249,7 @@ def main() -> None:
     import cv2
     import torch
 
-    from blapose.video import detector, pipeline
+    from blapose.video import clip, detector
     from blapose.video.models import BUILTIN_LENGTH_MODEL, BUILTIN_LIFTER
 
     torch.set_num_threads(args.threads)
@@ -287,10 +291,10 @@ def main() -> None:
         if args.encoders:
             compare_encoders(video, folder)
         if args.compare:
-            pipeline.DECODE_AHEAD = 0
+            clip.DECODE_AHEAD = 0
             seconds, frames = timed_run(video, folder / "sequential", lifter, length_model, args.render)
             report("decoding on the main thread", seconds, frames, args.threads)
-            pipeline.DECODE_AHEAD, detector.DETECTION_SIZE = 8, 100_000
+            clip.DECODE_AHEAD, detector.DETECTION_SIZE = 8, 100_000
             seconds, frames = timed_run(video, folder / "full-size", lifter, length_model, args.render)
             report("detection on full-size frames", seconds, frames, args.threads)
 

@@ -80,7 +80,8 @@ def blapose_people(video: str | Path, focal: float | None = None) -> list[tuple]
     """
     import tempfile
 
-    from blapose.video.pipeline import Outputs, Scene, process
+    from blapose.video.options import Outputs, Scene
+    from blapose.video.pipeline import process
 
     with tempfile.TemporaryDirectory() as folder:
         results = process(video, scene=Scene(focal=focal), outputs=Outputs(folder, render=False),

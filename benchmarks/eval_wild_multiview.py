@@ -141,7 +141,8 @@ def main() -> None:
     from blapose.bones import bone_lengths, symmetrize_lengths
     from blapose.skeleton import H36M
     from blapose.video.landmarks import landmarks_to_h36m
-    from blapose.video.pipeline import DEFAULT_LIFTER, Lifting, Outputs, PersonChoice, Scene, process
+    from blapose.video.options import DEFAULT_LIFTER, Lifting, Outputs, PersonChoice, Scene
+    from blapose.video.pipeline import process
 
     work = Path(args.work)
     demo = find_demo(args.demo, work)

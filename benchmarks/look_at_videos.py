@@ -79,7 +79,8 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from blapose.video.pipeline import Lifting, Outputs, PersonChoice, Scene, process
+    from blapose.video.options import Lifting, Outputs, PersonChoice, Scene
+    from blapose.video.pipeline import process
 
     clips = {"squat": (SQUATS, 34, {})}
     work = Path(args.work)

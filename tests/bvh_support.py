@@ -1,6 +1,6 @@
 """Test material for BVH files: a walk with a jump in the BVH's upright frame, and an independent reader.
 
-Frames: the upright frame of ``blapose.video.pipeline`` (y up), meters. Glossary: T frames, J joints (17).
+Frames: the upright frame of ``blapose.video.outputs`` (y up), meters. Glossary: T frames, J joints (17).
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ from blapose.models.temporal import TemporalModel
 from blapose.skeleton import H36M
 from blapose.video.bvh import read_bvh_poses
 from blapose.video.models import BUILTIN_LENGTH_MODEL, BUILTIN_LIFTER
-from blapose.video.pipeline import NPZ_KEYS, Lifting, Outputs, process
+from blapose.video.options import Lifting, Outputs
+from blapose.video.pipeline import process
+from blapose.video.results import NPZ_KEYS
 from blapose.video.trc import H36M_MARKER_NAMES
 from bvh_support import bvhio_joint_positions
 

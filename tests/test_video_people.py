@@ -15,7 +15,9 @@ from blapose.data.motion import simulate_action
 from blapose.data.synthetic import MEAN_LENGTHS
 from blapose.geometry.rotations import upright_frame
 from blapose.video.keypoint_files import read_keypoints, split_people
-from blapose.video.pipeline import Outputs, PersonChoice, PersonResult, Source, process
+from blapose.video.options import Outputs, PersonChoice, Source
+from blapose.video.pipeline import process
+from blapose.video.results import PersonResult
 from blapose.video.trc import H36M_MARKER_NAMES, person_markers
 from people_support import HALF_WIDTH, SQUATS, write_two_people_video
 

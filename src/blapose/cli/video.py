@@ -114,7 +114,7 @@ def plan(args: argparse.Namespace):
     for each video (or the keypoint file alone), and how many run at once; ``run`` uses only these."""
     from ..errors import InputError
     from ..video.batch import BatchPlan, plan_videos
-    from ..video.pipeline import Lifting, Outputs, PersonChoice, Scene, Source
+    from ..video.options import Lifting, Outputs, PersonChoice, Scene, Source
 
     settings = {
         "source": Source(args.start, args.end, args.keypoints, args.keypoints_format, args.poses, args.fps,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Names of ``blapose.video.pipeline`` served from here, imported on first use.
-_PIPELINE_NAMES = ("Source", "PersonChoice", "Lifting", "Scene", "Outputs", "PersonResult")
+#: Names served from here, imported on first use: the options objects and the per-person result.
+_LAZY_NAMES = {"Source": "options", "PersonChoice": "options", "Lifting": "options", "Scene": "options",
+               "Outputs": "options", "PersonResult": "results"}
 
 
 def process(*args: Any, **kwargs: Any):
@@ -24,8 +25,12 @@ def process(*args: Any, **kwargs: Any):
 
 
 def __getattr__(name: str) -> Any:
-    if name in _PIPELINE_NAMES:
-        from . import pipeline
+    if name == "PersonResult":
+        from . import results
 
-        return getattr(pipeline, name)
+        return results.PersonResult
+    if name in _LAZY_NAMES:
+        from . import options
+
+        return getattr(options, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

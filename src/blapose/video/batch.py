@@ -153,7 +153,8 @@ def process_video(settings: dict, show_progress: bool, log: Callable[[str], None
     """Run ``blapose.video.pipeline.process`` on one video with ``settings`` (its options objects by
     keyword, ``path`` and ``out_dir``, which goes into its ``Outputs``); return the clip's frame
     count and the folder its files went to."""
-    from .pipeline import Outputs, process
+    from .options import Outputs
+    from .pipeline import process
 
     options = dict(settings)
     path, out_dir = options.pop("path"), options.pop("out_dir", None)

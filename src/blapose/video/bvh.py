@@ -12,7 +12,7 @@ each bone's mean direction over the clip. Rotation channels are Zrotation Xrotat
 (degrees, intrinsic Z-X-Y: R = Rz Rx Ry, the usual BVH order). The root also has position channels
 (Xposition Yposition Zposition, meters, unrotated, in the file's frame): the root joint's position per
 frame when the caller gives one (root motion), zero otherwise. The file's frame is the caller's (see
-``pipeline``: upright, y up).
+``outputs``: upright, y up).
 """
 
 from __future__ import annotations

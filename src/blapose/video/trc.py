@@ -73,10 +73,10 @@ def person_markers(poses: np.ndarray, camera_to_upright: np.ndarray, trajectory:
                    detected: np.ndarray | None = None) -> np.ndarray:
     """One person's Human3.6M joints as markers (T, J, 3), meters, in the upright frame (y up).
 
-    poses: (T, J, 3) meters, camera frame, root-relative (``VideoResult.poses_3d_adjusted``).
+    poses: (T, J, 3) meters, camera frame, root-relative (``PersonResult.poses_3d_adjusted``).
     camera_to_upright: (3, 3) rotation, ``geometry.rotations.upright_frame(result.up)``: the rotation the BVH
     file is written with, so markers and BVH share one frame. trajectory: (T, 3) meters, camera frame,
-    the root's position per frame (``VideoResult.trajectory``); None keeps the root at the origin
+    the root's position per frame (``PersonResult.trajectory``); None keeps the root at the origin
     (root-relative markers). detected: (T,) bool; frames where it is False (no person found, poses
     filled in) become missing markers (NaN). Marker names: ``H36M_MARKER_NAMES``.
     """
