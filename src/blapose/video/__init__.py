@@ -25,12 +25,8 @@ def process(*args: Any, **kwargs: Any):
 
 
 def __getattr__(name: str) -> Any:
-    if name == "PersonResult":
-        from . import results
-
-        return results.PersonResult
     if name in _LAZY_NAMES:
-        from . import options
+        from . import options, results
 
-        return getattr(options, name)
+        return getattr({"options": options, "results": results}[_LAZY_NAMES[name]], name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
