@@ -99,3 +99,23 @@ def test_bad_tracklet_refused():
     bad.frames = bad.frames[::-1]
     with pytest.raises(InputError, match="tracklet 1"):
         stitch_tracklets([tracklet(range(10, 20), 400), bad], FPS)
+
+
+def _placed(frames: range, x: float) -> Tracklet:
+    """A tracklet of 2D keypoints only (no colour, no 3D): a 300-pixel-tall box at column ``x``."""
+    pixels = np.tile([[x, 350.0], [x, 650.0], [x + 80, 500.0]], (len(frames), 1, 1))
+    return Tracklet(np.array(frames), pixels, np.ones((len(frames), 3)))
+
+
+def test_place_only_joins_the_unambiguous_pair_alone():
+    """Without colour, a near later tracklet is joined; with a rival as near, neither is (margin); past max_gap, none."""
+    options = StitchOptions(reach=0.5, max_speed=2.0, max_gap=1.0, place_weight=1.0, margin=0.5)
+    first = _placed(range(30), 400)
+    assert stitch_tracklets([first, _placed(range(33, 60), 450)], FPS, options) == [0, 0]
+    assert stitch_tracklets([first, _placed(range(33, 60), 450), _placed(range(34, 60), 360)], FPS, options) == [0, 1, 2]
+    assert stitch_tracklets([first, _placed(range(33, 60), 450), _placed(range(34, 60), 700)], FPS, options) == [0, 0, 1]
+    assert stitch_tracklets([first, _placed(range(70, 90), 410)], FPS, options) == [0, 1]
+    coloured = tracklet(range(33, 60), 450)
+    coloured.keypoints = coloured.keypoints[:, :3]
+    coloured.scores = coloured.scores[:, :3]
+    assert np.isinf(stitch_costs([first, coloured], FPS, options)).all()  # colour on one side only: refused

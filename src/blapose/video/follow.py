@@ -3,7 +3,8 @@
 From MediaPipe (``from_landmarks``): the sides put right (``swaps.fix_swaps``, which needs MediaPipe's
 3D), the 33 landmarks mapped to the 17 joints, frames without a detection filled between their
 neighbours (``landmarks.fill_gaps``). From a keypoint file (``keypoint_tracks``): the people by the
-file's track ids when every frame has them, else followed by ``tracking.track_detections``; each
+file's track ids when every frame has them, else followed by ``tracking.track_detections`` and the
+finished tracks of a file without ids joined by time and place (``stitching``, ``KEYPOINT_STITCH``); each
 joint the file misses is filled in time from the frames that have it (a joint missing in all of a
 person's frames stands on its parent joint) and scored 0. No swap repair (no 3D to judge by).
 ``choose_people`` keeps those followed long enough and, on request, the N followed longest;
@@ -27,8 +28,17 @@ from ..errors import InputError
 from ..skeleton import H36M
 from .keypoint_files import KeypointFile, split_people
 from .landmarks import fill_gaps, landmarks_to_h36m
+from .stitching import StitchOptions, Tracklet, stitch_tracklets
 from .swaps import fix_swaps
-from .tracking import ids_to_tracks, track_detections
+from .tracking import TrackerOptions, ids_to_tracks, track_detections
+
+#: Joining the tracks of a keypoint file without ids, on time and place alone (no colour, no metric
+#: 3D): the later track starts within half a body size of where the earlier one ended (plus 2 body
+#: sizes per second of the gap), at most a second later, and no other track could as well be the
+#: earlier one's successor or the later one's predecessor (margin of half the reach).
+KEYPOINT_STITCH = StitchOptions(reach=0.5, max_speed=2.0, max_gap=1.0, place_weight=1.0, margin=0.5)
+#: Frame rate assumed for the stitching gates when neither the caller nor the file gives one.
+ASSUMED_FPS = 30.0
 
 
 @dataclass
@@ -103,13 +113,16 @@ def _track(person: int, frames: np.ndarray, keypoints: np.ndarray, scores: np.nd
     return Track2D(int(person), span, fill_joints(points, present), np.where(present, confidence, 0.0), detected)
 
 
-def keypoint_tracks(keypoints: KeypointFile, first: int = 0, stop: int | None = None) -> list[Track2D]:
+def keypoint_tracks(keypoints: KeypointFile, first: int = 0, stop: int | None = None,
+                    fps: float | None = None) -> list[Track2D]:
     """The people of a keypoint file in video frames [first, stop), ordered by their first frame.
 
     People are the file's track ids when every frame with detections has them, or the one person
     of a file with at most one detection a frame; otherwise ``tracking.track_detections`` follows
-    the detections (missing keypoints count with score 0). Where the file has a joint, the track
-    keeps its keypoint exactly.
+    the detections (missing keypoints count with score 0) and, in a file with no ids at all, tracks
+    that never share a frame are joined by ``stitching.stitch_tracklets`` with ``KEYPOINT_STITCH``
+    (its gates in seconds at ``fps``: the video's rate, else the file's, else ``ASSUMED_FPS``).
+    Where the file has a joint, the track keeps its keypoint exactly.
     """
     frames = tuple(f for f in keypoints.frames if f.frame >= first and (stop is None or f.frame < stop))
     if not any(len(f.keypoints) for f in frames):
@@ -119,12 +132,14 @@ def keypoint_tracks(keypoints: KeypointFile, first: int = 0, stop: int | None = 
         people = split_people(dataclasses.replace(keypoints, frames=tuple(listed)))
         tracks = [_track(p.id, p.frames, p.keypoints, p.scores) for p in people]
     else:
-        tracks = _tracked(listed)
+        rate = fps if fps is not None else keypoints.fps if keypoints.fps is not None else ASSUMED_FPS
+        tracks = _tracked(listed, rate)
     return sorted(tracks, key=lambda track: (int(track.frames[0]), track.person))
 
 
-def _tracked(listed: Sequence) -> list[Track2D]:
-    """Tracks of detections without ids (``FrameDetections`` with N_t people, increasing frames)."""
+def _tracked(listed: Sequence, fps: float) -> list[Track2D]:
+    """Tracks of detections without ids in some frames (``FrameDetections`` with N_t people, increasing
+    frames); with no ids at all, finished tracks joined by time and place (``KEYPOINT_STITCH``)."""
     start = listed[0].frame
     count = listed[-1].frame - start + 1
     joints = H36M.num_joints
@@ -138,13 +153,37 @@ def _tracked(listed: Sequence) -> list[Track2D]:
             if f.ids is not None:
                 given_ids[f.frame - start] = f.ids
     ids = track_detections([np.nan_to_num(k) for k, _ in per_frame], [s for _, s in per_frame], ids=given_ids)
+    people = ids_to_tracks(ids)
+    if given_ids is None and len(people) > 1:
+        people = _joined(people, per_frame, fps)
     tracks = []
-    for track_id, members in ids_to_tracks(ids).items():
+    for track_id, members in people.items():
         rows = np.array([t for t, _ in members])
         points = np.stack([per_frame[t][0][d] for t, d in members])
         scores = np.stack([per_frame[t][1][d] for t, d in members])
         tracks.append(_track(track_id, rows + start, points, scores))
     return tracks
+
+
+def _joined(people: dict[int, list[tuple[int, int]]], per_frame: Sequence[tuple[np.ndarray, np.ndarray]],
+            fps: float) -> dict[int, list[tuple[int, int]]]:
+    """Tracks (id -> (row, detection) pairs in increasing rows, ``tracking.ids_to_tracks``) of detections
+    ``per_frame`` ((N_t, J, 2) pixels NaN where missing, (N_t, J) scores) joined into people by
+    ``stitching.stitch_tracklets``; each person keeps the smallest id of their tracks."""
+    ids = sorted(people)
+    tracklets = []
+    for track_id in ids:
+        points = np.stack([per_frame[t][0][d] for t, d in people[track_id]])
+        scores = np.stack([per_frame[t][1][d] for t, d in people[track_id]])
+        missing = ~np.isfinite(points).all(axis=-1)
+        tracklets.append(Tracklet(np.array([t for t, _ in people[track_id]]), np.nan_to_num(points),
+                                  np.where(missing, 0.0, scores)))
+    groups = stitch_tracklets(tracklets, fps, KEYPOINT_STITCH, TrackerOptions().min_score)
+    joined: dict[int, list[tuple[int, int]]] = {}
+    first: dict[int, int] = {}
+    for track_id, group in zip(ids, groups):
+        joined.setdefault(first.setdefault(group, track_id), []).extend(people[track_id])
+    return {track_id: sorted(members) for track_id, members in joined.items()}
 
 
 def choose_people(tracks: Sequence[Track2D], count: str | int, min_frames: int) -> list[Track2D]:

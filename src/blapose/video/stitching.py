@@ -5,16 +5,22 @@ recognised by the colour of their clothes alone (backlight, a turn, a jump out o
 looks at the finished tracks ("tracklets") as a whole: two tracklets that never share a frame may
 be one person. A pair is a candidate only when
 
-- the later one starts after the earlier one ends (no shared frame, ever);
+- the later one starts after the earlier one ends (no shared frame, ever), at most ``max_gap``
+  seconds later;
 - the colour distance (``tracking.appearance_distance``) between the earlier one's last and the
-  later one's first ``window_seconds`` of detections is at most ``colour_gate``;
+  later one's first ``window_seconds`` of detections is at most ``colour_gate`` (when neither has an
+  appearance, as for a keypoint file without its video's frames, colour is no cue; when only one
+  has, the pair is refused);
 - their body proportions do not clearly differ: ``proportion_distance`` at most ``proportion_gate``;
 - the later one starts within reach of where the earlier one ended: at most ``reach`` plus
   ``max_speed`` body sizes per second of the gap away.
 
 Candidates are joined by one global assignment (``scipy.optimize.linear_sum_assignment``) of each
 tracklet to at most one successor, cost colour distance plus ``proportion_weight`` times the
-proportion distance; joined pairs chain into one person.
+proportion distance plus ``place_weight`` times the distance between end and start as a fraction of
+its reach; with ``margin``, an assigned pair is kept only when its cost is lower by at least
+``margin`` than every other allowed cost of the earlier tracklet's successors and the later one's
+predecessors (an ambiguous pair stays apart). Joined pairs chain into one person.
 
 Body proportions are a person's bone lengths measured on MediaPipe's metric world landmarks, each
 bone a median over the tracklet's frames, divided by the geometric mean of all bones (so overall
@@ -62,6 +68,10 @@ class StitchOptions:
     proportion_weight: weight of the proportion distance in the cost. window_seconds: seconds of
     detections next to the gap whose colour is compared. reach, max_speed: the later tracklet's first
     detection is at most ``reach + max_speed * gap seconds`` body sizes from the earlier one's last.
+    max_gap: most seconds between the earlier one's last and the later one's first detection.
+    place_weight: weight of the place cost (that distance over its reach, in [0, 1]).
+    margin: how much cheaper than any rival of its row and column a pair must be to be joined (0: no
+    such check).
     """
 
     colour_gate: float = 0.5
@@ -70,6 +80,9 @@ class StitchOptions:
     window_seconds: float = 1.0
     reach: float = 1.0
     max_speed: float = 3.0
+    max_gap: float = float("inf")
+    place_weight: float = 0.0
+    margin: float = 0.0
 
 
 @dataclass
@@ -166,12 +179,15 @@ def stitch_costs(tracklets: Sequence[Tracklet], fps: float, options: StitchOptio
     costs = np.full((len(tracklets), len(tracklets)), np.inf)
     for i, earlier in enumerate(tracklets):
         for j, later in enumerate(tracklets):
-            if later.frames[0] <= earlier.frames[-1] or earlier.appearance is None or later.appearance is None:
+            gap = (later.frames[0] - earlier.frames[-1]) / fps
+            if gap <= 0 or gap > options.max_gap or (earlier.appearance is None) != (later.appearance is None):
                 continue
-            before, after = earlier.appearance[-window:].sum(axis=0), later.appearance[:window].sum(axis=0)
-            colour = appearance_distance(before, after)
-            if colour > options.colour_gate:
-                continue
+            colour = 0.0
+            if earlier.appearance is not None:
+                before, after = earlier.appearance[-window:].sum(axis=0), later.appearance[:window].sum(axis=0)
+                colour = appearance_distance(before, after)
+                if colour > options.colour_gate:
+                    continue
             body = 0.0
             if proportions[i] is not None and proportions[j] is not None:
                 body = proportion_distance(proportions[i], proportions[j])
@@ -180,10 +196,11 @@ def stitch_costs(tracklets: Sequence[Tracklet], fps: float, options: StitchOptio
                     continue
             (end, end_size) = _centre(earlier.keypoints[-1], earlier.scores[-1], min_score)
             (start, start_size) = _centre(later.keypoints[0], later.scores[0], min_score)
-            gap = (later.frames[0] - earlier.frames[-1]) / fps
-            if np.linalg.norm(start - end) > max(end_size, start_size) * (options.reach + options.max_speed * gap):
+            reach = max(end_size, start_size) * (options.reach + options.max_speed * gap)
+            place = float(np.linalg.norm(start - end)) / reach
+            if place > 1.0:
                 continue
-            costs[i, j] = colour + options.proportion_weight * body
+            costs[i, j] = colour + options.proportion_weight * body + options.place_weight * place
     return costs
 
 
@@ -191,11 +208,18 @@ def stitch_tracklets(tracklets: Sequence[Tracklet], fps: float, options: StitchO
                      min_score: float = 0.5) -> list[int]:
     """Which tracklets are one person: a person index per tracklet (0, 1, ... in the order of each
     person's first tracklet in ``tracklets``). Tracklets of one person never share a frame."""
+    options = options or StitchOptions()
     costs = stitch_costs(tracklets, fps, options, min_score)
     successor: dict[int, int] = {}
     if len(tracklets) > 1 and np.isfinite(costs).any():
         rows, cols = linear_sum_assignment(np.where(np.isfinite(costs), costs, _FORBIDDEN))
-        successor = {int(r): int(c) for r, c in zip(rows, cols) if np.isfinite(costs[r, c])}
+        for r, c in zip(rows, cols):
+            if not np.isfinite(costs[r, c]):
+                continue
+            rivals = np.concatenate([np.delete(costs[r], c), np.delete(costs[:, c], r)])
+            if options.margin > 0 and (rivals < costs[r, c] + options.margin).any():
+                continue
+            successor[int(r)] = int(c)
     predecessor = {j: i for i, j in successor.items()}
     person = [-1] * len(tracklets)
     count = 0
