@@ -25,7 +25,7 @@ def find_people(clip: Clip, choice: PersonChoice, seconds: dict[str, float], sho
     frame. Sets ``clip.count`` to the frames decoded. Raises ``InputError`` when nobody is left."""
     stage = time.perf_counter()
     if clip.keypoints is not None:
-        tracks = keypoint_tracks(clip.keypoints, clip.frames.first, clip.frames.first + clip.count)
+        tracks = keypoint_tracks(clip.keypoints, clip.frames.first, clip.frames.first + clip.count, fps=clip.fps)
         if choice.person_box is not None:
             tracks = [person_in_box(tracks, choice.person_box)]
         seconds["read keypoints + follow"] = time.perf_counter() - stage
