@@ -42,10 +42,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
-from .tracking import appearance_distance, body_size
+from .tracking import appearance_distance, assign, body_size
 
 #: Bones by MediaPipe landmark index, left and right of a pair averaged: upper arm, forearm, thigh,
 #: shin, shoulder width, hip width, side of the torso (shoulder to hip).
@@ -57,7 +56,6 @@ MEDIAPIPE_BONES: tuple[tuple[tuple[int, int], ...], ...] = (
 PROPORTION_FLOOR = 0.02
 #: A bone counts in a frame when both its landmarks are at least this visible.
 MIN_VISIBILITY = 0.5
-_FORBIDDEN = 1e6
 
 
 @dataclass(frozen=True)
@@ -211,15 +209,8 @@ def stitch_tracklets(tracklets: Sequence[Tracklet], fps: float, options: StitchO
     options = options or StitchOptions()
     costs = stitch_costs(tracklets, fps, options, min_score)
     successor: dict[int, int] = {}
-    if len(tracklets) > 1 and np.isfinite(costs).any():
-        rows, cols = linear_sum_assignment(np.where(np.isfinite(costs), costs, _FORBIDDEN))
-        for r, c in zip(rows, cols):
-            if not np.isfinite(costs[r, c]):
-                continue
-            rivals = np.concatenate([np.delete(costs[r], c), np.delete(costs[:, c], r)])
-            if options.margin > 0 and (rivals < costs[r, c] + options.margin).any():
-                continue
-            successor[int(r)] = int(c)
+    if len(tracklets) > 1:
+        successor = dict(assign(costs, options.margin))
     predecessor = {j: i for i, j in successor.items()}
     person = [-1] * len(tracklets)
     count = 0

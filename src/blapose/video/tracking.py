@@ -150,6 +150,26 @@ def _check_frame(keypoints, scores, appearance, ids) -> tuple[np.ndarray, ...]:
     return keypoints, scores, appearance, ids
 
 
+def assign(costs: np.ndarray, margin: float = 0.0) -> list[tuple[int, int]]:
+    """Globally cheapest (row, column) pairs of a cost matrix (R, C) (``linear_sum_assignment``); an
+    infinite cost, or ``_FORBIDDEN`` and above, forbids a pair. With ``margin``, a pair is kept only
+    when its cost is lower by at least ``margin`` than every other allowed cost in its row and column,
+    so that near ties are left unmatched instead of guessed."""
+    allowed = np.isfinite(costs) & (costs < _FORBIDDEN)
+    if not allowed.any():
+        return []
+    rows, cols = linear_sum_assignment(np.where(allowed, costs, _FORBIDDEN))
+    pairs = []
+    for r, c in zip(rows, cols):
+        if not allowed[r, c]:
+            continue
+        rivals = np.concatenate([np.delete(costs[r], c), np.delete(costs[:, c], r)])
+        if margin > 0 and (rivals < costs[r, c] + margin).any():
+            continue
+        pairs.append((int(r), int(c)))
+    return pairs
+
+
 @dataclass
 class Tracker:
     """Online tracker: call ``update`` once per frame, in order; it returns each detection's track id."""
@@ -258,21 +278,11 @@ class Tracker:
 
     @staticmethod
     def _match(candidates: list[int], tracks: list[Track], cost, margin: float = 0.0) -> list[tuple[int, Track]]:
-        """Globally cheapest pairs (detection, track) with an allowed cost; with ``margin``, only pairs
-        whose cost is lower by at least ``margin`` than every other allowed cost in their row and column."""
+        """Globally cheapest pairs (detection, track) with an allowed cost (``assign``)."""
         if not candidates or not tracks:
             return []
         costs = np.array([[cost(d, track) for track in tracks] for d in candidates])
-        rows, cols = linear_sum_assignment(costs)
-        pairs = []
-        for r, c in zip(rows, cols):
-            if costs[r, c] >= _FORBIDDEN:
-                continue
-            rivals = np.concatenate([np.delete(costs[r], c), np.delete(costs[:, c], r)])
-            if margin > 0 and (rivals < costs[r, c] + margin).any():
-                continue
-            pairs.append((candidates[r], tracks[c]))
-        return pairs
+        return [(candidates[r], tracks[c]) for r, c in assign(costs, margin)]
 
     def _start(self, keypoints: np.ndarray, scores: np.ndarray, appearance: np.ndarray | None) -> Track:
         track = Track(len(self.tracks), keypoints, scores, self.frame, self.scene)
