@@ -61,6 +61,15 @@ def moving_frames(count: int, width: int, height: int) -> list[np.ndarray]:
     return frames
 
 
+def encode(path: Path, frames: list[np.ndarray], fps: float, **options) -> Path:
+    """``frames`` (H, W, 3) BGR written with ``H264Writer`` at ``fps`` (and its ``options``); returns ``path``."""
+    height, width = frames[0].shape[:2]
+    with H264Writer(path, width, height, fps, **options) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return path
+
+
 @pytest.fixture(scope="module")
 def walk():
     """(poses (T, 17, 3) meters, camera frame; keypoints (T, 17, 2) pixels) of 40 frames of walking."""
@@ -82,33 +91,22 @@ def pose_video(tmp_path_factory, walk) -> Path:
 
 def test_written_file_is_h264_yuv420p_with_every_frame(tmp_path):
     """The writer's mp4 decodes as H.264 yuv420p with the frames, size and rate it was given."""
-    path = tmp_path / "clip.mp4"
-    with H264Writer(path, 320, 240, 15.0) as writer:
-        for frame in moving_frames(31, 320, 240):
-            writer.write(frame)
-    info = probe(path)
+    info = probe(encode(tmp_path / "clip.mp4", moving_frames(31, 320, 240), 15.0))
     assert (info["codec"], info["pix_fmt"], info["size"], info["frames"]) == ("h264", "yuv420p", (320, 240), 31)
     assert info["fps"] == pytest.approx(15.0)
 
 
 def test_index_comes_before_the_media_data(tmp_path):
     """faststart: the moov box precedes mdat, so a browser can start playing while downloading."""
-    path = tmp_path / "clip.mp4"
-    with H264Writer(path, 160, 120, 10.0) as writer:
-        for frame in moving_frames(20, 160, 120):
-            writer.write(frame)
-    boxes = top_level_boxes(path)
+    boxes = top_level_boxes(encode(tmp_path / "clip.mp4", moving_frames(20, 160, 120), 10.0))
     assert boxes[0] == "ftyp" and "moov" in boxes and "mdat" in boxes
     assert boxes.index("moov") < boxes.index("mdat")
 
 
 def test_decoded_frames_match_the_written_ones(tmp_path):
     """What is decoded is the picture that was written (mean absolute error under 4 grey levels)."""
-    path = tmp_path / "clip.mp4"
     frames = moving_frames(12, 320, 240)
-    with H264Writer(path, 320, 240, 12.0) as writer:
-        for frame in frames:
-            writer.write(frame)
+    path = encode(tmp_path / "clip.mp4", frames, 12.0)
     with av.open(str(path)) as container:
         decoded = [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
     errors = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(decoded, frames)]
@@ -122,10 +120,7 @@ def test_bit_rate_cap_holds_on_noise(tmp_path):
     cap, fps = 1_000_000, 15.0
     sizes = {}
     for name, limit in (("capped", cap), ("uncapped", 100 * cap)):
-        path = tmp_path / f"{name}.mp4"
-        with H264Writer(path, 320, 240, fps, max_bitrate=limit) as writer:
-            for frame in frames:
-                writer.write(frame)
+        path = encode(tmp_path / f"{name}.mp4", frames, fps, max_bitrate=limit)
         sizes[name] = path.stat().st_size * 8
     seconds = len(frames) / fps
     assert sizes["capped"] <= cap * (seconds + VBV_SECONDS)
