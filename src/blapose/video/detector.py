@@ -11,7 +11,7 @@ in meters, origin at the mid-hips, x right, y down, z away from the camera.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +76,52 @@ def box_around(pixels: np.ndarray, visibility: np.ndarray, width: int, height: i
     return np.concatenate([centre - half, centre + half])
 
 
+#: A detection: pixels (L, 2), visibility (L,), world (L, 3).
+Landmarks = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def result_landmarks(result, scale: tuple[float, float], offset: tuple[float, float]) -> Landmarks | None:
+    """Landmarks of a MediaPipe result in frame pixels (image = normalised * scale + offset), or None."""
+    if result.pose_landmarks is None or result.pose_world_landmarks is None:
+        return None
+    image = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark])
+    world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark])
+    return image[:, :2] * scale + offset, image[:, 2], world
+
+
+def area_shrink(image: np.ndarray, size: int = DETECTION_SIZE) -> np.ndarray:
+    """``image`` (H, W, C) scaled down with ``INTER_AREA`` to at most ``size`` pixels on its longest side
+    (itself when small enough): what the one-person detector hands MediaPipe."""
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = min(1.0, size / max(width, height))
+    if scale >= 1.0:
+        return image
+    target = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, target, interpolation=cv2.INTER_AREA)
+
+
+def landmarks_in_box(pose, frame: np.ndarray, box: np.ndarray, width: int, height: int,
+                     hidden: Sequence[np.ndarray] = (),
+                     resize: Callable[[np.ndarray], np.ndarray] = area_shrink) -> Landmarks | None:
+    """Run MediaPipe ``pose`` on the crop of BGR ``frame`` (H, W, 3) uint8 inside ``box`` (4,) x0, y0,
+    x1, y1 pixels (clipped to the frame, then ``resize``d to at most ``DETECTION_SIZE``), with the
+    boxes ``hidden`` (4,) frame pixels painted grey; landmarks in frame pixels, or None when no person
+    was found."""
+    import cv2
+
+    x0, y0, x1, y1 = _clipped_box(box, width, height)
+    crop = frame[y0:y1, x0:x1]
+    if len(hidden):
+        crop = crop.copy()
+        for other in hidden:
+            a0, b0, a1, b1 = _clipped_box(np.asarray(other) - (x0, y0, x0, y0), x1 - x0, y1 - y0)
+            crop[b0:b1, a0:a1] = 128
+    crop = resize(crop)
+    return result_landmarks(pose.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)), (x1 - x0, y1 - y0), (x0, y0))
+
+
 def detect_landmarks(frames: Iterable[np.ndarray], width: int, height: int,
                      bar: Progress | None = None, person_box: Sequence[float] | None = None) -> Detections:
     """Run MediaPipe Pose on BGR frames (H, W, 3) uint8 of a ``width`` x ``height`` video.
@@ -89,35 +135,27 @@ def detect_landmarks(frames: Iterable[np.ndarray], width: int, height: int,
     person: after every frame with a detection it becomes ``box_around`` their landmarks; after a
     frame without one it stays. None: the whole frame (MediaPipe keeps the person it found first).
     """
-    import cv2
 
     mp = _import_mediapipe()
 
     box = None if person_box is None else np.asarray(person_box, dtype=np.float64)
+    whole = np.array([0.0, 0.0, width, height])
     pixels, visibility, world, detected = [], [], [], []
     with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
                                 enable_segmentation=False) as pose:
         for frame in frames:
-            x0, y0, x1, y1 = (0, 0, width, height) if box is None else _clipped_box(box, width, height)
-            crop = frame[y0:y1, x0:x1]
-            scale = min(1.0, DETECTION_SIZE / max(x1 - x0, y1 - y0))
-            if scale < 1.0:
-                size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
-                crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-            result = pose.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
-            found = result.pose_landmarks is not None and result.pose_world_landmarks is not None
-            if found:
-                image = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark])
-                pixels.append(image[:, :2] * (x1 - x0, y1 - y0) + (x0, y0))
-                visibility.append(image[:, 2])
-                world.append(np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark]))
+            found = landmarks_in_box(pose, frame, whole if box is None else box, width, height)
+            if found is not None:
+                pixels.append(found[0])
+                visibility.append(found[1])
+                world.append(found[2])
                 if box is not None:
                     box = box_around(pixels[-1], visibility[-1], width, height)
             else:
                 pixels.append(np.zeros((NUM_LANDMARKS, 2)))
                 visibility.append(np.zeros(NUM_LANDMARKS))
                 world.append(np.zeros((NUM_LANDMARKS, 3)))
-            detected.append(found)
+            detected.append(found is not None)
             if bar is not None:
                 bar.update()
     if not detected:

@@ -59,9 +59,12 @@ from .detector import (
     BOX_MARGIN,
     BOX_MIN_VISIBILITY,
     DETECTION_SIZE,
+    Landmarks,
     _clipped_box,
     _import_mediapipe,
     box_around,
+    landmarks_in_box,
+    result_landmarks,
 )
 from .landmarks import NUM_LANDMARKS
 from .stitching import StitchOptions, Tracklet, stitch_tracklets
@@ -114,19 +117,6 @@ SEARCH_DUPLICATE = 0.3
 #: Longest side (pixels) of the every-n-th-pixel sample of a frame whose colour histogram tells scene cuts.
 CUT_SAMPLE_SIZE = 320
 
-#: A detection: pixels (L, 2), visibility (L,), world (L, 3).
-_Landmarks = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def _landmarks(result, scale: tuple[float, float], offset: tuple[float, float]) -> _Landmarks | None:
-    """Landmarks of a MediaPipe result in frame pixels (image = normalised * scale + offset), or None."""
-    if result.pose_landmarks is None or result.pose_world_landmarks is None:
-        return None
-    image = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark])
-    world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark])
-    return image[:, :2] * scale + offset, image[:, 2], world
-
-
 def shrink(image: np.ndarray, size: int = DETECTION_SIZE) -> np.ndarray:
     """``image`` (H, W, C) scaled down to at most ``size`` pixels on its longest side: halved with
     ``cv2.pyrDown`` (a Gaussian filter, no aliasing) while twice that or more, then bilinear; the
@@ -141,25 +131,6 @@ def shrink(image: np.ndarray, size: int = DETECTION_SIZE) -> np.ndarray:
         return image
     target = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
     return cv2.resize(image, target, interpolation=cv2.INTER_LINEAR)
-
-
-def landmarks_in_box(pose, frame: np.ndarray, box: np.ndarray, width: int, height: int,
-                     hidden: Sequence[np.ndarray] = ()) -> _Landmarks | None:
-    """Run MediaPipe ``pose`` on the crop of BGR ``frame`` (H, W, 3) uint8 inside ``box`` (4,) x0, y0,
-    x1, y1 pixels (clipped to the frame, scaled to at most ``DETECTION_SIZE`` by ``shrink``), with the
-    boxes ``hidden`` (4,) frame pixels painted grey; landmarks in frame pixels, or None when no person
-    was found."""
-    import cv2
-
-    x0, y0, x1, y1 = _clipped_box(box, width, height)
-    crop = frame[y0:y1, x0:x1]
-    if len(hidden):
-        crop = crop.copy()
-        for other in hidden:
-            a0, b0, a1, b1 = _clipped_box(np.asarray(other) - (x0, y0, x0, y0), x1 - x0, y1 - y0)
-            crop[b0:b1, a0:a1] = 128
-    crop = shrink(crop)
-    return _landmarks(pose.process(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)), (x1 - x0, y1 - y0), (x0, y0))
 
 
 #: A follower's crop is the box of its person's visible landmarks grown by this factor (plus
@@ -194,17 +165,17 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _search(pose, small_rgb: np.ndarray, hidden: list[np.ndarray], width: int, height: int,
-            limit: int) -> list[_Landmarks]:
+            limit: int) -> list[Landmarks]:
     """Up to ``limit`` people found in ``small_rgb`` (h, w, 3) (the frame scaled down) outside the
     boxes ``hidden`` (4,) full-frame pixels, painted grey; each find is painted before the next look."""
     small = small_rgb.copy()
     scale = np.array([small.shape[1] / width, small.shape[0] / height] * 2)
-    found: list[_Landmarks] = []
+    found: list[Landmarks] = []
     for box in hidden:
         x0, y0, x1, y1 = _clipped_box(box * scale, small.shape[1], small.shape[0])
         small[y0:y1, x0:x1] = 128
     for _ in range(limit):
-        person = _landmarks(pose.process(small), (width, height), (0.0, 0.0))
+        person = result_landmarks(pose.process(small), (width, height), (0.0, 0.0))
         if person is None:
             break
         found.append(person)
@@ -255,7 +226,7 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
     tracker = Tracker(options.tracker)
     followers: dict[int, object] = {}
     spare: list[object] = []
-    records: dict[int, dict[int, _Landmarks]] = {}
+    records: dict[int, dict[int, Landmarks]] = {}
     colours: dict[int, dict[int, np.ndarray]] = {}  # clothes histogram of each record
     lost = False  # a person followed in the previous frame was not found in it
     target: int | None = None  # the person_box's track
@@ -310,7 +281,7 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
             if not everyone:
                 interval = search_every
             search = room > 0 and (cut or not wanted or lost or t - last_search >= interval)
-            futures = [pool.submit(landmarks_in_box, pose, frame, crop, width, height, others)
+            futures = [pool.submit(landmarks_in_box, pose, frame, crop, width, height, others, shrink)
                        for _, pose, crop, others in jobs]
             small = shrink(frame)
             small_scale = small.shape[1] / width
@@ -329,7 +300,7 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
                 found = []
             followed = [future.result() for future in futures]
 
-            detections: list[_Landmarks] = []
+            detections: list[Landmarks] = []
             sources: list[tuple | None] = []  # (pose, crop) that found each detection
             for (_, pose, crop, _), person in zip(jobs, followed):
                 if person is None:
@@ -381,8 +352,8 @@ def detect_people(frames: Iterable[np.ndarray], width: int, height: int, bar: Pr
     return _people(records, target if box is not None else None, max(1, int(np.ceil(min_seconds * fps - 1e-9))))
 
 
-def _stitch(records: dict[int, dict[int, _Landmarks]], colours: dict[int, dict[int, np.ndarray]], target: int | None,
-            fps: float, options: PeopleOptions) -> tuple[dict[int, dict[int, _Landmarks]], int | None]:
+def _stitch(records: dict[int, dict[int, Landmarks]], colours: dict[int, dict[int, np.ndarray]], target: int | None,
+            fps: float, options: PeopleOptions) -> tuple[dict[int, dict[int, Landmarks]], int | None]:
     """Tracks joined into people by ``stitching.stitch_tracklets``: each person keeps the smallest id
     of their tracks (so people stay numbered in the order they were first found), and ``target``
     becomes its person's id."""
@@ -397,7 +368,7 @@ def _stitch(records: dict[int, dict[int, _Landmarks]], colours: dict[int, dict[i
     first = {}
     for track_id, group in zip(ids, groups):
         first.setdefault(group, track_id)
-    joined: dict[int, dict[int, _Landmarks]] = {}
+    joined: dict[int, dict[int, Landmarks]] = {}
     for track_id, group in zip(ids, groups):
         joined.setdefault(first[group], {}).update(records[track_id])
     if target is not None and target in records:
@@ -405,7 +376,7 @@ def _stitch(records: dict[int, dict[int, _Landmarks]], colours: dict[int, dict[i
     return joined, target
 
 
-def _people(records: dict[int, dict[int, _Landmarks]], target: int | None, min_frames: int) -> list[PersonLandmarks]:
+def _people(records: dict[int, dict[int, Landmarks]], target: int | None, min_frames: int) -> list[PersonLandmarks]:
     """Per-person arrays over each person's span from the detections by track and frame."""
     people = []
     for track_id, by_frame in records.items():
