@@ -86,12 +86,9 @@ def fill_joints(keypoints: np.ndarray, present: np.ndarray) -> np.ndarray:
     present = np.asarray(present, dtype=bool)
     if not present.any():
         raise InputError("no keypoint of this person is present in any frame")
-    times = np.arange(len(keypoints))
     never = ~present.any(axis=0)
     for joint in np.flatnonzero(~never):
-        for axis in (0, 1):
-            keypoints[:, joint, axis] = np.interp(times, times[present[:, joint]],
-                                                  keypoints[present[:, joint], joint, axis])
+        keypoints[:, joint] = fill_gaps(keypoints[:, joint], present[:, joint])
     for joint in np.flatnonzero(never):  # parents come before their children in H36M's order
         parent = H36M.parents[joint]
         keypoints[:, joint] = keypoints[:, ~never].mean(axis=1) if parent < 0 else keypoints[:, parent]
