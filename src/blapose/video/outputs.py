@@ -26,6 +26,10 @@ from .clip import Clip
 from .options import Outputs
 from .results import PersonResult
 
+#: Motion files a person gets on request (``Outputs`` flags of the same names), beside their npz.
+MARKER_KINDS = ("bvh", "trc", "c3d")
+#: The end of a person's file name after ``<name>``: ``_person<K>.npz`` or one of ``MARKER_KINDS``.
+_PERSON_FILE = rf"_person\d+\.(npz|{'|'.join(MARKER_KINDS)})"
 #: Height (pixels) of the rendered video; frames are scaled to it.
 RENDER_HEIGHT = 720
 
@@ -56,7 +60,7 @@ def remove_empty(folders: list[Path]) -> None:
 def check_not_inputs(folder: Path, name: str, inputs) -> None:
     """Refuse an output folder where an input file has the name of an output (``<name>.mp4``,
     ``<name>_person<K>.npz``, ...): writing would replace it."""
-    pattern = re.compile(rf"{re.escape(name)}(\.mp4|_person\d+\.(npz|bvh|trc|c3d))")
+    pattern = re.compile(rf"{re.escape(name)}(\.mp4|{_PERSON_FILE})")
     for item in inputs:
         if item is not None and Path(item).parent.resolve() == folder.resolve() and pattern.fullmatch(Path(item).name):
             raise InputError(f"the outputs would overwrite the input {item}; choose another --out")
@@ -68,7 +72,7 @@ def output_targets(folder: Path, clip: Clip, count: int, outputs: Outputs) -> di
     for number in range(1, count + 1):
         stem = folder / f"{clip.name}_person{number}"
         files = {"npz": stem.with_suffix(".npz")}
-        files.update({kind: stem.with_suffix(f".{kind}") for kind in ("bvh", "trc", "c3d") if getattr(outputs, kind)})
+        files.update({kind: stem.with_suffix(f".{kind}") for kind in MARKER_KINDS if getattr(outputs, kind)})
         people.append(files)
     targets: dict = {"people": people}
     if outputs.render and clip.video is not None:
@@ -80,7 +84,7 @@ def remove_stale(folder: Path, name: str, targets: dict) -> None:
     """Remove ``<name>_person<K>`` files an earlier run left in ``folder`` that this run did not write
     (it followed fewer people, or was asked for fewer kinds of file), so the folder holds one run."""
     written = {path.name for files in targets["people"] for path in files.values()}
-    pattern = re.compile(rf"{re.escape(name)}_person\d+\.(npz|bvh|trc|c3d)")
+    pattern = re.compile(rf"{re.escape(name)}{_PERSON_FILE}")
     for path in folder.iterdir():
         if pattern.fullmatch(path.name) and path.name not in written and path.is_file():
             path.unlink()
